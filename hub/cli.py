@@ -1,0 +1,61 @@
+"""The ``hub`` command line (Typer). Commands are thin: they parse, call a module, print.
+
+Exit statuses: 0 ok, 1 a check found blocking problems, 2 bad input or
+configuration (one clear line, never a traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+
+from hub.errors import HubError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="政务公开 publishing hub: one record, every channel.")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def clean_errors(fn: F) -> F:
+    """Turn the hub's typed errors into one line on stderr and exit status 2 (never a traceback)."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except HubError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(getattr(exc, "exit_code", 2)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _register() -> None:
+    """Explicit registry of command groups: each module adds its commands to ``app``."""
+    import importlib
+
+    for module in (
+        "hub.commands.records",
+        "hub.commands.render",
+        "hub.commands.sandbox",
+        "hub.commands.delivery",
+        "hub.commands.web",
+    ):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def main() -> None:
+    _register()
+    app(prog_name="hub")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

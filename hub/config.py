@@ -1,0 +1,179 @@
+"""Typed, validated configuration from ``config/channels.toml``, built once at start-up.
+
+A bad file is one ``ConfigError`` naming the key. Secrets are referenced by
+environment-variable name and resolved only when an adapter needs them, into
+``Secret`` values whose repr never shows the value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hub.errors import ConfigError
+from hub.settings import get_settings
+
+_VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A secret value that never prints itself."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    __str__ = __repr__
+
+
+def expand(value: str) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` with the environment's values."""
+
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        got = os.environ.get(name)
+        if got:
+            return got
+        if default is not None:
+            return default
+        raise ConfigError(f"channels.toml: environment variable {name} is not set")
+
+    return _VAR.sub(sub, value)
+
+
+def secret_from_env(name: str, *, key: str) -> Secret:
+    """The secret held by environment variable ``name``; ``key`` names the config key for the error."""
+    if not name:
+        raise ConfigError(f"channels.toml: {key} names no environment variable")
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(f"channels.toml: {key}: environment variable {name} is not set")
+    return Secret(value)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Account(BaseModel):
+    """One ``[accounts.NAME]`` table; channel-specific keys are kept and read by the adapter."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    channel: str
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A channel-specific key, with ``${VAR}`` expanded in strings."""
+        value = (self.model_extra or {}).get(key, default)
+        return expand(value) if isinstance(value, str) else value
+
+    def secret(self, key: str, name: str) -> Secret:
+        """Resolve the secret whose env-var name is stored under ``key`` (e.g. ``secret_env``)."""
+        return secret_from_env(str(self.get(key, "")), key=f"accounts.{name}.{key}")
+
+
+class TargetConfig(_Strict):
+    channel: str
+    account: str
+    region: str | None = None
+    audience: dict[str, Any] = Field(default_factory=dict)
+    to: str | None = None
+
+
+class Route(_Strict):
+    name: str
+    match: dict[str, list[str]] = Field(default_factory=dict)
+    targets: list[str]
+
+
+class SmsRender(_Strict):
+    signature: str
+    template_id: str
+    template: str
+    params: list[str]
+    param_max_chars: int = 6
+    budget_segments: int = 1
+
+
+class RenderConfig(_Strict):
+    font: str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    logo: str = ""
+    wechat_author: str = ""
+    weibo_topics: list[str] = Field(default_factory=list)
+    not_after_hours: dict[str, int] = Field(default_factory=dict)
+    sms: SmsRender
+
+
+class Portal(_Strict):
+    site_name: str
+
+
+class SandboxConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = 8765
+
+
+class HubConfig(_Strict):
+    """The whole of channels.toml."""
+
+    portal: Portal
+    render: RenderConfig
+    sandbox: SandboxConfig = SandboxConfig()
+    accounts: dict[str, Account]
+    targets: dict[str, TargetConfig]
+    routes: list[Route]
+
+    def check_references(self) -> None:
+        for name, target in self.targets.items():
+            if target.account not in self.accounts:
+                raise ConfigError(f"channels.toml: targets.{name}.account: no account {target.account!r}")
+            if self.accounts[target.account].channel != target.channel:
+                raise ConfigError(f"channels.toml: targets.{name}: account {target.account!r} is not a {target.channel} account")
+        for i, route in enumerate(self.routes):
+            for t in route.targets:
+                if t not in self.targets:
+                    raise ConfigError(f"channels.toml: routes[{i}] ({route.name}).targets: no target {t!r}")
+
+    def targets_for(self, fields: dict[str, Any]) -> list[str]:
+        """Target names the routing selects for a record with these field values (order kept, no repeats)."""
+        chosen: list[str] = []
+        for route in self.routes:
+            if all(str(fields.get(k)) in v for k, v in route.match.items()):
+                chosen.extend(t for t in route.targets if t not in chosen)
+        return chosen
+
+
+def load_config(path: Path) -> HubConfig:
+    """Parse and validate ``path``; any problem is one ConfigError naming the key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: not found") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    try:
+        config = HubConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{path.name}: {key}: {err['msg']}") from None
+    config.check_references()
+    return config
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str) -> HubConfig:
+    return load_config(Path(path))
+
+
+def get_config() -> HubConfig:
+    """The configuration of this process (config/channels.toml under the settings' config dir)."""
+    return _cached(str(get_settings().config_dir / "channels.toml"))

@@ -1,0 +1,189 @@
+"""The canonical disclosure record and its immutable, hash-named versions.
+
+A ``Record`` holds exactly the fields of a Chinese government disclosure page
+(索引号, 公开目录, 公开责任部门, 公开形式, 文号, 成文日期, 公开日期, 有效性, title,
+addressees, body, signature, attachments) plus the hub's own fields (五公开 stage,
+catalog domain and item, level and region, the 解读 link, per-channel overrides).
+
+A version is named by the SHA-256 of the record's canonical JSON, so the same
+content always has the same name and any edit is a new version. ``source`` (where
+the record came from) is not part of the content and not hashed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hub.timeutil import to_utc
+
+#: Record ids are used in URLs, file names and short links: keep them plain.
+RECORD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+
+
+class Stage(StrEnum):
+    """The five openings (五公开)."""
+
+    DECISION = "决策"
+    EXECUTION = "执行"
+    MANAGEMENT = "管理"
+    SERVICE = "服务"
+    RESULT = "结果"
+
+
+class Level(StrEnum):
+    """Administrative level of the publishing body (公开层级)."""
+
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+
+LEVEL_NAMES = {Level.COUNTY: "县级", Level.TOWNSHIP: "乡级", Level.VILLAGE: "村级"}
+
+
+class Disclosure(StrEnum):
+    """公开形式 / 公开属性."""
+
+    ACTIVE = "主动公开"
+    ON_REQUEST = "依申请公开"
+    NOT_DISCLOSED = "不予公开"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Heading(_Frozen):
+    """A section heading; ``number`` keeps the document's own numbering (一、 / (一) / 1.)."""
+
+    type: Literal["heading"] = "heading"
+    level: int = Field(ge=1, le=4)
+    number: str | None = None
+    text: str
+
+
+class Paragraph(_Frozen):
+    type: Literal["paragraph"] = "paragraph"
+    text: str
+
+
+class ListBlock(_Frozen):
+    type: Literal["list"] = "list"
+    ordered: bool = False
+    items: list[str]
+
+
+class Table(_Frozen):
+    type: Literal["table"] = "table"
+    caption: str | None = None
+    header: list[str] = Field(default_factory=list)
+    rows: list[list[str]] = Field(default_factory=list)
+
+
+Block = Annotated[Heading | Paragraph | ListBlock | Table, Field(discriminator="type")]
+
+
+class Signature(_Frozen):
+    """The issuing office and date printed under the body (落款)."""
+
+    office: str
+    date: dt.date | None = None
+
+
+class Attachment(_Frozen):
+    """An attachment; ``name`` is metadata only, files are stored under generated names."""
+
+    name: str
+    url: str | None = None
+    path: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+
+
+class ChannelOverride(_Frozen):
+    """Text an editor wrote for one channel; it wins over generated text and is checked again."""
+
+    title: str | None = None
+    text: str | None = None
+    digest: str | None = None
+
+
+class Source(_Frozen):
+    """Where the record came from; not part of the content hash."""
+
+    kind: Literal["file", "page", "feed", "form"]
+    uri: str
+    guid: str | None = None
+
+
+class Record(_Frozen):
+    """One disclosure record as the hub understands it."""
+
+    id: str = Field(pattern=RECORD_ID_PATTERN)
+    title: str = Field(min_length=1, max_length=300)
+    index_no: str | None = None
+    catalog: str | None = None
+    department: str | None = None
+    disclosure: Disclosure = Disclosure.ACTIVE
+    doc_no: str | None = None
+    written_on: date | None = None
+    published_at: datetime | None = None
+    validity: str | None = None
+    addressees: list[str] = Field(default_factory=list)
+    body: list[Block] = Field(default_factory=list)
+    signature: Signature | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+    stage: Stage | None = None
+    domain: str | None = None
+    item: str | None = None
+    level: Level = Level.COUNTY
+    region: str | None = None
+    interprets: str | None = None
+    overrides: dict[str, ChannelOverride] = Field(default_factory=dict)
+    extra: dict[str, str] = Field(default_factory=dict)
+    source: Source | None = None
+
+    @field_validator("published_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else to_utc(value)
+
+    def content(self) -> dict[str, Any]:
+        """The hashed content: every field but ``source``, JSON-ready."""
+        return self.model_dump(mode="json", exclude={"source"})
+
+    def canonical_json(self) -> str:
+        """Sorted keys, no whitespace, real UTF-8: the bytes the version hash is taken over."""
+        return json.dumps(self.content(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    def version_hash(self) -> str:
+        """The full SHA-256 hex of the canonical form; the first 12 characters name a version to people."""
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def body_text(self) -> list[str]:
+        """The body as plain lines (headings with their numbers, list items, table rows)."""
+        lines: list[str] = []
+        for block in self.body:
+            if isinstance(block, Heading):
+                lines.append(f"{block.number or ''}{block.text}")
+            elif isinstance(block, Paragraph):
+                lines.append(block.text)
+            elif isinstance(block, ListBlock):
+                lines.extend(block.items)
+            else:
+                if block.caption:
+                    lines.append(block.caption)
+                lines.extend(" ".join(row) for row in [block.header, *block.rows] if row)
+        return lines
+
+
+def short_version(version: str) -> str:
+    """How a version is shown to people."""
+    return version[:12]

@@ -1,0 +1,277 @@
+"""The hub's tables. One place for the whole schema; Alembic migrations mirror it.
+
+All timestamps are stored as UTC (``UtcDateTime`` gives aware datetimes back on
+SQLite too). Phone numbers never appear here in clear: ``subscribers`` keeps
+them encrypted (see ``hub.channels.subscribers``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# --- records and workflow --------------------------------------------------------
+
+
+class RecordRow(Base):
+    """A record's identity across versions."""
+
+    __tablename__ = "records"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    department: Mapped[str | None] = mapped_column(String(200))
+    #: feed guid / link or file URI; re-ingesting the same source updates, never duplicates.
+    source_key: Mapped[str | None] = mapped_column(String(1000), unique=True)
+    current_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class VersionRow(Base):
+    """An immutable record version, named by the SHA-256 of its canonical JSON."""
+
+    __tablename__ = "record_versions"
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    #: the canonical JSON (Record.canonical_json()); the model is rebuilt from it.
+    content: Mapped[str] = mapped_column(Text)
+    source: Mapped[dict[str, Any] | None]
+    state: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    # denormalised for listing, search and the portal's browse pages
+    title: Mapped[str] = mapped_column(String(300))
+    index_no: Mapped[str | None] = mapped_column(String(100), index=True)
+    department: Mapped[str | None] = mapped_column(String(200))
+    stage: Mapped[str | None] = mapped_column(String(10))
+    domain: Mapped[str | None] = mapped_column(String(100))
+    item: Mapped[str | None] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str | None] = mapped_column(String(100))
+    interprets: Mapped[str | None] = mapped_column(String(128))
+    published_at: Mapped[datetime | None]
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    __table_args__ = (Index("ix_versions_published", "state", "published_at"),)
+
+
+class FindingRow(Base):
+    """A pre-publish check finding of one version, and its waiver if a reviewer gave one."""
+
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(ForeignKey("record_versions.version"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    line: Mapped[int | None]
+    column: Mapped[int | None]
+    excerpt: Mapped[str] = mapped_column(String(400))
+    suggestion: Mapped[str | None] = mapped_column(String(400))
+    blocking: Mapped[bool] = mapped_column(Boolean)
+    waived_by: Mapped[str | None] = mapped_column(String(100))
+    waived_at: Mapped[datetime | None]
+    waiver_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class WorkflowEventRow(Base):
+    """Append-only workflow history: draft → in_review → approved/rejected → published → withdrawn."""
+
+    __tablename__ = "workflow_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(ForeignKey("record_versions.version"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    """Append-only audit log of every action a person or the system took."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class UserRow(Base):
+    """A staff account. Roles: author, reviewer, office, admin; the TV station uses ``station``."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    department: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+# --- renditions, links -----------------------------------------------------------
+
+
+class RenditionRow(Base):
+    """A rendition of a version for one kind (sms, wechat, ..., video); artifacts are content-addressed files."""
+
+    __tablename__ = "renditions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(ForeignKey("record_versions.version"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(500))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    #: Rendition.to_json(): files, facts, not_after.
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    __table_args__ = (UniqueConstraint("version", "kind", name="uq_rendition_version_kind"),)
+
+
+class ShortLinkRow(Base):
+    """``/s/<code>``: one code per (record version, channel) so scans are attributed to the channel."""
+
+    __tablename__ = "short_links"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(30))
+    target_url: Mapped[str] = mapped_column(String(1000))
+    scans: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class ScanRow(Base):
+    """One scan / open of a short link (for per-channel engagement figures)."""
+
+    __tablename__ = "scans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(ForeignKey("short_links.code"), index=True)
+    at: Mapped[datetime]
+
+
+# --- delivery ledger ---------------------------------------------------------------
+
+
+class DeliveryRow(Base):
+    """The queue of record: one row per (version, channel, target). Broker messages are only hints."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(30))
+    #: an opaque target name from config (an account or an audience); never a phone number.
+    target: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    rendition_hash: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    redeliveries: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    lease_expires_at: Mapped[datetime | None]
+    not_after: Mapped[datetime | None]
+    provider_ref: Mapped[str | None] = mapped_column(String(200))
+    last_error_class: Mapped[str | None] = mapped_column(String(40))
+    last_error_msg: Mapped[str | None] = mapped_column(Text)
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DeliveryEventRow(Base):
+    """Append-only transition of a delivery: who, when, from, to, error class, redacted message."""
+
+    __tablename__ = "delivery_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    error_class: Mapped[str | None] = mapped_column(String(40))
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class ChannelStateRow(Base):
+    """Per channel account health: auth expired, quota exhausted until, shared tokens (encrypted)."""
+
+    __tablename__ = "channel_state"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    expires_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+# --- SMS audience --------------------------------------------------------------------
+
+
+class SubscriberRow(Base):
+    """A citizen who receives SMS pushes. The number is stored encrypted; ``phone_hash`` (keyed HMAC) dedupes."""
+
+    __tablename__ = "subscribers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    phone_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    phone_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    phone_tail: Mapped[str] = mapped_column(String(4))
+    level: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str | None] = mapped_column(String(100), index=True)
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    opted_out_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class SmsRecipientRow(Base):
+    """Per-number result of an SMS delivery: never resend to a number whose code was Ok."""
+
+    __tablename__ = "sms_recipients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"))
+    #: pending → sent (Code Ok) → delivered / undelivered (receipt); or rejected / skipped (opt-out, quiet).
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    code: Mapped[str | None] = mapped_column(String(100))
+    serial_no: Mapped[str | None] = mapped_column(String(100), index=True)
+    updated_at: Mapped[datetime]
+    __table_args__ = (UniqueConstraint("delivery_id", "subscriber_id", name="uq_sms_recipient"),)

@@ -1,0 +1,162 @@
+"""Shared fixtures: an isolated hub home per test, the sandbox, real Redis and PostgreSQL.
+
+Real-server fixtures skip when the server is absent on a developer's machine and
+fail in CI (``CI=true``), as Dramatiq's own ``check_redis`` does: CI must never
+pass by skipping what guards correctness.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.settings import PROJECT_ROOT
+
+SAMPLE = PROJECT_ROOT / "samples" / "hanyin-2017-168-wugongkai.txt"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def need(what: str) -> None:
+    """Skip locally, fail in CI."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI")
+    pytest.skip(f"{what} not available")
+
+
+def clear_caches() -> None:
+    """Forget per-process caches that depend on the environment (settings, config, engines)."""
+    from hub import config, settings
+    from hub.store import db
+
+    settings.get_settings.cache_clear()
+    config._cached.cache_clear()
+    db._engine_for.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def hub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own var/ (SQLite database, artifacts, site, pickup)."""
+    var = tmp_path / "var"
+    monkeypatch.setenv("HUB_VAR", str(var))
+    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
+    monkeypatch.delenv("HUB_BROKER_URL", raising=False)
+    clear_caches()
+    yield var
+    clear_caches()
+
+
+@pytest.fixture
+def sample_path() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture
+def sandbox_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Random per-test secrets in the environment, shared by the sandbox and the adapters."""
+    from hub.sandbox.app import random_secrets
+
+    values = random_secrets()
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    return values
+
+
+@pytest.fixture
+def sandbox(sandbox_secrets: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A running sandbox on 127.0.0.1 with every vendor API; adapters point at it through env."""
+    from hub.sandbox.app import build_sandbox
+    from hub.sandbox.credentials import credentials_from_env
+
+    sb = build_sandbox(0, credentials=credentials_from_env()).start()
+    monkeypatch.setenv("HUB_SANDBOX_URL", sb.url)
+    monkeypatch.setenv("HUB_TENCENT_ENDPOINT", f"127.0.0.1:{sb.port}")
+    monkeypatch.setenv("HUB_TENCENT_TTS_ENDPOINT", f"127.0.0.1:{sb.port}")
+    clear_caches()
+    try:
+        yield sb
+    finally:
+        sb.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """A real redis-server on a random loopback port, in a temp dir; kill/restart for fault tests."""
+
+    def __init__(self, workdir: Path, *, appendonly: bool = False) -> None:
+        self.workdir, self.port, self.appendonly = workdir, free_port(), appendonly
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
+                "--save", "", "--appendonly", "yes" if self.appendonly else "no", "--protected-mode", "yes"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def shutdown_nosave(self) -> None:
+        subprocess.run(["redis-cli", "-p", str(self.port), "SHUTDOWN", "NOSAVE"], capture_output=True, timeout=10)
+        if self.proc is not None:
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        need("redis-server")
+    server = RedisServer(tmp_path).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """The PostgreSQL test database started by scripts/services.sh (``HUB_TEST_PG_URL``)."""
+    url = os.environ.get("HUB_TEST_PG_URL")
+    if not url:
+        need("PostgreSQL (HUB_TEST_PG_URL)")
+    return url  # type: ignore[return-value]
+
+
+@pytest.fixture
+def pg_database(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh, empty schema on PostgreSQL selected through HUB_DATABASE_URL for this test."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    monkeypatch.setenv("HUB_DATABASE_URL", pg_url)
+    clear_caches()
+    yield pg_url
+    clear_caches()
