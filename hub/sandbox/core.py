@@ -253,7 +253,7 @@ class Sandbox:
             self._server = None
 
     def __enter__(self) -> Sandbox:
-        return self.start()
+        return self if self._server is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
