@@ -1,0 +1,184 @@
+"""One place that keeps secrets and citizens' phone numbers out of logs, errors and broker messages.
+
+Why one module: every adapter, the engine and the web layer meet the same
+leaks (F16, F17 in ``reliability.md``): httpx logs full URLs at INFO and puts
+them into ``raise_for_status`` messages, wechatpy logs request URLs carrying
+``?access_token=``, urllib3 logs hosts and paths, and vendor error bodies may
+echo a phone number back. So:
+
+* ``redact(text)`` is the one scrubbing function. It removes
+  - the value of every secret the process knows (``register_secret``, plus every
+    environment variable whose name looks secret: ``*SECRET*``, ``*TOKEN*``,
+    ``*KEY*``, ``*PASSWORD*``),
+  - secret-looking query/form/JSON parameters (``access_token``, ``secret``,
+    ``sign``, ``password``, …) and ``Authorization`` header values,
+  - phone numbers, masked as ``+86*******1234`` (the last four digits stay, so a
+    clerk can still tell recipients apart).
+* ``redact_url(url)`` drops the query string entirely (for error messages that
+  must name an endpoint).
+* ``install()`` wraps the logging record factory so *every* record (whichever
+  logger or handler, caplog included) is scrubbed at creation, and turns the
+  chatty HTTP loggers (httpx, httpcore, urllib3, requests, wechatpy,
+  tencentcloud) down to WARNING. It is idempotent; adapters call it in their
+  constructors, ``hub.cli`` may call it at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+MASK = "****"
+
+#: loggers that print URLs (with access tokens) or bodies at INFO/DEBUG
+NOISY_LOGGERS = ("httpx", "httpcore", "urllib3", "requests", "wechatpy", "tencentcloud", "hpack", "aiosmtpd")
+
+#: environment variable names whose values are secrets
+_SECRET_ENV = re.compile(r"(SECRET|TOKEN|KEY|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
+#: values shorter than this are not scrubbed by value (too many false hits, e.g. "1")
+_MIN_SECRET_LEN = 6
+
+#: secret-looking parameter names in query strings, forms, JSON and ``key: value`` text
+_PARAM_NAMES = (
+    r"access_token|refresh_token|accesstoken|token|secret|appsecret|app_secret|client_secret|secretkey|"
+    r"secret_key|secretid|secret_id|password|passwd|sign|signature|key|ticket|authorization"
+)
+# key=value (query, form, cookie); stops at & ; whitespace, quotes and closing brackets
+_KV = re.compile(rf"(?i)\b({_PARAM_NAMES})=([^&;\s\"'<>)\]}},]+)")
+# "key": "value" (JSON) and key: value (repr / headers)
+_JSON_KV = re.compile(rf"(?i)([\"']?)\b({_PARAM_NAMES})\1(\s*[:]\s*)([\"'])(.*?)\4")
+# Authorization header values: Bearer / OAuth2 / TC3-HMAC-SHA256 ... Signature=
+_AUTH = re.compile(r"(?i)\b(Bearer|OAuth2|OAuth|Basic)\s+[A-Za-z0-9._~+/=\-]{6,}")
+# Chinese mobile numbers (with or without +86 / 86 / 0086) and other E.164 numbers
+_CN_MOBILE = re.compile(r"(?<![\w*])(?:\+?86[- ]?|0086[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+_E164 = re.compile(r"(?<![\w*])\+(\d{1,3})[- ]?(\d{3,13}?)(\d{4})(?!\d)")
+
+_lock = threading.Lock()
+_known: set[str] = set()
+_installed = False
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value (e.g. a fetched access token) so ``redact`` removes it anywhere."""
+    if value and len(value) >= _MIN_SECRET_LEN:
+        with _lock:
+            _known.add(value)
+
+
+def _secret_values() -> list[str]:
+    values = set(_known)
+    for name, value in os.environ.items():
+        if value and len(value) >= _MIN_SECRET_LEN and _SECRET_ENV.search(name):
+            values.add(value)
+    # longest first, so a secret containing another is removed whole
+    return sorted(values, key=len, reverse=True)
+
+
+def mask_phone(number: str) -> str:
+    """``+8613800000001`` → ``+86*******0001`` (the last four digits only)."""
+    digits = re.sub(r"\D", "", number)
+    if len(digits) < 7:
+        return MASK
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    if len(digits) == 11 and digits.startswith("1"):
+        return "+86*******" + digits[-4:]
+    return "+" + "*" * (len(digits) - 4) + digits[-4:]
+
+
+def _mask_cn(m: re.Match[str]) -> str:
+    return "+86*******" + m.group(3)
+
+
+def _mask_e164(m: re.Match[str]) -> str:
+    return "+" + "*" * (len(m.group(1)) + len(m.group(2))) + m.group(3)
+
+
+def redact(text: str, *, extra: Iterable[str] = ()) -> str:
+    """``text`` with secrets, secret parameters, auth headers and phone numbers removed or masked."""
+    if not text:
+        return text
+    for value in [*(v for v in extra if v and len(v) >= _MIN_SECRET_LEN), *_secret_values()]:
+        if value in text:
+            text = text.replace(value, MASK)
+    text = _KV.sub(lambda m: f"{m.group(1)}={MASK}", text)
+    text = _JSON_KV.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{MASK}{m.group(4)}",
+                        text)
+    text = _AUTH.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _CN_MOBILE.sub(_mask_cn, text)
+    text = _E164.sub(_mask_e164, text)
+    return text
+
+
+def redact_url(url: object) -> str:
+    """A URL fit for an error message: scheme, host and path only (the query may carry a token)."""
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return MASK
+    return redact(urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", "")))
+
+
+def redact_value(value: Any) -> Any:
+    """Redact strings inside JSON-like values (dicts, lists), e.g. a vendor body kept in ``Receipt.raw``."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: (MASK if isinstance(k, str) and re.fullmatch(_PARAM_NAMES, k, re.IGNORECASE) else redact_value(v))
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v) for v in value]
+    return value
+
+
+def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Scrub one log record in place: the formatted message, its args and any exception text."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string must not break logging
+        message = f"{record.msg!r} {record.args!r}"
+    record.msg, record.args = redact(message), None
+    if record.exc_info and record.exc_info[1] is not None:
+        formatted = logging.Formatter().formatException(record.exc_info)
+        record.exc_text = redact(formatted)
+        # keep the type for handlers that inspect it, but never the (possibly secret) message
+        exc_type = record.exc_info[0]
+        record.exc_info = None
+        record.__dict__["exc_type_name"] = getattr(exc_type, "__name__", "Exception")
+    elif record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    return record
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter for handlers configured elsewhere (e.g. uvicorn's); always lets the record through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact_record(record)
+        return True
+
+
+def install() -> None:
+    """Scrub every log record of this process at creation, and quiet the HTTP libraries' URL logs."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            return redact_record(previous(*args, **kwargs))
+
+        logging.setLogRecordFactory(factory)
+        _installed = True
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
