@@ -216,8 +216,13 @@ class DeliveryRow(Base):
     last_error_class: Mapped[str | None] = mapped_column(String(40))
     last_error_msg: Mapped[str | None] = mapped_column(Text)
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the platform's receipt (provider_ref, accepted_at, raw, redacted), read back by the confirm poll.
+    receipt: Mapped[dict[str, Any] | None]
+    #: when the engine last sent a broker message for this row (requeue_due does not flood the broker).
+    hinted_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    __table_args__ = (Index("ix_deliveries_due", "state", "next_attempt_at"),)
 
 
 class DeliveryEventRow(Base):

@@ -56,12 +56,15 @@ def upgrade() -> None:
     sa.Column('last_error_class', sa.String(length=40), nullable=True),
     sa.Column('last_error_msg', sa.Text(), nullable=True),
     sa.Column('needs_attention', sa.Boolean(), nullable=False),
+    sa.Column('receipt', sa.JSON(), nullable=True),
+    sa.Column('hinted_at', hub.store.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('created_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key')
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_deliveries_due', ['state', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_deliveries_next_attempt_at'), ['next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_deliveries_record_id'), ['record_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_deliveries_state'), ['state'], unique=False)
@@ -287,6 +290,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_deliveries_state'))
         batch_op.drop_index(batch_op.f('ix_deliveries_record_id'))
         batch_op.drop_index(batch_op.f('ix_deliveries_next_attempt_at'))
+        batch_op.drop_index('ix_deliveries_due')
 
     op.drop_table('deliveries')
     op.drop_table('channel_state')
