@@ -280,3 +280,24 @@ class SmsRecipientRow(Base):
     serial_no: Mapped[str | None] = mapped_column(String(100), index=True)
     updated_at: Mapped[datetime]
     __table_args__ = (UniqueConstraint("delivery_id", "subscriber_id", name="uq_sms_recipient"),)
+
+
+# --- portal search -------------------------------------------------------------------
+
+
+class SearchDocRow(Base):
+    """Jieba-segmented text of a published version, for the portal's Chinese full-text search.
+
+    Derived data: ``hub.web.search.sync`` rebuilds it from the published versions.
+    On SQLite an FTS5 table mirrors it, on PostgreSQL a GIN index over
+    ``to_tsvector('simple', tokens)`` serves it; neither is expressible here, so
+    ``hub.web.search.ensure_index`` creates them idempotently at start-up.
+    """
+
+    __tablename__ = "search_docs"
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(128), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    #: space-separated jieba tokens (search mode) of title, metadata and body, lower-cased.
+    tokens: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

@@ -80,6 +80,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('source_key')
     )
+    op.create_table('search_docs',
+    sa.Column('version', sa.String(length=64), nullable=False),
+    sa.Column('record_id', sa.String(length=128), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('tokens', sa.Text(), nullable=False),
+    sa.Column('updated_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('version')
+    )
+    with op.batch_alter_table('search_docs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_search_docs_record_id'), ['record_id'], unique=False)
+
     op.create_table('short_links',
     sa.Column('code', sa.String(length=16), nullable=False),
     sa.Column('record_id', sa.String(length=128), nullable=False),
@@ -284,6 +295,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_short_links_record_id'))
 
     op.drop_table('short_links')
+    with op.batch_alter_table('search_docs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_search_docs_record_id'))
+
+    op.drop_table('search_docs')
     op.drop_table('records')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deliveries_version'))
