@@ -217,7 +217,9 @@ def add_user(
     try:
         role_ = Role(role)
     except ValueError:
-        raise InputError(f"unknown role {role!r}; roles: {', '.join(r.value for r in PERSON_ROLES)}") from None
+        raise InputError(
+            f"unknown role {role!r}; roles: {', '.join(r.value for r in PERSON_ROLES)}"
+        ) from None
     if role_ is Role.SYSTEM:
         raise InputError("role 'system' is the hub itself, not an account")
     department = (department or "").strip() or None

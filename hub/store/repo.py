@@ -75,7 +75,9 @@ def _jsonable(value: Any) -> Any:
 
 def audit(session: Session, actor: Actor, action: str, subject: str | None, **detail: Any) -> AuditRow:
     """Append one audit row: who did what to which thing, with details (never secrets)."""
-    row = AuditRow(at=utcnow(), actor=actor_name(actor), action=action, subject=subject, detail=_jsonable(detail))
+    row = AuditRow(
+        at=utcnow(), actor=actor_name(actor), action=action, subject=subject, detail=_jsonable(detail)
+    )
     session.add(row)
     session.flush()
     return row
@@ -171,7 +173,9 @@ def save_version(
 
     rec = session.get(RecordRow, record.id)
     if rec is None:
-        rec = RecordRow(id=record.id, department=record.department, source_key=None, created_at=now, updated_at=now)
+        rec = RecordRow(
+            id=record.id, department=record.department, source_key=None, created_at=now, updated_at=now
+        )
         session.add(rec)
     if source_key is not None and rec.source_key is None:
         rec.source_key = source_key
@@ -209,6 +213,9 @@ def save_version(
         for f in findings
     ]
     session.add_all(stored)
+    session.add(
+        WorkflowEventRow(version=version, from_state=None, to_state="draft", actor=who, comment=None, at=now)
+    )
     previous = rec.current_version
     rec.current_version, rec.updated_at, rec.department = version, now, record.department
     session.flush()
