@@ -1,0 +1,92 @@
+"""The render context of a version: URLs, per-channel short codes, the render instant, settings.
+
+Computed once per version, outside the renderers, so that renderers stay pure.
+Short codes are a function of (version, channel) only, so the worker that renders,
+the portal that resolves ``/s/<code>`` and a test can all compute the same code
+without asking the database.
+
+Code shapes (docs/decisions/2026-11-25-short-codes.md):
+- 7 characters of ``23456789abcdefghjkmnpqrstuvwxyz`` (31 symbols, no 0/o/1/l/i) for every
+  channel a person may have to *type* from print or TV: 31⁷ ≈ 2.8·10¹⁰ codes.
+- 6 characters of base58 for SMS, because the code is a Tencent template parameter
+  and parameters are limited to 6 characters (``param_max_chars``); 58⁶ ≈ 3.8·10¹⁰.
+A collision with another version's code is detected when the link row is stored
+(``hub.renderers.service``) and fails loudly rather than misdirecting a reader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hub.config import get_config
+from hub.record import Record
+from hub.renderers.base import LINK_CHANNELS, RenderContext
+from hub.settings import get_settings
+
+TYPED_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+SMS_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+CODE_LEN = 7
+SMS_CODE_LEN = 6
+#: The render instant of a version that has no publication time: a fixed epoch plus an
+#: offset taken from the version hash (so it is stable, and never "now").
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _encode(digest: bytes, alphabet: str, length: int) -> str:
+    n = int.from_bytes(digest, "big")
+    out = []
+    for _ in range(length):
+        n, r = divmod(n, len(alphabet))
+        out.append(alphabet[r])
+    return "".join(out)
+
+
+def short_code(version: str, channel: str) -> str:
+    """The short code of ``channel``'s link to ``version`` (deterministic, no database)."""
+    digest = hashlib.sha256(f"hub-short-link\x00{version}\x00{channel}".encode()).digest()
+    if channel == "sms":
+        return _encode(digest, SMS_ALPHABET, SMS_CODE_LEN)
+    return _encode(digest, TYPED_ALPHABET, CODE_LEN)
+
+
+def render_instant(record: Record, version: str) -> datetime:
+    """The record's publication time, or a fixed instant derived from the version."""
+    if record.published_at is not None:
+        return record.published_at
+    return _EPOCH + timedelta(seconds=int(version[:7], 16))
+
+
+def render_settings() -> dict[str, Any]:
+    """What of the configuration renderers may read: the ``[render]`` table and the site name."""
+    config = get_config()
+    return {"render": config.render.model_dump(mode="json"), "site_name": config.portal.site_name}
+
+
+def build_context(record: Record, version: str, *, related: dict[str, Any] | None = None) -> RenderContext:
+    """The render context of ``version`` of ``record``.
+
+    Parameters:
+      record(Record): the content.
+      version(str): its full version hash.
+      related(dict|None): 解读 links found by the caller (``service`` reads them from the store):
+        ``{"interprets": {"id", "title", "url"} | None, "interpreted_by": [{"id", "title", "url"}]}``.
+        Without it, only the record's own ``interprets`` id is known (title = the id).
+    """
+    public_url = get_settings().public_url
+    if related is None:
+        related = {"interprets": None, "interpreted_by": []}
+        if record.interprets:
+            related["interprets"] = {"id": record.interprets, "title": record.interprets,
+                                     "url": f"{public_url}/records/{record.interprets}"}
+    return RenderContext(
+        record_id=record.id,
+        version=version,
+        public_url=public_url,
+        page_url=f"{public_url}/records/{record.id}",
+        short_codes={channel: short_code(version, channel) for channel in LINK_CHANNELS},
+        rendered_at=render_instant(record, version),
+        settings=render_settings(),
+        related=related,
+    )

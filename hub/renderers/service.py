@@ -1,0 +1,137 @@
+"""Render a stored version: reuse what exists, store what is new (renditions and short links).
+
+This is the one place renderers meet the database. Renderers stay pure; here we
+load the version, compute its context once, and keep one ``renditions`` row per
+(version, kind) plus one ``short_links`` row per (version, channel).
+
+A stored rendition is reused when the context it was rendered with is the same
+(public URL, render settings, 解读 links) and its main artifact is still on disk;
+otherwise it is rendered again and the row updated, so a 解读 published after its
+policy makes the policy's portal page link to it on the next render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from hub.errors import NotFound, RenderError
+from hub.record import Record
+from hub.renderers.base import LINK_CHANNELS, ArtifactStore, RenderContext, Rendition
+from hub.renderers.context import build_context
+from hub.settings import get_settings
+from hub.store.models import RecordRow, RenditionRow, ShortLinkRow, VersionRow
+from hub.timeutil import utcnow
+
+
+def context_key(ctx: RenderContext) -> str:
+    """A fingerprint of everything besides the version that a rendition depends on."""
+    data = {"public_url": ctx.public_url, "settings": ctx.settings, "related": ctx.related}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _link(session: Session, row: VersionRow | None, public_url: str) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"id": row.record_id, "title": row.title, "url": f"{public_url}/records/{row.record_id}"}
+
+
+def related_for(session: Session, record: Record) -> dict[str, Any]:
+    """The 解读 links both ways, from the records' current versions."""
+    public_url = get_settings().public_url
+    out: dict[str, Any] = {"interprets": None, "interpreted_by": []}
+    if record.interprets:
+        target = session.get(RecordRow, record.interprets)
+        row = session.get(VersionRow, target.current_version) if target and target.current_version else None
+        out["interprets"] = _link(session, row, public_url) or {
+            "id": record.interprets, "title": record.interprets,
+            "url": f"{public_url}/records/{record.interprets}"}
+    rows = session.scalars(
+        select(VersionRow).join(RecordRow, RecordRow.current_version == VersionRow.version)
+        .where(VersionRow.interprets == record.id).order_by(VersionRow.record_id)
+    ).all()
+    out["interpreted_by"] = [_link(session, r, public_url) for r in rows]
+    return out
+
+
+def _store_links(session: Session, ctx: RenderContext) -> None:
+    codes = [ctx.short_codes[c] for c in LINK_CHANNELS]
+    existing = {r.code: r for r in session.scalars(select(ShortLinkRow).where(ShortLinkRow.code.in_(codes)))}
+    for channel in LINK_CHANNELS:
+        code = ctx.short_codes[channel]
+        row = existing.get(code)
+        if row is None:
+            session.add(ShortLinkRow(code=code, record_id=ctx.record_id, version=ctx.version, channel=channel,
+                                     target_url=ctx.page_url, scans=0, created_at=utcnow()))
+        elif (row.version, row.channel) != (ctx.version, channel):
+            raise RenderError(f"short link /s/{code} of {channel} collides with {row.record_id} "
+                              f"{row.version[:12]} {row.channel}; the link would misdirect readers")
+
+
+def _reusable(row: RenditionRow, key: str) -> Rendition | None:
+    data = row.data
+    if data.get("context_key") != key:
+        return None
+    rendition = Rendition.from_json(data)
+    if not rendition.main.path.exists():
+        return None
+    return rendition
+
+
+def render_version(session: Session, ref: str, kinds: list[str] | None = None) -> list[Rendition]:
+    """Render (or reuse) the renditions of version ``ref`` and store them.
+
+    Parameters:
+      session: an open session; the caller commits (``session_scope``).
+      ref(str): record id (its current version), full version hash or a unique prefix of ≥ 8 hex.
+      kinds(list[str]|None): kinds to render, in RENDERERS order by default (all of them).
+    Returns: the renditions in the order asked.
+    Raises: NotFound (no such version or kind), RenderError (a channel's rule is broken).
+    """
+    from hub.renderers import RENDERERS
+    from hub.store import repo
+
+    vrow, record = repo.get_version(session, ref)
+    wanted = list(RENDERERS) if kinds is None else list(kinds)
+    for kind in wanted:
+        if kind not in RENDERERS:
+            raise NotFound(f"no rendition kind {kind!r} (kinds: {', '.join(RENDERERS)})")
+    ctx = build_context(record, vrow.version, related=related_for(session, record))
+    key = context_key(ctx)
+    store = ArtifactStore(get_settings().artifacts_dir)
+    _store_links(session, ctx)
+    rows = {r.kind: r for r in session.scalars(select(RenditionRow).where(RenditionRow.version == vrow.version))}
+    out = []
+    for kind in wanted:
+        row = rows.get(kind)
+        rendition = _reusable(row, key) if row is not None else None
+        if rendition is None:
+            rendition = RENDERERS[kind](record, ctx, store)
+            data = {**rendition.to_json(), "context_key": key}
+            if row is None:
+                session.add(RenditionRow(version=vrow.version, kind=kind, sha256=rendition.main.sha256,
+                                         path=str(rendition.main.path), bytes=rendition.main.bytes,
+                                         data=data, created_at=utcnow()))
+            else:
+                row.sha256, row.path, row.bytes, row.data = (rendition.main.sha256, str(rendition.main.path),
+                                                             rendition.main.bytes, data)
+        out.append(rendition)
+    session.flush()
+    return out
+
+
+def get_rendition(session: Session, version: str, kind: str) -> Rendition:
+    """The stored rendition of ``kind`` for ``version`` (full hash or unique prefix ≥ 8); NotFound if none."""
+    query = select(RenditionRow).where(RenditionRow.kind == kind)
+    if len(version) == 64:
+        query = query.where(RenditionRow.version == version)
+    else:
+        query = query.where(or_(RenditionRow.version.startswith(version)))
+    rows = session.scalars(query).all()
+    if len(rows) != 1:
+        raise NotFound(f"no single {kind} rendition for version {version[:12]} (found {len(rows)})")
+    return Rendition.from_json(rows[0].data)

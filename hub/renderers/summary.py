@@ -1,0 +1,208 @@
+"""The extractive summary: 1–3 of the record's own sentences (≤ 120 characters) and 3–6 key points.
+
+Why extractive: the summary goes out under the government's name on SMS, Weibo
+and WeChat; a sentence the office actually wrote cannot misstate the policy.
+
+How sentences are chosen: every body sentence is cut into words with jieba; a
+word's weight is how often the body uses it (square-rooted, so one repeated word
+cannot dominate), tripled when the word is in the title (minus the issuing
+office's name, which every sentence of a notice shares). A sentence scores the sum
+of its distinct words' weights divided by the square root of its word count, so
+long sentences do not win by length alone. The best sentences that fit in 120
+characters are kept in document order. For the sample notice this picks the
+sentence that says what the notice does (推出“五公开”落地创新措施), not its first line.
+
+Key points come from the document's own structure: the top-level headings, then
+the next level, then list items, then (for records without structure) the next
+best sentences.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import jieba
+
+from hub.record import Heading, ListBlock, Paragraph, Record, Table
+from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.text import clauses, clean, cut, sentences
+
+jieba.setLogLevel(logging.WARNING)
+
+#: The summary's hard limit in characters (WeChat digest, Weibo text, portal 内容概述 ≤ 100–120).
+MAX_CHARS = 120
+MAX_SENTENCES = 3
+#: Sentences shorter than this are headings or fragments ("一是网上发。"), not summaries.
+MIN_SENTENCE = 10
+MIN_POINTS, MAX_POINTS = 3, 6
+POINT_CHARS = 40
+#: Words that carry no topic (function words, the generic nouns of every notice).
+STOPWORDS = frozenset(
+    "关于 通知 的 了 和 与 及 或 等 在 对 为 是 将 把 由 以 从 其 之 并 进一步 有关 工作 "
+    "一是 二是 三是 四是 进行 开展 相关 各 现 就 如下 要求 我县 我们".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the record says, in its own words.
+
+    Parameters:
+      sentences(list[str]): the chosen sentences in document order.
+      text(str): the sentences joined, ≤ 120 characters.
+      key_points(list[str]): 3–6 short points (fewer only if the record has fewer).
+    """
+
+    sentences: list[str]
+    text: str
+    key_points: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    pos: int
+    text: str
+    score: float
+
+
+_WORD_RE = re.compile(r"[\w\u4e00-\u9fff]")
+
+
+def _words(text: str) -> list[str]:
+    """Content words: two characters or more, not a stopword, not pure digits or punctuation."""
+    return [
+        w for w in jieba.lcut(text)
+        if len(w) >= 2 and w not in STOPWORDS and _WORD_RE.search(w) and not w.isdigit()
+    ]
+
+
+def _candidates(record: Record) -> list[str]:
+    out: list[str] = []
+    for block in record.body:
+        if isinstance(block, Paragraph):
+            out.extend(sentences(clean(block.text)))
+        elif isinstance(block, ListBlock):
+            out.extend(s for item in block.items for s in sentences(clean(item)))
+    return out
+
+
+def _normalise_end(sentence: str) -> str:
+    """A sentence that ends a paragraph with a colon ("…如下：") reads as a statement in a summary."""
+    return re.sub(r"[：:]$", "。", sentence)
+
+
+def _score(record: Record, cands: list[str]) -> list[_Sentence]:
+    words = [_words(s) for s in cands]
+    tf = Counter(w for ws in words for w in ws)
+    title = set(_words(clean(record.title))) - set(_words(record.department or ""))
+    scored = []
+    for pos, (text, ws) in enumerate(zip(cands, words, strict=True)):
+        if not ws:
+            continue
+        weight = sum(math.sqrt(tf[w]) * (3.0 if w in title else 1.0) for w in set(ws))
+        scored.append(_Sentence(pos, text, weight / math.sqrt(len(ws))))
+    return sorted(scored, key=lambda s: (-s.score, s.pos))
+
+
+def _choose(scored: list[_Sentence]) -> list[_Sentence]:
+    chosen: list[_Sentence] = []
+    used = 0
+    for s in scored:
+        text = _normalise_end(s.text)
+        if len(chosen) == MAX_SENTENCES:
+            break
+        if len(text) < MIN_SENTENCE or used + len(text) > MAX_CHARS:
+            continue
+        chosen.append(_Sentence(s.pos, text, s.score))
+        used += len(text)
+    if not chosen and scored:
+        # every sentence is too long: keep the best one's leading clauses (still its own words)
+        best = scored[0]
+        chosen = [_Sentence(best.pos, _clause_prefix(best.text), best.score)]
+    return sorted(chosen, key=lambda s: s.pos)
+
+
+def _clause_prefix(sentence: str) -> str:
+    out = ""
+    for clause in clauses(sentence):
+        if len(out) + len(clause) + 1 > MAX_CHARS:
+            break
+        out += clause
+    out = out.rstrip("，,、：: ") if out else sentence[: MAX_CHARS - 1]
+    return out + "。"
+
+
+def _key_points(record: Record, ranked: list[_Sentence], summary: list[str]) -> list[str]:
+    points: list[str] = []
+
+    def add(text: str) -> None:
+        text = cut(clean(text).strip("：:，,。 "), POINT_CHARS)
+        if text and text not in points and len(points) < MAX_POINTS:
+            points.append(text)
+
+    headings = [b for b in record.body if isinstance(b, Heading)]
+    for level in sorted({h.level for h in headings}):
+        for h in headings:
+            if h.level == level:
+                add(h.text)
+        if len(points) >= MIN_POINTS:
+            return points
+    for block in record.body:
+        if isinstance(block, ListBlock):
+            for item in block.items:
+                add(sentences(item)[0] if sentences(item) else item)
+        elif isinstance(block, Table) and block.caption:
+            add(block.caption)
+    if len(points) < MIN_POINTS:
+        for s in ranked:
+            if s.text not in summary and _normalise_end(s.text) not in summary:
+                add(s.text)
+            if len(points) >= MIN_POINTS:
+                break
+    return points
+
+
+@lru_cache(maxsize=256)
+def _summarize_json(content: str) -> Summary:
+    record = Record.model_validate_json(content)
+    ranked = _score(record, _candidates(record))
+    chosen = [s.text for s in _choose(ranked)]
+    if not chosen:
+        chosen = [cut(clean(record.title), MAX_CHARS)]
+    text = "".join(chosen)
+    return Summary(sentences=chosen, text=text, key_points=_key_points(record, ranked, chosen))
+
+
+def summarize(record: Record) -> Summary:
+    """Summarise ``record`` from its own sentences (pure; cached per content, since every renderer asks)."""
+    return _summarize_json(record.model_dump_json())
+
+
+def render_summary(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rendition:
+    """The summary rendition: a JSON artifact; facts carry ``text`` and ``key_points``.
+
+    An editor's ``overrides.summary.text`` replaces the generated text but is held to
+    the same 120-character limit.
+    """
+    from hub.errors import RenderError
+
+    s = summarize(record)
+    text = s.text
+    override = record.overrides.get("summary")
+    if override and override.text:
+        text = override.text.strip()
+        if len(text) > MAX_CHARS:
+            raise RenderError(f"summary: override is {len(text)} characters > limit {MAX_CHARS}")
+    data = {"record_id": record.id, "version": ctx.version, "text": text,
+            "sentences": s.sentences, "key_points": s.key_points,
+            "overridden": text != s.text}
+    blob = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+    main = store.put(blob, ".json", "application/json")
+    return Rendition("summary", record.id, ctx.version, main,
+                     facts={"text": text, "chars": len(text), "key_points": s.key_points})
