@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, fields
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -90,21 +91,48 @@ class Faults:
     ``rate_limit`` and ``token_expired`` are answered by the vendor module in its
     own wire format (WeChat 45009 on HTTP 200, Weibo 10023 on HTTP 400, Tencent
     ``RequestLimitExceeded``); ``token_expired`` is a count of requests to fail.
+
+    Knobs the core applies to every route of the channel:
+      latency_ms: added before handling.
+      error_5xx_rate / error_status / retry_after: answer ``error_status`` (503 by default; any
+        4xx/5xx, e.g. 429 or 504) *before* the platform applies anything, with ``Retry-After``
+        when ``retry_after`` > 0.
+      drop_rate: apply, then close the connection without an answer.
+      late_rate / late_seconds: apply, then answer after ``late_seconds``.
+      garbage_rate: apply, then answer HTTP 200 with a body that is not JSON (F12).
+    Knobs the vendor modules read:
+      rate_limit_rate / rate_limit_code: answer the vendor's rate-limit code (0 = the vendor's default).
+      token_expired: the next N API requests fail with the vendor's token-expired code.
+      error_code / error_on / error_count: answer vendor code ``error_code`` on requests whose
+        path ends with ``error_on`` ("" = every API route of the channel), for the next
+        ``error_count`` requests (0 = until cleared).
+      publish_delay / publish_status: WeChat freepublish: seconds a publish stays at status 1,
+        and the final status (0 success, 2-6 a failure).
     """
 
     latency_ms: int = 0
     error_5xx_rate: float = 0.0
+    error_status: int = 503
+    retry_after: int = 0
     rate_limit_rate: float = 0.0
+    rate_limit_code: int = 0
     token_expired: int = 0
     drop_rate: float = 0.0
     late_rate: float = 0.0
     late_seconds: float = 20.0
+    garbage_rate: float = 0.0
+    error_code: int = 0
+    error_on: str = ""
+    error_count: int = 0
+    publish_delay: float = 1.0
+    publish_status: int = 0
 
     def update(self, **changes: Any) -> None:
         names = {f.name for f in fields(self)}
-        for key, value in changes.items():
+        for key in changes:
             if key not in names:
                 raise ValueError(f"unknown fault knob {key!r}; known: {sorted(names)}")
+        for key, value in changes.items():
             setattr(self, key, type(getattr(self, key))(value))
 
 
@@ -160,6 +188,34 @@ class Sandbox:
     def clear_faults(self) -> None:
         with self.lock:
             self.faults.clear()
+
+    def reset(self) -> None:
+        """Forget everything: inbox, vendor state (tokens, drafts, posts) and faults."""
+        with self.lock:
+            self.inbox.clear()
+            self.data.clear()
+            self.faults.clear()
+            self.save()
+
+    def take_error_code(self, channel: str, path: str) -> int | None:
+        """The vendor code the ``error_code`` knob asks for on this request (counting down), or None."""
+        with self.lock:
+            f = self.fault(channel)
+            if not f.error_code or not path.endswith(f.error_on):
+                return None
+            if f.error_count > 0:
+                f.error_count -= 1
+                if f.error_count == 0:
+                    code, f.error_code = f.error_code, 0
+                    return code
+            return f.error_code
+
+    def take_rate_limit(self, channel: str, default_code: int) -> int | None:
+        """The rate-limit code to answer on this request (one seeded throw), or None."""
+        f = self.fault(channel)
+        if self.roll(f.rate_limit_rate):
+            return f.rate_limit_code or default_code
+        return None
 
     def roll(self, rate: float) -> bool:
         """One seeded throw of the fault dice."""
@@ -273,13 +329,22 @@ class Sandbox:
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         if self.roll(faults.error_5xx_rate):
-            self._write(h, SandboxResponse(503, b"<html><body>503 Service Unavailable</body></html>", "text/html"))
+            status = faults.error_status
+            headers = {"Retry-After": str(faults.retry_after)} if faults.retry_after else {}
+            body = f"<html><body>{status} {HTTPStatus(status).phrase}</body></html>".encode()
+            self._write(h, SandboxResponse(status, body, "text/html", headers))
             return
-        response = handler(req, self)
+        try:
+            response = handler(req, self)
+        except Exception as exc:  # a bug in a fake must answer, not hang the client
+            self._write(h, SandboxResponse.json({"sandbox_error": type(exc).__name__}, 500))
+            return
         if response.status < 400 and self.roll(faults.drop_rate):
             raise _Drop()
         if response.status < 400 and self.roll(faults.late_rate):
             time.sleep(faults.late_seconds)
+        if response.status < 400 and self.roll(faults.garbage_rate):
+            response = SandboxResponse(200, b"<html><body>upstream gateway says hello</body></html>", "text/html")
         self._write(h, response)
 
     @staticmethod

@@ -1,0 +1,271 @@
+"""A wire-faithful stand-in of the Weibo open API (share.json, count.json, token info), for tests and the demo.
+
+Faithful where the adapter depends on it (channel-apis.md §2): errors are HTTP
+4xx with ``{"error","error_code","request"}`` (400, or 403 for the rate limits
+10022-10024); the token is accepted as ``Authorization: OAuth2 <token>`` or an
+``access_token`` parameter; ``status`` must carry a URL on the app's safe domain
+(``options["weibo_safe_domain"]``, default ``127.0.0.1``) and fit 140 characters
+(Weibo counts two ASCII characters as one, and a link as a fixed-length short
+link); a picture needs multipart; repeating the same text is 20019; ``rip`` is
+required; ``user_timeline.json`` returns only the authorised user's own latest
+five posts, as the restricted API does since 2014.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import re
+import secrets
+import time
+from datetime import datetime
+from typing import Any
+
+from hub.sandbox.core import Sandbox, SandboxRequest, SandboxResponse
+from hub.timeutil import SHANGHAI
+
+CHANNEL = "weibo"
+#: a link counts like a t.cn short link of 20 ASCII characters (10 Chinese characters)
+LINK_WEIGHT = 10
+MAX_CHARS = 140
+MAX_PIC = 5 * 1024 * 1024
+TIMELINE_LIMIT = 5
+
+ERRORS = {
+    10001: "system error",
+    10002: "service unavailable",
+    10006: "source paramter (appkey) is missing",
+    10009: "too many pending tasks, system is busy",
+    10014: "insufficient app permissions",
+    10016: "miss required parameter (%s) , see doc for more info",
+    10017: "parameter (%s)'s value invalid",
+    10022: "IP requests out of rate limit",
+    10023: "User requests out of rate limit",
+    10024: "User requests for (%s) out of rate limit",
+    20005: "unsupported image type, only suport JPG, GIF, PNG",
+    20006: "image size too large",
+    20007: "does multipart has image",
+    20012: "text too long, please input text less than 140 characters",
+    20016: "out of limit",
+    20017: "repeated weibo text",
+    20018: "contain illegal website",
+    20019: "repeat content",
+    20021: "contain illegal content",
+    20111: "repeated weibo text",
+    21314: "token used",
+    21315: "token expired",
+    21316: "token revoked",
+    21317: "token rejected",
+    21327: "expired_token",
+    21332: "invalid_access_token",
+}
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def error(req: SandboxRequest, code: int, detail: str = "") -> SandboxResponse:
+    text = ERRORS.get(code, "error")
+    if "%s" in text:
+        text = text % detail
+    status = 403 if code in (10022, 10023, 10024) else 400
+    return SandboxResponse.json({"error": text, "error_code": code, "request": req.path}, status)
+
+
+def state(sb: Sandbox) -> dict[str, Any]:
+    data = sb.vendor(CHANNEL)
+    for key in ("statuses", "images", "counters"):
+        data.setdefault(key, {})
+    return data
+
+
+def weibo_length(text: str) -> int:
+    """Characters as Weibo counts them: links as short links, two ASCII characters as one."""
+    links = _URL.findall(text)
+    rest = _URL.sub("", text)
+    half = sum(1 for ch in rest if ord(ch) < 128)
+    return math.ceil((len(rest) - half) + half / 2 + LINK_WEIGHT * len(links))
+
+
+def uid_of(account: str) -> int:
+    return 5000000000 + int(hashlib.sha256(account.encode()).hexdigest()[:8], 16) % 999999999
+
+
+def created_at(ts: float) -> str:
+    """Weibo's RFC-2822-ish timestamp in +0800, e.g. ``Wed Oct 24 23:49:17 +0800 2012``."""
+    return datetime.fromtimestamp(ts, SHANGHAI).strftime("%a %b %d %H:%M:%S %z %Y")
+
+
+def _token_of(req: SandboxRequest, form: dict[str, str]) -> str | None:
+    auth = req.headers.get("Authorization", "")
+    if auth.startswith("OAuth2 "):
+        return auth[7:].strip()
+    return req.arg("access_token") or form.get("access_token")
+
+
+def _auth(req: SandboxRequest, sb: Sandbox, form: dict[str, str]) -> tuple[str | None, SandboxResponse | None]:
+    """The account behind the token, or the error Weibo answers; then the fault knobs."""
+    tok = _token_of(req, form)
+    accounts = sb.credentials.get(CHANNEL, {})
+    if not tok:
+        return None, error(req, 10016, "access_token")
+    account = next((acct for t, acct in accounts.items() if secrets.compare_digest(t, tok)), None)
+    if account is None:
+        return None, error(req, 21332)
+    if sb.take_token_expiry(CHANNEL):
+        return None, error(req, 21327)
+    code = sb.take_error_code(CHANNEL, req.path)
+    if code is not None:
+        return None, error(req, code, "status")
+    limited = sb.take_rate_limit(CHANNEL, 10023)
+    if limited is not None:
+        return None, error(req, limited, "statuses/share")
+    return account, None
+
+
+def _safe_domain_ok(sb: Sandbox, text: str) -> bool:
+    domain = str(sb.options.get("weibo_safe_domain", "127.0.0.1")).lower()
+    for url in _URL.findall(text):
+        host = url.split("//", 1)[1].split("/", 1)[0].split(":", 1)[0].lower()
+        if host == domain or host.endswith("." + domain):
+            return True
+    return False
+
+
+def _image_type(data: bytes) -> str | None:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    return None
+
+
+def share(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
+    """POST 2/statuses/share.json: form (status, rip) or multipart (status, rip, pic) → a status object."""
+    parts = req.multipart()
+    form = {k: v.decode("utf-8", "replace") for k, (fn, v) in parts.items() if fn is None} if parts else req.form()
+    account, bad = _auth(req, sb, form)
+    if bad:
+        return bad
+    assert account is not None
+    text = form.get("status", "")
+    if not text.strip():
+        return error(req, 10016, "status")
+    if not form.get("rip"):
+        return error(req, 10016, "rip")
+    if "pic" in form and not parts:
+        return error(req, 20007)
+    if weibo_length(text) > MAX_CHARS:
+        return error(req, 20012)
+    if not _safe_domain_ok(sb, text):
+        return error(req, 20018)
+    pic = parts.get("pic")
+    if pic is not None:
+        if _image_type(pic[1]) is None:
+            return error(req, 20005)
+        if len(pic[1]) >= MAX_PIC:
+            return error(req, 20006)
+    uid = uid_of(account)
+    digest = hashlib.sha256(f"{uid}:{text}".encode()).hexdigest()
+    now = time.time()
+    with sb.lock:
+        st = state(sb)
+        if any(s["digest"] == digest for s in st["statuses"].values()):
+            return error(req, 20019)
+        sid = 4800000000000000 + int(st["counters"].get("status", 0)) * 7919 + secrets.randbelow(7000)
+        st["counters"]["status"] = int(st["counters"].get("status", 0)) + 1
+        idstr = str(sid)
+        pic_url = None
+        if pic is not None:
+            st["images"][idstr] = {"b64": base64.b64encode(pic[1]).decode(), "type": _image_type(pic[1])}
+            pic_url = f"{sb.url}/_sandbox/weibo-pic?id={idstr}"
+        status: dict[str, Any] = {
+            "created_at": created_at(now), "id": sid, "idstr": idstr, "mid": idstr, "text": text,
+            "source": '<a href="http://app.weibo.com/t/feed/hub" rel="nofollow">政务公开发布平台</a>',
+            "favorited": False, "truncated": False, "reposts_count": 0, "comments_count": 0,
+            "attitudes_count": 0,
+            "user": {"id": uid, "idstr": str(uid), "screen_name": account, "name": account},
+        }
+        if pic_url:
+            status.update(thumbnail_pic=pic_url, bmiddle_pic=pic_url, original_pic=pic_url)
+        st["statuses"][idstr] = {"status": status, "digest": digest, "uid": uid, "at": now, "account": account}
+        sb.save()
+    sb.record(CHANNEL, "status", account, {"idstr": idstr, "text": text, "pic_url": pic_url,
+                                           "created_at": status["created_at"], "screen_name": account,
+                                           "rip": form.get("rip")})
+    return SandboxResponse.json(status)
+
+
+def _counts(entry: dict[str, Any]) -> dict[str, int]:
+    """Counters that grow slowly with the post's age, so metrics have something to read."""
+    minutes = int((time.time() - float(entry["at"])) // 60)
+    return {"comments": minutes // 7, "reposts": minutes // 5, "attitudes": minutes // 2}
+
+
+def count(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
+    """GET 2/statuses/count.json?ids=a,b (≤ 100) → [{id, comments, reposts, attitudes}]; unknown ids omitted."""
+    account, bad = _auth(req, sb, {})
+    if bad:
+        return bad
+    ids = [i for i in (req.arg("ids") or "").split(",") if i]
+    if not ids:
+        return error(req, 10016, "ids")
+    if len(ids) > 100:
+        return error(req, 10017, "ids")
+    with sb.lock:
+        known = state(sb)["statuses"]
+        out = [{"id": int(known[i]["status"]["id"]), "idstr": i, **_counts(known[i])} for i in ids if i in known]
+    return SandboxResponse.json(out)
+
+
+def user_timeline(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
+    """GET 2/statuses/user_timeline.json → the authorised user's own latest posts (at most 5, newest first)."""
+    account, bad = _auth(req, sb, {})
+    if bad:
+        return bad
+    assert account is not None
+    uid = uid_of(account)
+    try:
+        wanted = min(int(req.arg("count") or 20), 100)
+    except ValueError:
+        return error(req, 10017, "count")
+    with sb.lock:
+        mine = sorted((s for s in state(sb)["statuses"].values() if s["uid"] == uid),
+                      key=lambda s: float(s["at"]), reverse=True)
+        statuses = [s["status"] for s in mine[:min(wanted, TIMELINE_LIMIT)]]
+    return SandboxResponse.json({"statuses": statuses, "total_number": len(mine), "previous_cursor": 0,
+                                 "next_cursor": 0})
+
+
+def get_token_info(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
+    """POST oauth2/get_token_info (form access_token) → {uid, appkey, scope, create_at, expire_in}."""
+    form = req.form()
+    tok = form.get("access_token") or req.arg("access_token")
+    accounts = sb.credentials.get(CHANNEL, {})
+    account = next((acct for t, acct in accounts.items() if tok and secrets.compare_digest(t, tok)), None)
+    if account is None:
+        return error(req, 21332)
+    if sb.take_token_expiry(CHANNEL):
+        return error(req, 21327)
+    expire_in = int(sb.options.get("weibo_token_expire_in", 157679999))
+    return SandboxResponse.json({"uid": uid_of(account), "appkey": "sandbox", "scope": "",
+                                 "create_at": int(time.time()) - 3600, "expire_in": expire_in})
+
+
+def picture(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
+    with sb.lock:
+        img = state(sb)["images"].get(req.arg("id") or "")
+    if img is None:
+        return SandboxResponse.json({"error": "no such picture"}, 404)
+    return SandboxResponse(200, base64.b64decode(img["b64"]), img["type"] or "application/octet-stream")
+
+
+def register(sb: Sandbox) -> None:
+    """Add the Weibo routes to the sandbox."""
+    sb.route("POST", "/2/statuses/share.json", CHANNEL, share)
+    sb.route("GET", "/2/statuses/count.json", CHANNEL, count)
+    sb.route("GET", "/2/statuses/user_timeline.json", CHANNEL, user_timeline)
+    sb.route("POST", "/oauth2/get_token_info", CHANNEL, get_token_info)
+    sb.route("GET", "/_sandbox/weibo-pic", "_sandbox", picture)
