@@ -39,6 +39,7 @@ def _register() -> None:
 
     for module in (
         "hub.commands.records",
+        "hub.commands.workflow",
         "hub.commands.render",
         "hub.commands.sandbox",
         "hub.commands.delivery",
