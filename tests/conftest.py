@@ -160,3 +160,13 @@ def pg_database(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     clear_caches()
     yield pg_url
     clear_caches()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, hub_home: Path) -> str:
+    """The store under test: this test's SQLite file, then a fresh PostgreSQL schema (same test, twice)."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_database"))
+    from hub.settings import get_settings
+
+    return get_settings().database_url
