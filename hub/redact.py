@@ -36,7 +36,8 @@ from urllib.parse import urlsplit, urlunsplit
 MASK = "****"
 
 #: loggers that print URLs (with access tokens) or bodies at INFO/DEBUG
-NOISY_LOGGERS = ("httpx", "httpcore", "urllib3", "requests", "wechatpy", "tencentcloud", "hpack", "aiosmtpd")
+NOISY_LOGGERS = ("httpx", "httpcore", "urllib3", "requests", "wechatpy", "tencentcloud", "tencentcloud_sdk_common",
+                 "hpack", "aiosmtpd")
 
 #: environment variable names whose values are secrets
 _SECRET_ENV = re.compile(r"(SECRET|TOKEN|KEY|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)

@@ -26,8 +26,8 @@ from hub.sandbox.core import Sandbox, SandboxRequest, SandboxResponse
 from hub.timeutil import SHANGHAI
 
 CHANNEL = "weibo"
-#: a link counts like a t.cn short link of 20 ASCII characters (10 Chinese characters)
-LINK_WEIGHT = 10
+#: a link counts like a t.cn short link (about 23 ASCII characters, i.e. 12 Chinese characters)
+LINK_WEIGHT = 12
 MAX_CHARS = 140
 MAX_PIC = 5 * 1024 * 1024
 TIMELINE_LIMIT = 5
