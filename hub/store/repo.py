@@ -171,17 +171,11 @@ def save_version(
     version = record.version_hash()
     now = utcnow()
 
-    rec = session.get(RecordRow, record.id)
-    if rec is None:
-        rec = RecordRow(
-            id=record.id, department=record.department, source_key=None, created_at=now, updated_at=now
-        )
-        session.add(rec)
-    if source_key is not None and rec.source_key is None:
-        rec.source_key = source_key
-
     existing = session.get(VersionRow, version)
-    if existing is not None:
+    rec = session.get(RecordRow, record.id)
+    if existing is not None and rec is not None:
+        if source_key is not None and rec.source_key is None:
+            rec.source_key = source_key
         if rec.current_version != version:
             previous, rec.current_version, rec.updated_at = rec.current_version, version, now
             audit(session, who, "record.current", record.id, version=version, previous=previous)
@@ -190,11 +184,19 @@ def save_version(
 
     row = _version_row(record, version, warnings=warnings, actor=who)
     try:
+        # The record (if new) and the version go in together under a savepoint, so that a
+        # concurrent writer of the same content makes us return its row instead of failing.
         with session.begin_nested():
+            if rec is None:
+                rec = RecordRow(
+                    id=record.id, department=record.department, source_key=None, created_at=now, updated_at=now
+                )
+                session.add(rec)
+            if source_key is not None and rec.source_key is None:
+                rec.source_key = source_key
             session.add(row)
             session.flush()
     except IntegrityError:
-        # A concurrent writer stored the same content first: theirs is the row.
         winner = session.get(VersionRow, version, populate_existing=True)
         if winner is None:
             raise
