@@ -54,6 +54,12 @@ def _code(data: str, logo: str) -> qrcode.QRCode:  # type: ignore[type-arg]
 
 
 @lru_cache(maxsize=512)
+def qr_matrix(data: str, logo: str = "") -> tuple[tuple[bool, ...], ...]:
+    """The module matrix (border included) that the PNG draws; used for vector QR in the PDF."""
+    return tuple(tuple(row) for row in _code(data, logo).get_matrix())
+
+
+@lru_cache(maxsize=512)
 def qr_png(data: str, logo: str = "") -> bytes:
     """A PNG of ``data``; with ``logo`` (a PNG path) drawn in the centre at error level H."""
     q = _code(data, logo)

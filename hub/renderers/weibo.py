@@ -1,11 +1,104 @@
-"""Placeholder: being written (issue 3); the signature is the contract."""
+"""The Weibo post for ``statuses/share.json``: text within 140 characters, the portal link, topics, a picture.
+
+Counting (docs/decisions/2026-11-25-weibo-text.md): Weibo counts a full-width
+(Chinese) character as 1 and a half-width (ASCII) character as ½, rounding up.
+Whether a link is shortened to a t.cn link (~ 11–12 characters) depends on the
+platform, so we count the link at its real weighted length but never below 12:
+correct in both cases, never over the limit.
+
+Topics: share.json refuses ``#话题#`` inside ``status`` (channel-apis.md §2.2), so
+topics are carried twice without ``#``: as a visible label at the start of the
+text (【政务公开·扶贫救灾】) and as ``topics`` in the rendition for the operator or a
+later API. Any ``#`` in generated text becomes a full-width ``＃``; an editor's
+override containing ``#…#`` is a RenderError.
+
+Overflow policy: generated text is a draft, so it drops the summary and then
+shortens the title at a clause boundary with "…" (the link carries the full
+text); an editor's override is never cut: over 140 is a RenderError.
+"""
 
 from __future__ import annotations
+
+import json
+import math
+import re
 
 from hub.errors import RenderError
 from hub.record import Record
 from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.images import jpeg, points_card
+from hub.renderers.summary import summarize
+from hub.renderers.text import clean, cut
+
+LIMIT = 140
+MIN_URL_WEIGHT = 12
+PIC_MAX_BYTES = 5 * 1024 * 1024 - 1
+_URL_RE = re.compile(r"https?://[^\s，。]+")
+_TOPIC_RE = re.compile(r"#[^#\s]+#")
+
+
+def weibo_length(text: str) -> int:
+    """Characters as Weibo counts them: ASCII ½, others 1, a link max(its weight, 12), rounded up."""
+    total = 0.0
+    for url in _URL_RE.findall(text):
+        total += max(math.ceil(len(url) / 2), MIN_URL_WEIGHT)
+    rest = _URL_RE.sub("", text)
+    total += sum(0.5 if ord(ch) < 128 else 1.0 for ch in rest)
+    return math.ceil(total)
+
+
+def topics(record: Record, configured: list[str]) -> list[str]:
+    out = [clean(t).replace("#", "") for t in configured]
+    if record.domain:
+        out.append(clean(record.domain).replace("#", ""))
+    return [t for i, t in enumerate(out) if t and t not in out[:i]]
+
+
+def _auto_text(record: Record, label: str, url: str) -> str:
+    title = clean(record.title).replace("#", "＃")
+    summary = clean(summarize(record).text).replace("#", "＃")
+    tail = f" {url}"
+    full = f"{label}{title}：{summary}{tail}"
+    if weibo_length(full) <= LIMIT:
+        return full
+    short = f"{label}{title}{tail}"
+    if weibo_length(short) <= LIMIT:
+        return short
+    room = LIMIT - weibo_length(f"{label}{tail}")
+    if room < 4:
+        raise RenderError(f"weibo: topics and link alone take {weibo_length(label + tail)} of {LIMIT} characters")
+    return f"{label}{cut(title, room)}{tail}"
+
+
+def _override_text(text: str, url: str) -> str:
+    text = text.strip()
+    if _TOPIC_RE.search(text):
+        raise RenderError("weibo: override contains #话题#, which statuses/share.json refuses inside status")
+    if url not in text:
+        text = f"{text} {url}"
+    n = weibo_length(text)
+    if n > LIMIT:
+        raise RenderError(f"weibo: override is {n} characters > limit {LIMIT} (link counted)")
+    return text
 
 
 def render_weibo(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rendition:
-    raise RenderError("weibo: renderer not written yet")
+    """The post JSON (``status``, ``topics``) and its picture (a card of the key points)."""
+    render = ctx.settings["render"]
+    tags = topics(record, list(render.get("weibo_topics") or []))
+    label = f"【{'·'.join(tags)}】" if tags else ""
+    url = ctx.short_url("weibo")
+    override = record.overrides.get("weibo")
+    text = _override_text(override.text, url) if override and override.text else _auto_text(record, label, url)
+    s = summarize(record)
+    points = s.key_points or s.sentences
+    card = points_card(cut(clean(record.title), 60), [clean(p) for p in points],
+                       f"{ctx.settings.get('site_name', '')} · {ctx.short_url('weibo')}", str(render["font"]))
+    pic = store.put(jpeg(card, PIC_MAX_BYTES, start_quality=85), ".jpg", "image/jpeg")
+    post = {"status": text, "topics": tags, "url": url, "pic": pic.sha256 + ".jpg",
+            "record_id": record.id, "version": ctx.version}
+    blob = json.dumps(post, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+    main = store.put(blob, ".json", "application/json")
+    return Rendition("weibo", record.id, ctx.version, main, files={"pic": pic},
+                     facts={"text": text, "chars": weibo_length(text), "limit": LIMIT, "topics": tags,
+                            "url": url})

@@ -1,0 +1,130 @@
+"""Running ffmpeg and ffprobe: which binaries, a progress bar, errors that say what failed.
+
+Which ffmpeg: Debian's ``/usr/bin/ffmpeg`` + ``/usr/bin/ffprobe`` (installed by
+scripts/setup.sh), not imageio-ffmpeg's bundled binary, because the package is
+measured with ffprobe and the bundle has no ffprobe: encoder and meter come from
+one build. ``HUB_FFMPEG`` / ``HUB_FFPROBE`` point elsewhere (e.g. a newer static
+build). The version string goes into the manifest, because byte-identical output
+is only promised for one ffmpeg build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TextIO
+
+from hub.errors import ConfigError, RenderError
+
+#: Options that make ffmpeg's own output reproducible (no encoder version strings, no creation time).
+BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+            "-map_metadata", "-1", "-map_chapters", "-1"]
+
+
+def _tool(env: str, name: str) -> str:
+    path = os.environ.get(env) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else shutil.which(name))
+    if not path:
+        raise ConfigError(f"video: {name} not found (apt-get install ffmpeg, or set {env})")
+    return path
+
+
+def ffmpeg_bin() -> str:
+    return _tool("HUB_FFMPEG", "ffmpeg")
+
+
+def ffprobe_bin() -> str:
+    return _tool("HUB_FFPROBE", "ffprobe")
+
+
+@lru_cache(maxsize=4)
+def version(binary: str) -> str:
+    out = subprocess.run([binary, "-version"], capture_output=True, text=True, timeout=30, check=False)
+    first = out.stdout.splitlines()[0] if out.stdout else binary
+    return first.split(" Copyright")[0]
+
+
+def run(args: list[str], *, what: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """Run ffmpeg/ffprobe quietly; a non-zero exit is a RenderError naming ``what`` and ffmpeg's last words."""
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise RenderError(f"video: {what} took longer than {timeout:.0f} s") from exc
+    if proc.returncode != 0:
+        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+        raise RenderError(f"video: {what} failed (ffmpeg exit {proc.returncode}): {tail}")
+    return proc
+
+
+class Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, label: str, total_seconds: float, stream: TextIO | None = None,
+                 enabled: bool | None = None) -> None:
+        self.label, self.total = label, max(total_seconds, 1e-6)
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.started = time.monotonic()
+
+    def update(self, done_seconds: float) -> None:
+        if not self.enabled:
+            return
+        frac = min(1.0, max(0.0, done_seconds / self.total))
+        width = 30
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        elapsed = time.monotonic() - self.started
+        self.stream.write(f"\r{self.label} [{bar}] {frac * 100:5.1f}% {elapsed:5.1f}s")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.update(self.total)
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run_with_progress(args: list[str], *, what: str, total_seconds: float, progress: bool | None = None,
+                      timeout: float = 1800) -> None:
+    """Run an ffmpeg encode with ``-progress pipe:1`` feeding the bar; errors as in ``run``."""
+    bar = Progress(what, total_seconds, enabled=progress)
+    cmd = [args[0], "-progress", "pipe:1", "-nostats", *args[1:]]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err: list[str] = []
+    reader = threading.Thread(target=lambda: err.extend(proc.stderr.readlines() if proc.stderr else []),
+                              daemon=True)
+    reader.start()
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    for line in proc.stdout:
+        if line.startswith("out_time_us="):
+            value = line.split("=", 1)[1].strip()
+            if value.lstrip("-").isdigit():
+                bar.update(int(value) / 1e6)
+        if time.monotonic() > deadline:
+            proc.kill()
+            break
+    code = proc.wait()
+    reader.join(timeout=5)
+    bar.close()
+    if time.monotonic() > deadline:
+        raise RenderError(f"video: {what} took longer than {timeout:.0f} s")
+    if code != 0:
+        tail = " | ".join(line.strip() for line in err[-3:])
+        raise RenderError(f"video: {what} failed (ffmpeg exit {code}): {tail}")
+
+
+def probe(path: Path, *, packets: bool = False) -> dict[str, Any]:
+    """ffprobe's JSON for ``path``: format and streams, and the video packets' times, sizes and flags."""
+    args = [ffprobe_bin(), "-v", "error", "-of", "json", "-show_format", "-show_streams"]
+    if packets:
+        args += ["-select_streams", "v:0", "-show_entries",
+                 "packet=pts,size,flags:stream:format", "-show_packets"]
+    out = run([*args, str(path)], what=f"ffprobe {path.name}")
+    data: dict[str, Any] = json.loads(out.stdout)
+    return data
