@@ -1,0 +1,67 @@
+"""Small file helpers shared by the file-based channels (web, tv, newspaper): confined paths, atomic writes.
+
+Why: these channels "deliver" by writing files that a web server or a TV
+station reads, so a reader must never see half a file (write-then-rename), a
+re-delivery must be a no-op when the bytes are the same, and no name coming
+from a rendition may escape its root (F18: ``../``, absolute paths, NUL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from hub.errors import Permanent
+
+_SAFE_PART = re.compile(r"^[A-Za-z0-9\u4e00-\u9fff._-]{1,128}$")
+
+
+def safe_id(value: str, *, what: str) -> str:
+    """``value`` as a single safe path component (ids, package names), or ``Permanent``."""
+    if not value or value in (".", "..") or not _SAFE_PART.match(value):
+        raise Permanent(f"{what}: unsafe name {value[:40]!r}")
+    return value
+
+
+def confined(root: Path, relative: str, *, what: str) -> Path:
+    """``root/relative`` when it stays inside ``root`` (no absolute paths, ``..``, backslashes or NUL)."""
+    if not relative or "\x00" in relative or "\\" in relative or relative.startswith("/"):
+        raise Permanent(f"{what}: unsafe path {relative[:60]!r}")
+    parts = PurePosixPath(relative).parts
+    if any(p in ("..", ".") or not _SAFE_PART.match(p) for p in parts):
+        raise Permanent(f"{what}: unsafe path {relative[:60]!r}")
+    path = root.joinpath(*parts)
+    base = root.resolve()
+    if base not in path.resolve().parents:
+        raise Permanent(f"{what}: path {relative[:60]!r} leaves its root")
+    return path
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same directory and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def same_file(path: Path, sha256: str) -> bool:
+    return path.is_file() and sha256_file(path) == sha256

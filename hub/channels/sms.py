@@ -1,0 +1,790 @@
+"""SMS to subscribers through Tencent Cloud SMS (``tencentcloud-sdk-python-sms``), one delivery = one audience.
+
+How a delivery goes out (reliability F1, F7, F8, F17):
+
+1. ``send(rendition, target, key)`` finds the delivery row by its idempotency
+   key, and on the first call expands the target's audience into
+   ``sms_recipients`` rows — ONCE per delivery (marker ``sms-audience:<id>`` in
+   ``channel_state``), with one ``INSERT … SELECT``.
+2. Pending numbers go out in batches of ≤ 200 (``batch_size``) with at most
+   ``concurrency`` requests in flight (threads; each has its own SDK client).
+   Before a batch is sent its rows become ``sending``; the answer sets each
+   number's state from its ``SendStatus.Code``: ``Ok`` → ``sent`` (with
+   ``SerialNo``), a per-number refusal → ``rejected``, a frequency limit →
+   back to ``pending`` for a later retry. A number that got ``Ok`` is never
+   sent again; neither is one whose batch had an ambiguous outcome
+   (``unknown``: the delivery reports reconcile it).
+3. The outcome of ``send`` is a ``Receipt`` when every number has a result,
+   ``RateLimited``/``Retryable`` when some remain pending (the engine calls
+   ``send`` again and only those go out), ``Ambiguous`` when a batch may have
+   landed, ``Permanent``/``AuthExpired`` when the request itself is refused.
+4. ``status`` pulls delivery reports (``PullSmsSendStatus``, a queue shared by
+   every delivery of the app, so every pulled report is applied to whichever
+   row it belongs to); the callback endpoint ``handle_sms_callback`` does the
+   same for pushed reports.
+
+Quiet hours: no non-urgent SMS between ``quiet_hours`` (account, default
+22:00–08:00 Asia/Shanghai); ``send`` raises ``RateLimited(retry_after=seconds
+until the end)``. A delivery is urgent when its target says ``urgent = true``
+(in ``audience`` or the target table) or the record's ``extra.urgent`` is
+``"true"``/``"1"``/``"是"``.
+
+Phone numbers never leave this module unmasked except inside the SDK request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any, ClassVar
+
+from sqlalchemy import ColumnElement, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session
+from tencentcloud.sms.v20210111 import models
+
+from hub import redact
+from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.sessions import SessionFactory, scope
+from hub.channels.subscribers import get_vault, valid_at_send
+from hub.channels.tencent_client import (
+    SmsClient,
+    TencentCloudSDKException,
+    make_client,
+    quiet_sdk_logs,
+    sdk_error_text,
+    transport_error,
+)
+from hub.config import Account, HubConfig
+from hub.errors import (
+    Ambiguous,
+    AuthExpired,
+    ChannelError,
+    ConfigError,
+    Permanent,
+    RateLimited,
+    Retryable,
+)
+from hub.renderers.base import Rendition
+from hub.settings import Settings
+from hub.store.models import (
+    ChannelStateRow,
+    DeliveryRow,
+    SmsRecipientRow,
+    SubscriberRow,
+    UtcDateTime,
+)
+from hub.timeutil import SHANGHAI, utcnow
+
+#: the API's limit of numbers per SendSms
+MAX_BATCH = 200
+#: PullSmsSendStatus returns at most this many reports per call
+PULL_LIMIT = 100
+
+# --- the one table: every Tencent SMS (and common) error code → what it means --------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What a code means. ``kind``:
+
+    ok — sent; reject — this number can never get it (per number) / the request is wrong;
+    hold — this number is rate-limited for ``retry_after`` s; daily — a daily quota, until midnight;
+    quiet — marketing time window, until 08:00; rate — the API asks us to slow down;
+    retry — transient, nothing applied; auth — the account needs a person (credentials, balance,
+    whitelist); permanent — the request or content is refused for good; ambiguous — may have applied.
+    """
+
+    kind: str
+    retry_after: float | None = None
+
+
+_R, _P, _A, _T = Rule("reject"), Rule("permanent"), Rule("auth"), Rule("retry")
+_D = Rule("daily")
+
+CODES: dict[str, Rule] = {
+    "Ok": Rule("ok"),
+    # FailedOperation.*
+    "FailedOperation.ContainSensitiveWord": _P,
+    "FailedOperation.FailResolvePacket": _P,
+    "FailedOperation.ForbidAddMarketingTemplates": _P,
+    "FailedOperation.InsufficientBalanceInSmsPackage": _A,
+    "FailedOperation.JsonParseFail": _P,
+    "FailedOperation.MarketingSendTimeConstraint": Rule("quiet"),
+    "FailedOperation.MissingSignature": _P,
+    "FailedOperation.MissingSignatureList": _P,
+    "FailedOperation.MissingSignatureToModify": _P,
+    "FailedOperation.MissingTemplateList": _P,
+    "FailedOperation.MissingTemplateToModify": _P,
+    "FailedOperation.NotEnterpriseCertification": _A,
+    "FailedOperation.OtherError": _T,
+    "FailedOperation.ParametersOtherError": _P,
+    "FailedOperation.PhoneNumberInBlacklist": _R,
+    "FailedOperation.PhoneNumberParseFail": _R,
+    "FailedOperation.ProhibitSubAccountUse": _A,
+    "FailedOperation.QualificationIdNotApproved": _A,
+    "FailedOperation.SignIdNotExist": _P,
+    "FailedOperation.SignNumberLimit": _P,
+    "FailedOperation.SignatureIncorrectOrUnapproved": _P,
+    "FailedOperation.TemplateAlreadyPassedCheck": _P,
+    "FailedOperation.TemplateIdNotExist": _P,
+    "FailedOperation.TemplateIncorrectOrUnapproved": _P,
+    "FailedOperation.TemplateNumberLimit": _P,
+    "FailedOperation.TemplateParamSetNotMatchApprovedTemplate": _P,
+    "FailedOperation.TemplateUnapprovedOrNotExist": _P,
+    # InternalError.*
+    "InternalError": _T,
+    "InternalError.JsonParseFail": _T,
+    "InternalError.OtherError": _T,
+    "InternalError.ParseBackendResponseFail": _T,
+    "InternalError.RequestTimeException": _A,  # our clock is off: a person must fix it
+    "InternalError.RestApiInterfaceNotExist": _P,
+    "InternalError.SendAndRecvFail": _T,
+    "InternalError.SigFieldMissing": _A,
+    "InternalError.SigVerificationFail": _A,
+    "InternalError.Timeout": _T,
+    "InternalError.UnknownError": _T,
+    # InvalidParameter* (the request is wrong: fixing it needs a person or a new rendition)
+    "InvalidParameter": _P,
+    "InvalidParameter.AppidAndBizId": _P,
+    "InvalidParameter.DirtyWordFound": _P,
+    "InvalidParameter.InvalidParameters": _P,
+    "InvalidParameterValue.BeginTimeVerifyFail": _P,
+    "InvalidParameterValue.ContentLengthLimit": _P,
+    "InvalidParameterValue.EndTimeVerifyFail": _P,
+    "InvalidParameterValue.ImageInvalid": _P,
+    "InvalidParameterValue.IncorrectPhoneNumber": _R,
+    "InvalidParameterValue.InvalidDocumentType": _P,
+    "InvalidParameterValue.InvalidInternational": _R,
+    "InvalidParameterValue.InvalidSignPurpose": _P,
+    "InvalidParameterValue.InvalidSmsType": _P,
+    "InvalidParameterValue.InvalidStartTime": _P,
+    "InvalidParameterValue.InvalidTemplateFormat": _P,
+    "InvalidParameterValue.InvalidUsedMethod": _P,
+    "InvalidParameterValue.LimitVerifyFail": _P,
+    "InvalidParameterValue.MarketingTemplateWithoutUnsubscribe": _P,
+    "InvalidParameterValue.MultiSmsInfoSetEmpty": _P,
+    "InvalidParameterValue.OffsetVerifyFail": _P,
+    "InvalidParameterValue.ParameterLengthLimit": _P,
+    "InvalidParameterValue.ProhibitedUseUrlInTemplateParameter": _P,
+    "InvalidParameterValue.QualificationIdNotFound": _P,
+    "InvalidParameterValue.SdkAppIdNotExist": _A,
+    "InvalidParameterValue.SignAlreadyPassedCheck": _P,
+    "InvalidParameterValue.SignExistAndUnapproved": _P,
+    "InvalidParameterValue.SignNameLengthTooLong": _P,
+    "InvalidParameterValue.TemplateParameterFormatError": _P,
+    "InvalidParameterValue.TemplateParameterLengthLimit": _P,
+    "InvalidParameterValue.TemplateWithDirtyWords": _P,
+    "InvalidParameterValue.UnsupportedTemplateVariable": _P,
+    # LimitExceeded.*
+    "LimitExceeded.AppCountryOrRegionDailyLimit": _D,
+    "LimitExceeded.AppCountryOrRegionInBlacklist": _R,
+    "LimitExceeded.AppDailyLimit": _D,
+    "LimitExceeded.AppGlobalDailyLimit": _D,
+    "LimitExceeded.AppMainlandChinaDailyLimit": _D,
+    "LimitExceeded.DailyLimit": _D,
+    "LimitExceeded.DeliveryFrequencyLimit": Rule("hold", 60),
+    "LimitExceeded.GlobalSmsSendingRateLimit": Rule("rate", 1),
+    "LimitExceeded.PhoneNumberCountLimit": _P,  # > 200 numbers: our bug, never a retry
+    "LimitExceeded.PhoneNumberDailyLimit": Rule("hold", None),  # until midnight (computed)
+    "LimitExceeded.PhoneNumberOneHourLimit": Rule("hold", 3600),
+    "LimitExceeded.PhoneNumberSameContentDailyLimit": Rule("hold", None),
+    "LimitExceeded.PhoneNumberThirtySecondLimit": Rule("hold", 30),
+    # MissingParameter*
+    "MissingParameter": _P,
+    "MissingParameter.EmptyPhoneNumberSet": _P,
+    # UnauthorizedOperation.* (the account, not the content)
+    "UnauthorizedOperation.IndividualUserMarketingSmsPermissionDeny": _P,
+    "UnauthorizedOperation.RequestIpNotInWhitelist": _A,
+    "UnauthorizedOperation.RequestPermissionDeny": _A,
+    "UnauthorizedOperation.SdkAppIdIsDisabled": _A,
+    "UnauthorizedOperation.ServiceSuspendDueToArrears": _A,
+    "UnauthorizedOperation.SmsSdkAppIdVerifyFail": _A,
+    # UnsupportedOperation*
+    "UnsupportedOperation": _P,
+    "UnsupportedOperation.ChineseMainlandTemplateToGlobalPhone": _R,
+    "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber": _P,
+    "UnsupportedOperation.ContainDomesticPhoneNumber": _R,
+    "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone": _R,
+    "UnsupportedOperation.UnsupportedRegion": _P,
+    # common codes of every Tencent Cloud API
+    "AuthFailure.SignatureFailure": _A,
+    "AuthFailure.SignatureExpire": _A,  # clock skew > 5 min: a person must fix the clock
+    "AuthFailure.SecretIdNotFound": _A,
+    "AuthFailure.InvalidSecretId": _A,
+    "AuthFailure.InvalidAuthorization": _A,
+    "AuthFailure.MFAFailure": _A,
+    "AuthFailure.TokenFailure": _A,
+    "AuthFailure.UnauthorizedOperation": _A,
+    "RequestLimitExceeded": Rule("rate", 1),
+    "RequestLimitExceeded.IPLimitExceeded": Rule("rate", 1),
+    "RequestLimitExceeded.UinLimitExceeded": Rule("rate", 1),
+    "RequestLimitExceeded.GlobalRegionUinLimitExceeded": Rule("rate", 1),
+    "ResourceUnavailable": _T,
+    "ServiceUnavailable": _T,
+    "InvalidAction": _P,
+    "NoSuchVersion": _P,
+    "InvalidRequest": _P,
+    "UnsupportedProtocol": _P,
+    "ClientParamsError": _P,
+    "ClientError": _P,
+}
+
+_PREFIX_FALLBACK = (
+    ("RequestLimitExceeded", Rule("rate", 1)),
+    ("LimitExceeded.", Rule("rate", 60)),
+    ("InternalError", _T),
+    ("AuthFailure", _A),
+    ("UnauthorizedOperation", _A),
+    ("ResourceUnavailable", _T),
+)
+
+
+def rule_for(code: str) -> Rule:
+    """The rule of ``code``; unknown codes fall back by prefix, else ``permanent`` (never a blind retry loop)."""
+    found = CODES.get(code)
+    if found is not None:
+        return found
+    for prefix, rule in _PREFIX_FALLBACK:
+        if code.startswith(prefix):
+            return rule
+    return _P
+
+
+def _seconds_until(now: datetime, hour: int, minute: int = 0) -> float:
+    local = now.astimezone(SHANGHAI)
+    end = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return max(1.0, (end - local).total_seconds())
+
+
+def request_error(code: str, text: str, now: datetime) -> ChannelError:
+    """The typed error for an API error answer (the whole request refused)."""
+    rule = rule_for(code)
+    msg = f"sms: {text}"
+    if rule.kind in ("hold", "rate"):
+        return RateLimited(msg, rule.retry_after or _seconds_until(now, 0))
+    if rule.kind == "daily":
+        return RateLimited(msg, _seconds_until(now, 0), daily=True)
+    if rule.kind == "quiet":
+        return RateLimited(msg, _seconds_until(now, 8))
+    if rule.kind == "retry":
+        return Retryable(msg)
+    if rule.kind == "auth":
+        return AuthExpired(msg)
+    if rule.kind == "ambiguous":
+        return Ambiguous(msg)
+    return Permanent(msg)
+
+
+# --- quiet hours -------------------------------------------------------------------------------------
+
+
+def parse_quiet_hours(value: str | None, *, key: str) -> tuple[time, time] | None:
+    """``"22:00-08:00"`` → (22:00, 08:00); empty/``"off"`` → None."""
+    if not value or str(value).strip().lower() in ("off", "none", ""):
+        return None
+    try:
+        start_s, end_s = str(value).split("-")
+        start, end = time.fromisoformat(start_s.strip()), time.fromisoformat(end_s.strip())
+    except ValueError:
+        raise ConfigError(f"channels.toml: {key} must look like \"22:00-08:00\"") from None
+    return start, end
+
+
+def quiet_wait(now: datetime, window: tuple[time, time] | None) -> float | None:
+    """Seconds until the quiet window ends, or None when ``now`` is outside it (Asia/Shanghai)."""
+    if window is None:
+        return None
+    start, end = window
+    local = now.astimezone(SHANGHAI)
+    t = local.time()
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    return _seconds_until(now, end.hour, end.minute)
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("true", "1", "yes", "是") if value is not None else False
+
+
+# --- the adapter ----------------------------------------------------------------------------------------
+
+#: recipient states: final ones never go out again
+PENDING, SENDING, SENT, UNKNOWN = "pending", "sending", "sent", "unknown"
+DELIVERED, UNDELIVERED, REJECTED, SKIPPED = "delivered", "undelivered", "rejected", "skipped"
+_AWAITING_REPORT = (SENT, UNKNOWN, SENDING)
+
+
+@dataclass
+class _Batch:
+    rows: dict[str, int]  # E.164 → sms_recipients.id
+
+
+@dataclass
+class _BatchResult:
+    batch: _Batch
+    statuses: list[dict[str, Any]] | None = None
+    error: ChannelError | None = None
+
+
+class SmsChannel:
+    """The ``sms`` channel (see the module docstring)."""
+
+    name: ClassVar[str] = "sms"
+    idempotent_upsert: ClassVar[bool] = False
+    can_lookup: ClassVar[bool] = True
+    rendition_kind: ClassVar[str] = "sms"
+
+    def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None,
+                 clock: Any = None) -> None:
+        quiet_sdk_logs()
+        self.config, self.settings = config, settings
+        self._sessions = session_factory
+        self.clock = clock or utcnow
+        self._local = threading.local()
+
+    # --- configuration ------------------------------------------------------------------------------
+
+    def _account(self, name: str) -> Account:
+        account = self.config.accounts.get(name)
+        if account is None or account.channel != "sms":
+            raise ConfigError(f"channels.toml: no sms account {name!r}")
+        return account
+
+    def _client(self, account_name: str) -> Any:
+        clients: dict[str, Any] = self._local.__dict__.setdefault("clients", {})
+        if account_name not in clients:
+            clients[account_name] = make_client(SmsClient, self._account(account_name), account_name)
+        return clients[account_name]
+
+    def _audience(self, target: Target) -> dict[str, Any]:
+        audience = target.params.get("audience")
+        if audience is None and target.name in self.config.targets:
+            audience = self.config.targets[target.name].audience
+        return dict(audience or {})
+
+    # --- send -----------------------------------------------------------------------------------------
+
+    def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
+        account = self._account(target.account)
+        batch_size = int(account.get("batch_size", MAX_BATCH))
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise ConfigError(f"channels.toml: accounts.{target.account}.batch_size must be 1..{MAX_BATCH}")
+        concurrency = max(1, int(account.get("concurrency", 4)))
+        params = [str(p) for p in rendition.facts.get("params", [])]
+        sign = str(rendition.facts.get("sign_name") or self.config.render.sms.signature)
+        template_id = str(rendition.facts.get("template_id") or self.config.render.sms.template_id)
+        if not params:
+            raise Permanent("sms: the rendition carries no template parameters (facts.params)")
+        audience = self._audience(target)
+        now = self.clock()
+        with scope(self._sessions) as s:
+            delivery = s.scalar(select(DeliveryRow).where(DeliveryRow.idempotency_key == key))
+            if delivery is None:
+                raise Permanent("sms: no delivery row for this key")
+            delivery_id = delivery.id
+            region, urgent_record = self._record_facts(s, rendition)
+        urgent = _truthy(audience.get("urgent")) or _truthy(target.params.get("urgent")) or urgent_record
+        if not urgent:
+            window = parse_quiet_hours(account.get("quiet_hours", "22:00-08:00"),
+                                       key=f"accounts.{target.account}.quiet_hours")
+            wait_s = quiet_wait(now, window)
+            if wait_s is not None:
+                raise RateLimited(f"sms: quiet hours ({account.get('quiet_hours', '22:00-08:00')} Asia/Shanghai); "
+                                  "non-urgent SMS wait until they end", wait_s)
+        with scope(self._sessions) as s:
+            self._expand(s, delivery_id, target, audience, region, now)
+            # rows left ``sending`` by a crashed attempt may have gone out: never resend them blindly
+            s.execute(update(SmsRecipientRow).where(SmsRecipientRow.delivery_id == delivery_id,
+                                                    SmsRecipientRow.state == SENDING)
+                      .values(state=UNKNOWN, code="CrashedWhileSending", updated_at=now))
+        request = {"SmsSdkAppId": str(account.get("sdk_app_id", "")), "SignName": sign,
+                   "TemplateId": template_id, "TemplateParamSet": params, "SessionContext": key}
+        errors = self._fan_out(delivery_id, target.account, request, batch_size, concurrency)
+        return self._outcome(delivery_id, key, errors)
+
+    def _record_facts(self, s: Session, rendition: Rendition) -> tuple[str | None, bool]:
+        """The record's region (for ``same_region`` audiences) and its urgent flag."""
+        from hub.store import repo
+
+        row, record = repo.get_version(s, rendition.version)
+        return (record.region or row.region), _truthy(record.extra.get("urgent"))
+
+    def _expand(self, s: Session, delivery_id: int, target: Target, audience: dict[str, Any],
+                region: str | None, now: datetime) -> None:
+        """Turn the audience into pending recipient rows, once per delivery (later subscribers wait for the next)."""
+        marker = f"sms-audience:{delivery_id}"
+        if s.get(ChannelStateRow, marker) is not None:
+            return
+        cond: list[ColumnElement[bool]] = [SubscriberRow.opted_out_at.is_(None)]
+        wanted = audience.get("region")
+        if _truthy(audience.get("same_region")):
+            if not region:
+                raise Permanent(f"sms: target {target.name} sends to the record's region, but the record has none")
+            wanted = region
+        if wanted:
+            cond.append(or_(SubscriberRow.region == wanted, SubscriberRow.region.like(f"{wanted}/%")))
+        level = audience.get("level")
+        if level == "village":
+            cond.append(SubscriberRow.level == "village")
+        topics = {str(t) for t in audience.get("topics", [])}
+        if not topics:
+            stmt = insert(SmsRecipientRow).from_select(
+                ["delivery_id", "subscriber_id", "state", "updated_at"],
+                select(literal(delivery_id), SubscriberRow.id, literal(PENDING),
+                       literal(now, type_=UtcDateTime())).where(*cond).order_by(SubscriberRow.id))
+            s.execute(stmt)
+        else:
+            last = 0
+            while True:
+                chunk = s.execute(select(SubscriberRow.id, SubscriberRow.topics).where(*cond, SubscriberRow.id > last)
+                                  .order_by(SubscriberRow.id).limit(5000)).all()
+                if not chunk:
+                    break
+                last = chunk[-1][0]
+                ids = [sid for sid, subs in chunk if not subs or topics & set(subs)]
+                if ids:
+                    s.execute(insert(SmsRecipientRow), [
+                        {"delivery_id": delivery_id, "subscriber_id": sid, "state": PENDING, "updated_at": now}
+                        for sid in ids])
+        count = s.scalar(select(func.count()).select_from(SmsRecipientRow)
+                         .where(SmsRecipientRow.delivery_id == delivery_id)) or 0
+        s.add(ChannelStateRow(key=marker, value={"recipients": int(count), "target": target.name,
+                                                 "at": now.isoformat()}, expires_at=None, updated_at=now))
+
+    def _next_batch(self, delivery_id: int, after: int, size: int) -> tuple[_Batch | None, int]:
+        """The next ≤ ``size`` sendable numbers after row id ``after``; skips opted-out and invalid ones."""
+        vault = get_vault()
+        now = self.clock()
+        while True:
+            with scope(self._sessions) as s:
+                rows = s.execute(
+                    select(SmsRecipientRow.id, SubscriberRow.phone_enc, SubscriberRow.opted_out_at)
+                    .join(SubscriberRow, SubscriberRow.id == SmsRecipientRow.subscriber_id)
+                    .where(SmsRecipientRow.delivery_id == delivery_id, SmsRecipientRow.state == PENDING,
+                           SmsRecipientRow.id > after)
+                    .order_by(SmsRecipientRow.id).limit(size)).all()
+                if not rows:
+                    return None, after
+                after = rows[-1][0]
+                send: dict[str, int] = {}
+                skipped: list[int] = []
+                rejected: list[int] = []
+                for rid, enc, opted_out in rows:
+                    if opted_out is not None:
+                        skipped.append(rid)
+                        continue
+                    e164 = vault.decrypt(enc)
+                    if not valid_at_send(e164) or e164 in send:
+                        rejected.append(rid)
+                        continue
+                    send[e164] = rid
+                if skipped:
+                    s.execute(update(SmsRecipientRow).where(SmsRecipientRow.id.in_(skipped))
+                              .values(state=SKIPPED, code="OptedOut", updated_at=now))
+                if rejected:
+                    s.execute(update(SmsRecipientRow).where(SmsRecipientRow.id.in_(rejected))
+                              .values(state=REJECTED, code="InvalidAtSend", updated_at=now))
+                if send:
+                    s.execute(update(SmsRecipientRow).where(SmsRecipientRow.id.in_(list(send.values())))
+                              .values(state=SENDING, updated_at=now))
+                    return _Batch(send), after
+
+    def _call(self, account_name: str, request: dict[str, Any], batch: _Batch) -> _BatchResult:
+        """One SendSms for one batch (runs in a pool thread); never raises."""
+        try:
+            req = models.SendSmsRequest()
+            req._deserialize({**request, "PhoneNumberSet": list(batch.rows)})
+            resp = self._client(account_name).SendSms(req)
+            raw = resp.SendStatusSet
+            if raw is None:  # F12: a body without the success marker
+                return _BatchResult(batch, error=Ambiguous("sms: an answer without SendStatusSet"))
+            return _BatchResult(batch, statuses=[{"PhoneNumber": st.PhoneNumber, "Code": st.Code or "",
+                                                  "SerialNo": st.SerialNo or "", "Fee": st.Fee}
+                                                 for st in raw])
+        except TencentCloudSDKException as exc:
+            code = str(exc.get_code() or "")
+            if code in ("ClientNetworkError", "ServerNetworkError"):
+                return _BatchResult(batch, error=transport_error("sms", exc))
+            return _BatchResult(batch, error=request_error(code, sdk_error_text(exc), self.clock()))
+        except ConfigError as exc:
+            return _BatchResult(batch, error=Permanent(f"sms: {exc}"))
+        except Exception as exc:  # requests errors while reading the body, unparsable JSON: F1/F12
+            return _BatchResult(batch, error=transport_error("sms", exc))
+
+    def _fan_out(self, delivery_id: int, account_name: str, request: dict[str, Any], size: int,
+                 concurrency: int) -> list[ChannelError]:
+        errors: list[ChannelError] = []
+        stop = False
+        after = 0
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sms") as pool:
+            running: set[Future[_BatchResult]] = set()
+            while True:
+                while not stop and len(running) < concurrency:
+                    batch, after = self._next_batch(delivery_id, after, size)
+                    if batch is None:
+                        break
+                    running.add(pool.submit(self._call, account_name, request, batch))
+                if not running:
+                    break
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    result = fut.result()
+                    self._record(result)
+                    if result.error is not None:
+                        errors.append(result.error)
+                        # an account or request problem, or "slow down": start no new batches
+                        if isinstance(result.error, RateLimited | AuthExpired | Permanent):
+                            stop = True
+        return errors
+
+    def _record(self, result: _BatchResult) -> None:
+        """Write one batch's per-number results in one short transaction."""
+        now = self.clock()
+        rows = result.batch.rows
+        values: list[dict[str, Any]] = []
+        if result.statuses is None:
+            err = result.error
+            state = UNKNOWN if isinstance(err, Ambiguous) else PENDING
+            code = type(err).__name__ if err is not None else "NoAnswer"
+            values = [{"id": rid, "state": state, "code": code, "updated_at": now} for rid in rows.values()]
+        else:
+            seen: set[int] = set()
+            for st in result.statuses:
+                rid = rows.get(_e164(str(st["PhoneNumber"])))
+                if rid is None or rid in seen:
+                    continue
+                seen.add(rid)
+                code = str(st["Code"])
+                kind = rule_for(code).kind
+                if kind == "ok":
+                    state, serial = SENT, str(st["SerialNo"]) or None
+                elif kind in ("reject", "permanent", "auth"):
+                    state, serial = REJECTED, None
+                elif kind == "ambiguous":
+                    state, serial = UNKNOWN, None
+                else:
+                    state, serial = PENDING, None
+                values.append({"id": rid, "state": state, "code": code[:100], "serial_no": serial,
+                               "updated_at": now})
+            # a number the answer does not mention may or may not have gone out
+            values.extend({"id": rid, "state": UNKNOWN, "code": "MissingFromAnswer", "serial_no": None,
+                           "updated_at": now} for rid in rows.values() if rid not in seen)
+        with scope(self._sessions) as s:
+            s.execute(update(SmsRecipientRow), values)
+
+    def _outcome(self, delivery_id: int, key: str, errors: Sequence[ChannelError]) -> Receipt:
+        counts = self._counts(delivery_id)
+        summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        for kind in (AuthExpired, Permanent, Ambiguous):
+            found = [e for e in errors if type(e) is kind]
+            if found:
+                raise kind(f"{found[0].message} (recipients: {summary})")
+        if counts.get(PENDING):
+            holds = self._pending_holds(delivery_id)
+            limited = [e for e in errors if isinstance(e, RateLimited)]
+            if limited or holds:
+                waits = [e.retry_after for e in limited if e.retry_after] + holds
+                daily = any(e.daily for e in limited)
+                raise RateLimited(f"sms: {counts[PENDING]} number(s) wait for a rate limit (recipients: {summary})",
+                                  min(waits) if waits else None, daily=daily)
+            first = errors[0].message if errors else "numbers left to send"
+            raise Retryable(f"{first} (recipients: {summary})")
+        sent = sum(counts.get(k, 0) for k in (SENT, DELIVERED, UNDELIVERED, UNKNOWN))
+        if sent == 0 and counts.get(REJECTED):
+            raise Permanent(f"sms: every number was refused (recipients: {summary})")
+        return Receipt(provider_ref=key, accepted_at=self.clock(), confirmed=sent == 0,
+                       raw={"delivery_id": delivery_id, "recipients": dict(counts)})
+
+    def _pending_holds(self, delivery_id: int) -> list[float]:
+        """retry_after of the frequency limits that left numbers pending (codes are kept on the rows)."""
+        with scope(self._sessions) as s:
+            codes = s.scalars(select(SmsRecipientRow.code).where(SmsRecipientRow.delivery_id == delivery_id,
+                                                                 SmsRecipientRow.state == PENDING)
+                              .distinct()).all()
+        now = self.clock()
+        out: list[float] = []
+        for code in codes:
+            if code and rule_for(code).kind == "hold":
+                out.append(rule_for(code).retry_after or _seconds_until(now, 0))
+        return out
+
+    def _counts(self, delivery_id: int) -> Counter[str]:
+        with scope(self._sessions) as s:
+            return recipient_counts(s, delivery_id)
+
+    # --- lookup and status ---------------------------------------------------------------------------
+
+    def lookup(self, target: Target, key: str) -> Receipt | None:
+        """A receipt when every number of the delivery has a result; None while any is still pending.
+
+        After an ambiguous batch the engine asks this: the numbers of that batch are
+        ``unknown`` (never resent), so only genuinely pending numbers make it send again.
+        """
+        with scope(self._sessions) as s:
+            delivery_id = s.scalar(select(DeliveryRow.id).where(DeliveryRow.idempotency_key == key))
+            if delivery_id is None:
+                return None
+            if s.get(ChannelStateRow, f"sms-audience:{delivery_id}") is None:
+                return None
+            counts = recipient_counts(s, delivery_id)
+        if counts.get(PENDING) or counts.get(SENDING):
+            return None
+        return Receipt(provider_ref=key, accepted_at=self.clock(), confirmed=False,
+                       raw={"delivery_id": delivery_id, "recipients": dict(counts)})
+
+    def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
+        """Pull reports (bounded pages), then DELIVERED when every sent number has a final report.
+
+        Partial: ``undelivered`` numbers do not fail the delivery when at least one
+        number was delivered (they are counted per number in ``sms_recipients``);
+        FAILED only when every sent number came back undelivered. A number with no
+        report after ``receipt_timeout_hours`` (account, default 48) stops holding the
+        delivery open.
+        """
+        account = self._account(target.account)
+        self.pull_reports(target.account, pages=int(account.get("receipt_pages", 20)))
+        timeout = timedelta(hours=float(account.get("receipt_timeout_hours", 48)))
+        with scope(self._sessions) as s:
+            delivery_id = s.scalar(select(DeliveryRow.id).where(DeliveryRow.idempotency_key == receipt.provider_ref))
+            if delivery_id is None:
+                raise Permanent("sms: the receipt names no delivery")
+            counts = recipient_counts(s, delivery_id)
+            waiting = s.scalar(select(func.count()).select_from(SmsRecipientRow).where(
+                SmsRecipientRow.delivery_id == delivery_id, SmsRecipientRow.state.in_(_AWAITING_REPORT),
+                SmsRecipientRow.updated_at > self.clock() - timeout)) or 0
+        if waiting:
+            return DeliveryStatus.PENDING
+        if counts.get(DELIVERED):
+            return DeliveryStatus.DELIVERED
+        if counts.get(UNDELIVERED):
+            return DeliveryStatus.FAILED
+        sent = sum(counts.get(k, 0) for k in _AWAITING_REPORT)
+        return DeliveryStatus.FAILED if sent else DeliveryStatus.DELIVERED
+
+    def pull_reports(self, account_name: str, *, pages: int = 20) -> int:
+        """Pull up to ``pages`` × 100 delivery reports and apply them; returns how many matched a row."""
+        account = self._account(account_name)
+        applied = 0
+        for _ in range(max(1, pages)):
+            req = models.PullSmsSendStatusRequest()
+            req._deserialize({"Limit": PULL_LIMIT, "SmsSdkAppId": str(account.get("sdk_app_id", ""))})
+            try:
+                resp = self._client(account_name).PullSmsSendStatus(req)
+            except TencentCloudSDKException as exc:
+                code = str(exc.get_code() or "")
+                if code in ("ClientNetworkError", "ServerNetworkError"):
+                    raise transport_error("sms", exc) from None
+                raise request_error(code, sdk_error_text(exc), self.clock()) from None
+            except Exception as exc:
+                raise transport_error("sms", exc) from None
+            items = resp.PullSmsSendStatusSet or []
+            reports = [Report(serial_no=str(it.SerialNo or ""), ok=(it.ReportStatus == "SUCCESS"),
+                              description=str(it.Description or it.ReportStatus or ""),
+                              phone=str(it.PhoneNumber or ""), session_context=str(it.SessionContext or ""))
+                       for it in items]
+            with scope(self._sessions) as s:
+                applied += apply_reports(s, reports, now=self.clock())
+            if len(items) < PULL_LIMIT:
+                break
+        return applied
+
+
+# --- reports (pull and callback) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    serial_no: str
+    ok: bool
+    description: str
+    phone: str = ""
+    session_context: str = ""
+
+
+def _e164(number: str) -> str:
+    n = number.strip()
+    if n.startswith("+"):
+        return n
+    if n.startswith("86") and len(n) == 13:
+        return "+" + n
+    return "+86" + n if len(n) == 11 else n
+
+
+def apply_reports(session: Session, reports: Iterable[Report], *, now: datetime | None = None) -> int:
+    """Set ``delivered``/``undelivered`` on the rows the reports name; returns how many rows changed.
+
+    Joined on ``SerialNo``; a report for a number whose batch was ambiguous (no
+    serial known) is joined on its SessionContext (the delivery key) and the
+    number's HMAC, which is how an ``unknown`` row learns it did go out.
+    """
+    now = now or utcnow()
+    reports = [r for r in reports if r.serial_no or (r.session_context and r.phone)]
+    if not reports:
+        return 0
+    changed = 0
+    by_serial = {r.serial_no: r for r in reports if r.serial_no}
+    open_states = (SENT, UNKNOWN, SENDING, PENDING)
+    matched: set[str] = set()
+    serials = list(by_serial)
+    for i in range(0, len(serials), 500):
+        rows = session.scalars(select(SmsRecipientRow).where(SmsRecipientRow.serial_no.in_(serials[i:i + 500]))).all()
+        for row in rows:
+            rep = by_serial[row.serial_no or ""]
+            matched.add(rep.serial_no)
+            if row.state in open_states:
+                row.state, row.code, row.updated_at = (DELIVERED if rep.ok else UNDELIVERED), rep.description[:100], now
+                changed += 1
+    rest = [r for r in reports if r.serial_no not in matched and r.session_context and r.phone]
+    if rest:
+        vault = get_vault()
+        for rep in rest:
+            found = session.scalar(
+                select(SmsRecipientRow)
+                .join(DeliveryRow, DeliveryRow.id == SmsRecipientRow.delivery_id)
+                .join(SubscriberRow, SubscriberRow.id == SmsRecipientRow.subscriber_id)
+                .where(DeliveryRow.idempotency_key == rep.session_context,
+                       SubscriberRow.phone_hash == vault.hash(_e164(rep.phone)),
+                       SmsRecipientRow.state.in_(open_states)))
+            if found is not None:
+                found.state, found.code = (DELIVERED if rep.ok else UNDELIVERED), rep.description[:100]
+                found.updated_at, found.serial_no = now, rep.serial_no or found.serial_no
+                changed += 1
+    return changed
+
+
+def handle_sms_callback(session: Session, payload: Any) -> int:
+    """Apply a pushed delivery-report array (``[{"sid", "report_status", "errmsg", "mobile", ...}]``).
+
+    For the web layer's callback route; the documented callback carries no
+    signature, so the route must be a secret path and the data is advisory
+    (a report only moves a row forward, never back). Reply ``{"result":0,"errmsg":"OK"}``.
+    """
+    if not isinstance(payload, list):
+        return 0
+    reports = []
+    for item in payload:
+        if not isinstance(item, dict) or not item.get("sid"):
+            continue
+        reports.append(Report(serial_no=str(item["sid"]), ok=str(item.get("report_status")) == "SUCCESS",
+                              description=str(item.get("errmsg") or item.get("report_status") or ""),
+                              phone=str(item.get("mobile") or "")))
+    return apply_reports(session, reports)
+
+
+def recipient_counts(session: Session, delivery_id: int) -> Counter[str]:
+    """How many numbers of a delivery are in each state (for status pages and receipts)."""
+    rows = session.execute(select(SmsRecipientRow.state, func.count()).where(SmsRecipientRow.delivery_id == delivery_id)
+                           .group_by(SmsRecipientRow.state)).all()
+    return Counter({state: int(n) for state, n in rows})
+
+
+def mask(number: str) -> str:
+    """``+86*******1234`` (the one masking rule lives in ``hub.redact``)."""
+    return redact.mask_phone(number)

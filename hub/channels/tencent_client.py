@@ -1,0 +1,123 @@
+"""What the SMS and TTS adapters share: building a real Tencent Cloud SDK client, and the transport table.
+
+Why a module of its own: both adapters talk to the same API gateway through the
+same SDK (``tencentcloud-sdk-python-common``), so they meet the same traps
+(channel-apis.md §3.1, §3.5):
+
+* ``HttpProfile(protocol=...)`` must be given in the constructor;
+* the SDK turns any non-200 status into ``ServerNetworkError`` with the body as
+  message and no status: our client subclasses keep the status instead;
+* the SDK wraps every ``requests`` failure into ``ClientNetworkError`` with the
+  original as ``__context__``: connect failures mean nothing was sent
+  (``Retryable``), a read timeout or a dropped connection after the request went
+  out may have been applied (``Ambiguous``, F1);
+* the SDK logs whole requests and responses (phone numbers, the SecretId) at
+  DEBUG on ``tencentcloud_sdk_common``: that logger is held at WARNING and
+  every record is scrubbed by ``hub.redact``;
+* no retryer: retries belong to the delivery engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from tencentcloud.common import credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.sms.v20210111 import sms_client
+from tencentcloud.tts.v20190823 import tts_client
+
+from hub import redact
+from hub.channels import http
+from hub.config import Account
+from hub.errors import Ambiguous, ChannelError, ConfigError, Permanent
+
+#: the SDK's logger (not under "tencentcloud": it is named "tencentcloud_sdk_common")
+SDK_LOGGER = "tencentcloud_sdk_common"
+#: seconds for connect and for each read, unless the account sets ``timeout``
+DEFAULT_TIMEOUT_S = 10
+
+
+def quiet_sdk_logs() -> None:
+    """Scrub every log record and keep the SDK's request/response dumps out of the logs."""
+    redact.install()
+    logging.getLogger(SDK_LOGGER).setLevel(logging.WARNING)
+
+
+class _KeepStatus:
+    """Mixin: a non-200 answer raises ``ServerNetworkError`` whose message is ``HTTP <status>`` (+ Retry-After)."""
+
+    def _check_status(self, resp: Any) -> None:
+        if resp.status_code != 200:
+            retry = resp.headers.get("Retry-After")
+            suffix = f" retry-after={retry}" if retry else ""
+            raise TencentCloudSDKException("ServerNetworkError", f"HTTP {resp.status_code}{suffix}")
+
+
+class SmsClient(_KeepStatus, sms_client.SmsClient):  # type: ignore[misc]
+    """The SDK's SmsClient, keeping the HTTP status of non-200 answers."""
+
+
+class TtsClient(_KeepStatus, tts_client.TtsClient):  # type: ignore[misc]
+    """The SDK's TtsClient, keeping the HTTP status of non-200 answers."""
+
+
+def timeout_of(account: Account) -> int:
+    return int(account.get("timeout", DEFAULT_TIMEOUT_S))
+
+
+def make_client(cls: type[Any], account: Account, name: str) -> Any:
+    """A client of ``cls`` for ``[accounts.<name>]``: endpoint, protocol, region, timeout and secrets from config."""
+    endpoint = account.get("endpoint")
+    if not endpoint:
+        raise ConfigError(f"channels.toml: accounts.{name}.endpoint is not set")
+    protocol = str(account.get("protocol", "https"))
+    if protocol not in ("http", "https"):
+        raise ConfigError(f"channels.toml: accounts.{name}.protocol must be http or https")
+    secret_id = account.secret("secret_id_env", name)
+    secret_key = account.secret("secret_key_env", name)
+    redact.register_secret(secret_id.value)
+    redact.register_secret(secret_key.value)
+    profile = ClientProfile(httpProfile=HttpProfile(protocol=protocol, endpoint=str(endpoint),
+                                                    reqTimeout=timeout_of(account)))
+    cred = credential.Credential(secret_id.value, secret_key.value)
+    return cls(cred, str(account.get("region", "ap-guangzhou")), profile)
+
+
+# --- transport and HTTP status ------------------------------------------------------------------
+
+_STATUS = re.compile(r"HTTP (\d{3})(?: retry-after=(\S+))?")
+
+
+def transport_error(channel: str, exc: BaseException, *, what: str = "call") -> ChannelError:
+    """Map a failure below the API (HTTP status, network, unparsable answer) to a typed outcome.
+
+    The rules are ``hub.channels.http``'s (one place for every adapter): connect
+    failures are ``Retryable`` (nothing sent), 429 ``RateLimited``, 500/502/503
+    ``Retryable``, 504 and anything after the request went out ``Ambiguous``;
+    a 200 whose body is not the API's JSON is ``Ambiguous`` (F12).
+    """
+    if isinstance(exc, TencentCloudSDKException) and exc.get_code() == "ServerNetworkError":
+        m = _STATUS.search(str(exc.get_message()))
+        if m is None:
+            return Ambiguous(f"{channel} {what}: an HTTP error without a status; it may have been applied")
+        headers = {"Retry-After": m.group(2)} if m.group(2) else None
+        return http.from_status(channel, what, int(m.group(1)), headers)
+    cause: BaseException | None = exc
+    if isinstance(exc, TencentCloudSDKException):
+        cause = exc.__context__ or exc.__cause__
+    if isinstance(cause, http.TRANSPORT_ERRORS):
+        return http.from_transport(channel, what, cause)
+    return Ambiguous(f"{channel} {what}: unreadable answer ({type(exc).__name__}); it may have been applied")
+
+
+def sdk_error_text(exc: TencentCloudSDKException) -> str:
+    """``Code: message`` of an API error, scrubbed (a vendor message may echo a number)."""
+    return redact.redact(f"{exc.get_code()}: {exc.get_message()}")[:300]
+
+
+__all__ = ["SmsClient", "TtsClient", "make_client", "transport_error", "sdk_error_text", "quiet_sdk_logs",
+           "TencentCloudSDKException", "Permanent"]

@@ -1,0 +1,175 @@
+"""The TV station: the video package goes into the pickup area; delivered once the station collected it.
+
+``send`` copies the video rendition's files (the zip package, the video, its
+manifest) into ``settings.pickup_dir/tv/<record>-<version>/`` as one unit: the
+directory is assembled under a temp name and renamed into place, and an
+existing complete package with the same hashes is left alone (replace-by-id,
+so resending is harmless: ``idempotent_upsert``). The receipt's
+``provider_ref`` is the package id ``<record>-<version>``.
+
+The station downloads through the token-protected pickup page (or ``hub
+demo``), which calls ``collect(session, provider_ref, by=...)``: it records
+time, SHA-256 and who in ``channel_state`` under ``tv-collected:<provider_ref>``
+and returns the file to serve. ``status`` is DELIVERED once that row exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.files import safe_id, same_file, sha256_file
+from hub.channels.sessions import SessionFactory, scope
+from hub.config import HubConfig
+from hub.errors import NotFound, Permanent, Retryable
+from hub.renderers.base import Rendition
+from hub.settings import Settings, get_settings
+from hub.store.models import ChannelStateRow, DeliveryRow
+from hub.timeutil import utcnow
+
+MANIFEST = "manifest.json"
+COLLECTED_PREFIX = "tv-collected:"
+
+
+def package_id(record_id: str, version: str) -> str:
+    return safe_id(f"{record_id}-{version}", what="tv")
+
+
+def package_dir(provider_ref: str, settings: Settings | None = None) -> Path:
+    """The package directory of ``provider_ref`` (validated: a single safe path component)."""
+    return (settings or get_settings()).pickup_dir / "tv" / safe_id(provider_ref, what="tv")
+
+
+def _file_name(role: str, path: Path, names: dict[str, str]) -> str:
+    name = names.get(role) or f"{role}{''.join(path.suffixes[-1:])}"
+    return safe_id(name, what="tv")
+
+
+def _read_manifest(folder: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((folder / MANIFEST).read_text("utf-8"))
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _complete(folder: Path, manifest: dict[str, Any]) -> bool:
+    return all(same_file(folder / name, sha) for name, sha in manifest.get("files", {}).items())
+
+
+def collect(session: Session, provider_ref: str, *, by: str, settings: Settings | None = None) -> Path:
+    """Record that ``by`` downloaded the package ``provider_ref``; returns the file to serve (the zip).
+
+    Each download updates the row (``count``, last ``at``); ``first_at`` keeps the
+    first one, which is when the delivery counts as confirmed.
+    """
+    folder = package_dir(provider_ref, settings)
+    manifest = _read_manifest(folder)
+    if manifest is None:
+        raise NotFound(f"no TV package {provider_ref}")
+    files: dict[str, str] = manifest.get("files", {})
+    zips = [n for n in files if n.endswith(".zip")]
+    name = zips[0] if zips else str(manifest.get("main", ""))
+    path = folder / name
+    if not path.is_file():
+        raise NotFound(f"TV package {provider_ref} has no file {name}")
+    digest = sha256_file(path)
+    now = utcnow()
+    key = COLLECTED_PREFIX + provider_ref
+    row = session.get(ChannelStateRow, key)
+    value = {"at": now.isoformat(), "sha256": digest, "by": by, "file": name,
+             "matches": digest == files.get(name)}
+    if row is None:
+        session.add(ChannelStateRow(key=key, value={**value, "first_at": now.isoformat(), "count": 1},
+                                    expires_at=None, updated_at=now))
+    else:
+        old = dict(row.value or {})
+        row.value = {**value, "first_at": old.get("first_at", now.isoformat()), "count": int(old.get("count", 0)) + 1}
+        row.updated_at = now
+    session.flush()
+    return path
+
+
+def collected(session: Session, provider_ref: str) -> dict[str, Any] | None:
+    """The collection record of a package, or None when the station has not downloaded it."""
+    row = session.get(ChannelStateRow, COLLECTED_PREFIX + provider_ref)
+    return dict(row.value) if row is not None else None
+
+
+class TvChannel:
+    """The ``tv`` channel (see the module docstring)."""
+
+    name: ClassVar[str] = "tv"
+    idempotent_upsert: ClassVar[bool] = True
+    can_lookup: ClassVar[bool] = True
+    rendition_kind: ClassVar[str] = "video"
+
+    def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
+        self.config, self.settings = config, settings
+        self._sessions = session_factory
+
+    def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
+        ref = package_id(rendition.record_id, rendition.version)
+        folder = package_dir(ref, self.settings)
+        names: dict[str, str] = dict(rendition.facts.get("filenames") or {})
+        files = {"main": rendition.main, **rendition.files}
+        plan = {_file_name(role, a.path, names): a for role, a in files.items()}
+        if not any(n.endswith(".zip") for n in plan):
+            raise Permanent("tv: the video rendition has no .zip package file")
+        manifest = {"package_id": ref, "record_id": rendition.record_id, "version": rendition.version,
+                    "main": _file_name("main", rendition.main.path, names),
+                    "files": {n: a.sha256 for n, a in plan.items()}}
+        existing = _read_manifest(folder)
+        if existing is not None and existing.get("files") == manifest["files"] and _complete(folder, existing):
+            return self._receipt(ref, folder, reused=True)
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+            try:
+                for name, artifact in plan.items():
+                    if not artifact.path.is_file():
+                        raise Permanent(f"tv: the package file {name} is missing from the artifact store")
+                    shutil.copyfile(artifact.path, tmp / name)
+                (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+                if folder.exists():  # replace by id: move the old one aside, then swap
+                    old = folder.with_name(f".old-{ref}-{os.getpid()}")
+                    os.replace(folder, old)
+                    os.replace(tmp, folder)
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    os.replace(tmp, folder)
+            finally:
+                if tmp.exists():
+                    shutil.rmtree(tmp, ignore_errors=True)
+        except OSError as exc:
+            raise Retryable(f"tv: cannot write the pickup area ({type(exc).__name__})") from None
+        return self._receipt(ref, folder, reused=False)
+
+    def _receipt(self, ref: str, folder: Path, *, reused: bool) -> Receipt:
+        return Receipt(provider_ref=ref, accepted_at=utcnow(), confirmed=False,
+                       raw={"package": str(folder), "reused": reused})
+
+    def lookup(self, target: Target, key: str) -> Receipt | None:
+        with scope(self._sessions) as s:
+            row = s.scalar(select(DeliveryRow).where(DeliveryRow.idempotency_key == key))
+            if row is None:
+                return None
+            ref = package_id(row.record_id, row.version)
+        folder = package_dir(ref, self.settings)
+        manifest = _read_manifest(folder)
+        if manifest is None or not _complete(folder, manifest):
+            return None
+        return self._receipt(ref, folder, reused=True)
+
+    def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
+        with scope(self._sessions) as s:
+            done = collected(s, receipt.provider_ref)
+        return DeliveryStatus.DELIVERED if done else DeliveryStatus.PENDING
