@@ -74,14 +74,20 @@ def sandbox(sandbox_secrets: dict[str, str], monkeypatch: pytest.MonkeyPatch) ->
     from hub.sandbox.app import build_sandbox
     from hub.sandbox.credentials import credentials_from_env
 
+    from hub.sandbox.smtp import start_smtp
+
     sb = build_sandbox(0, credentials=credentials_from_env()).start()
+    smtp_host, smtp_port, stop_smtp = start_smtp(sb)
     monkeypatch.setenv("HUB_SANDBOX_URL", sb.url)
     monkeypatch.setenv("HUB_TENCENT_ENDPOINT", f"127.0.0.1:{sb.port}")
     monkeypatch.setenv("HUB_TENCENT_TTS_ENDPOINT", f"127.0.0.1:{sb.port}")
+    monkeypatch.setenv("HUB_SMTP_HOST", smtp_host)
+    monkeypatch.setenv("HUB_SMTP_PORT", str(smtp_port))
     clear_caches()
     try:
         yield sb
     finally:
+        stop_smtp()
         sb.stop()
 
 
