@@ -31,7 +31,8 @@ CLAIMABLE: frozenset[State] = frozenset({State.QUEUED, State.RETRY_WAIT})
 
 #: from → allowed targets. Anything not listed is illegal.
 TRANSITIONS: dict[State, frozenset[State]] = {
-    State.QUEUED: frozenset({State.SENDING, State.EXPIRED, State.CANCELLED, State.FAILED}),
+    # queued → retry_wait without a send: the account is held (auth expired) or out of daily quota
+    State.QUEUED: frozenset({State.SENDING, State.RETRY_WAIT, State.EXPIRED, State.CANCELLED, State.FAILED}),
     State.RETRY_WAIT: frozenset({State.SENDING, State.QUEUED, State.EXPIRED, State.CANCELLED, State.FAILED}),
     # sending → unknown is also the lease sweeper's move when a worker died mid-attempt
     State.SENDING: frozenset({State.SUBMITTED, State.CONFIRMED, State.RETRY_WAIT, State.UNKNOWN, State.FAILED}),

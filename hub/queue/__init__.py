@@ -1,0 +1,1 @@
+"""The delivery engine: ledger, policy, deliver/reconcile/confirm, actors, brokers, sweeper, status."""

@@ -1,0 +1,84 @@
+"""What deliver / reconcile / confirm need from the world, injectable for tests.
+
+Why a small bundle instead of globals: the engine's logic is tested with no
+broker, a fake clock and (for unit tests of the logic only) a fake channel,
+while production passes the real registry, renderers and database. Defaults
+import the real parts lazily, so this module loads before they exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.channels.base import Channel, Target
+from hub.queue.policy import EngineSettings
+from hub.renderers.base import Rendition
+from hub.timeutil import utcnow
+
+ChannelFor = Callable[[str], Channel]
+RenditionFor = Callable[[Session, str, str], Rendition]
+Sessions = Callable[[], AbstractContextManager[Session]]
+
+#: channel → rendition kind, for channels whose adapter class does not say (contracts.md)
+RENDITION_KIND = {"wechat": "wechat", "weibo": "weibo", "sms": "sms", "web": "web", "tv": "video",
+                  "newspaper": "print"}
+
+
+def default_channels(name: str) -> Channel:
+    from hub.channels import get_channel  # type: ignore[attr-defined]
+
+    channel: Channel = get_channel(name)
+    return channel
+
+
+def default_renditions(session: Session, version: str, kind: str) -> Rendition:
+    """The stored rendition, rendered (and stored) first when it is missing."""
+    from hub.errors import NotFound
+    from hub.renderers.service import get_rendition, render_version
+
+    try:
+        return get_rendition(session, version, kind)
+    except NotFound:
+        return render_version(session, version, [kind])[0]
+
+
+def default_sessions() -> AbstractContextManager[Session]:
+    from hub.store.db import session_scope
+
+    return session_scope()
+
+
+def target_for(name: str) -> Target:
+    """The ``Target`` of a configured target name (channel, account, and its settings as params)."""
+    from hub.config import get_config
+    from hub.errors import ConfigError
+
+    cfg = get_config().targets.get(name)
+    if cfg is None:
+        raise ConfigError(f"channels.toml: no target {name!r} (a delivery names it)")
+    params: dict[str, Any] = cfg.model_dump(exclude={"channel", "account"}, exclude_none=True)
+    return Target(channel=cfg.channel, name=name, account=cfg.account, params=params)
+
+
+def rendition_kind(channel: Channel, name: str) -> str:
+    kind = getattr(channel, "rendition_kind", None)
+    return str(kind) if kind else RENDITION_KIND.get(name, name)
+
+
+@dataclass
+class Deps:
+    """The injectable world of one engine call."""
+
+    channels: ChannelFor = default_channels
+    clock: Callable[[], datetime] = utcnow
+    renditions: RenditionFor = default_renditions
+    sessions: Sessions = default_sessions
+    settings: EngineSettings = field(default_factory=EngineSettings.from_env)
+    targets: Callable[[str], Target] = target_for
+    actor: str | None = None

@@ -1,0 +1,288 @@
+"""One delivery attempt: claim, send outside any transaction, record. A plain function, no broker.
+
+The order is the whole point (reliability.md F2, F3, F14):
+
+1. read the row; not claimable (already sent, sending elsewhere, not yet due) → nothing to do;
+2. load or render the rendition (renders are idempotent; a slow video render holds no lease);
+3. claim: one conditional UPDATE ``queued|retry_wait → sending`` (attempts+1, lease) in a short
+   transaction committed *before* the network; a second claim of the same row finds 0 rows;
+4. ``channel.send`` with no transaction open;
+5. record the receipt or the error in a second short transaction, fenced by the attempt number.
+   If the database refuses that write after a successful send, only the write is retried
+   (then journalled for the sweeper): the platform is never asked twice.
+
+The caller (the Dramatiq actor, or a test) gets an ``Outcome`` saying what to schedule next.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from hub.channels.base import Receipt
+from hub.errors import ChannelError, RenderError, Retryable
+from hub.queue import ledger
+from hub.queue.context import Deps, rendition_kind
+from hub.queue.policy import Action, Decision, EngineSettings, decide
+from hub.queue.states import CLAIMABLE, State
+from hub.redact import redact_value
+from hub.renderers.base import Rendition
+from hub.store.models import DeliveryRow
+from hub.testing.faults import crash_point
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one engine call did and what should run next.
+
+    ``state`` is the row's state after the call (None when the row was not ours to
+    touch); ``then`` names the actor to hint next (``deliver``, ``reconcile``,
+    ``confirm``) after ``delay`` seconds; ``sent`` says whether the platform was called.
+    """
+
+    delivery_id: int
+    state: str | None
+    then: str | None = None
+    delay: float | None = None
+    sent: bool = False
+    note: str = ""
+
+
+def receipt_json(receipt: Receipt, polls: int = 0) -> dict[str, Any]:
+    return {"provider_ref": receipt.provider_ref, "accepted_at": receipt.accepted_at.isoformat(),
+            "confirmed": receipt.confirmed, "raw": redact_value(receipt.raw), "polls": polls}
+
+
+def receipt_from_json(data: dict[str, Any]) -> Receipt:
+    return Receipt(provider_ref=str(data["provider_ref"]), accepted_at=datetime.fromisoformat(data["accepted_at"]),
+                   confirmed=bool(data.get("confirmed")), raw=dict(data.get("raw") or {}))
+
+
+def write_with_retry(deps: Deps, fn: Callable[[Session], T]) -> T:
+    """Run one short write transaction, retrying while the database is locked (bounded)."""
+    deadline = time.monotonic() + deps.settings.write_retry
+    pause = 0.05
+    while True:
+        try:
+            with deps.sessions() as s:
+                return fn(s)
+        except OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
+def record_receipt(s: Session, delivery_id: int, attempt: int, receipt: Receipt, *, actor: str, now: datetime,
+                   settings: EngineSettings, note: str | None = None) -> str | None:
+    """Write an accepted send: ``confirmed`` when final, else ``submitted`` with a first poll due.
+
+    Also accepted from ``unknown`` (the lease expired while the answer was late): a
+    receipt is the best evidence there is. Returns the new state, or None if the row
+    moved on (another writer recorded it).
+    """
+    row = s.get(DeliveryRow, delivery_id)
+    if row is None or row.attempts != attempt or row.state not in (State.SENDING, State.UNKNOWN):
+        return None
+    dst = State.CONFIRMED if receipt.confirmed else State.SUBMITTED
+    due = None if receipt.confirmed else now + timedelta(seconds=settings.confirm_first)
+    ok = ledger.move(s, delivery_id, row.state, dst, actor=actor, now=now, attempts=attempt, message=note,
+                     values={"provider_ref": receipt.provider_ref[:200], "receipt": receipt_json(receipt),
+                             "lease_expires_at": None, "next_attempt_at": due, "hinted_at": due,
+                             "needs_attention": False, "last_error_class": None, "last_error_msg": None})
+    return dst if ok else None
+
+
+def record_decision(s: Session, delivery_id: int, attempt: int | None, decision: Decision, *, error_class: str,
+                    actor: str, now: datetime, settings: EngineSettings, account: str) -> str | None:
+    """Write a failed or ambiguous attempt as the policy decided; returns the new state or None."""
+    row = s.get(DeliveryRow, delivery_id)
+    if row is None or (attempt is not None and row.attempts != attempt):
+        return None
+    src = row.state
+    if decision.flag:
+        ledger.set_flag(s, decision.flag, {"reason": ledger.clean(decision.reason), "delivery": delivery_id},
+                        now=now, until=decision.flag_until)
+    common: dict[str, Any] = {"lease_expires_at": None}
+    if decision.action is Action.RETRY:
+        due = now + timedelta(seconds=decision.delay or 0)
+        dst = State.RETRY_WAIT if src != State.UNKNOWN else State.QUEUED
+        values = {**common, "next_attempt_at": due, "hinted_at": due}
+    elif decision.action is Action.HOLD:
+        dst = State.RETRY_WAIT if src != State.UNKNOWN else State.UNKNOWN
+        values = {**common, "next_attempt_at": None, "needs_attention": True}
+    elif decision.action is Action.FAIL:
+        dst, values = State.FAILED, {**common, "next_attempt_at": None}
+    else:  # UNKNOWN: reconcile after a short wait (a late answer or a slow platform may land meanwhile)
+        due = now + timedelta(seconds=settings.confirm_first)
+        dst, values = State.UNKNOWN, {**common, "next_attempt_at": due, "hinted_at": due}
+    if src == dst:  # e.g. swept to unknown meanwhile and still unknown: just note the reason
+        row.last_error_class, row.last_error_msg = error_class, ledger.clean(decision.reason)
+        row.needs_attention = row.needs_attention or decision.action is Action.HOLD
+        row.updated_at = now
+        return dst
+    ok = ledger.move(s, delivery_id, src, dst, actor=actor, now=now, attempts=attempt,
+                     error_class=error_class, message=decision.reason, values=values)
+    return dst if ok else None
+
+
+def _next(state: str | None, decision: Decision | None, settings: EngineSettings) -> tuple[str | None, float | None]:
+    if state in (State.RETRY_WAIT, State.QUEUED) and decision is not None and decision.action is Action.RETRY:
+        return "deliver", decision.delay
+    if state == State.UNKNOWN:
+        return "reconcile", settings.confirm_first
+    if state == State.SUBMITTED:
+        return "confirm", settings.confirm_first
+    return None, None
+
+
+def deliver_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any) -> Outcome:
+    """Make at most one send attempt for ``delivery_id``; see the module docstring for the order.
+
+    ``overrides`` set fields of ``Deps`` (``channels``, ``clock``, ``renditions``, ``sessions``,
+    ``settings``, ``targets``, ``actor``). Raises ``Retryable`` when the database is too busy to
+    claim (nothing was sent); every other outcome is written to the ledger and returned.
+    """
+    d = deps or Deps()
+    for key, value in overrides.items():
+        setattr(d, key, value)
+    actor = d.actor or ledger.worker_name()
+    now = d.clock()
+
+    # 1. a cheap read: is there anything to do?
+    with d.sessions() as s:
+        row = s.get(DeliveryRow, delivery_id)
+        if row is None:
+            return Outcome(delivery_id, None, note="no such delivery")
+        snap = {c: getattr(row, c) for c in ("state", "attempts", "channel", "target", "version", "not_after",
+                                             "next_attempt_at", "idempotency_key", "needs_attention")}
+    state, attempts = snap["state"], int(snap["attempts"])
+    if state not in CLAIMABLE or snap["needs_attention"]:
+        return Outcome(delivery_id, state, note=f"not claimable ({state})")
+    if snap["next_attempt_at"] is not None and snap["next_attempt_at"] > now:
+        return Outcome(delivery_id, state, note="not due yet")
+    target = d.targets(snap["target"])
+    channel = d.channels(snap["channel"])
+
+    # account flags: an expired authorisation holds the channel; an exhausted daily quota waits
+    with d.sessions() as s:
+        auth = ledger.get_flag(s, f"auth-expired:{target.account}", now=now)
+        quota = ledger.get_flag(s, f"quota-exhausted:{target.account}", now=now)
+        if auth is not None:
+            dec = Decision(Action.HOLD, None, f"account {target.account} needs re-authorisation; held")
+            st = record_decision(s, delivery_id, attempts, dec, error_class="AuthExpired", actor=actor, now=now,
+                                 settings=d.settings, account=target.account)
+            return Outcome(delivery_id, st, note="held: account needs re-authorisation")
+        if quota is not None and quota.expires_at is not None:
+            delay = (quota.expires_at - now).total_seconds()
+            dec = Decision(Action.RETRY, delay, f"daily quota of {target.account} exhausted; waiting for the reset")
+            if state == State.QUEUED:
+                st = record_decision(s, delivery_id, attempts, dec, error_class="RateLimited", actor=actor,
+                                     now=now, settings=d.settings, account=target.account)
+            else:
+                row = s.get(DeliveryRow, delivery_id)
+                assert row is not None
+                row.next_attempt_at, row.hinted_at, row.updated_at = quota.expires_at, quota.expires_at, now
+                st = state
+            return Outcome(delivery_id, st, then="deliver", delay=delay, note="waiting for quota reset")
+
+    # stale: never send past not_after (F11)
+    if snap["not_after"] is not None and snap["not_after"] <= now:
+        with d.sessions() as s:
+            ledger.move(s, delivery_id, state, State.EXPIRED, actor=actor, now=now, error_class="Expired",
+                        message=f"not sent: past its not_after {snap['not_after'].isoformat()}",
+                        values={"next_attempt_at": None})
+        return Outcome(delivery_id, State.EXPIRED, note="expired")
+
+    # 2. the rendition (rendered here if missing; no lease held while rendering)
+    try:
+        with d.sessions() as s:
+            rendition: Rendition = d.renditions(s, snap["version"], rendition_kind(channel, snap["channel"]))
+    except RenderError as exc:
+        with d.sessions() as s:
+            ledger.move(s, delivery_id, state, State.FAILED, actor=actor, now=now, error_class=type(exc).__name__,
+                        message=f"cannot render: {exc}", values={"next_attempt_at": None})
+        return Outcome(delivery_id, State.FAILED, note="render failed")
+    not_after = rendition.not_after or snap["not_after"]
+    if not_after is not None and not_after <= now:
+        with d.sessions() as s:
+            ledger.move(s, delivery_id, state, State.EXPIRED, actor=actor, now=now, error_class="Expired",
+                        message=f"not sent: rendition expired at {not_after.isoformat()}",
+                        values={"next_attempt_at": None, "not_after": not_after})
+        return Outcome(delivery_id, State.EXPIRED, note="expired")
+
+    # 3. claim, committed before any network call
+    attempt = attempts + 1
+    lease = now + timedelta(seconds=d.settings.lease)
+    try:
+        with d.sessions() as s:
+            claimed = ledger.move(s, delivery_id, state, State.SENDING, actor=actor, now=now, attempts=attempts,
+                                  values={"attempts": attempt, "lease_expires_at": lease,
+                                          "rendition_hash": rendition.main.sha256, "not_after": not_after})
+    except OperationalError as exc:
+        raise Retryable(f"database busy while claiming delivery {delivery_id}") from exc
+    if not claimed:
+        return Outcome(delivery_id, None, note="claimed by someone else")
+
+    # 4. the network call, outside any transaction
+    crash_point("before_send", channel=snap["channel"])
+    receipt: Receipt | None = None
+    error: BaseException | None = None
+    try:
+        receipt = channel.send(rendition, target, snap["idempotency_key"])
+    except ChannelError as exc:
+        error = exc
+    except Exception as exc:  # an adapter bug or a raw transport error: it may have landed
+        error = exc
+    crash_point("after_send", channel=snap["channel"])
+
+    # 5. record the result in a second short transaction
+    done = d.clock()
+    decision: Decision | None = None
+    if receipt is not None:
+        rec = receipt
+
+        def write_ok(s: Session) -> str | None:
+            return record_receipt(s, delivery_id, attempt, rec, actor=actor, now=done, settings=d.settings)
+
+        try:
+            new_state = write_with_retry(d, write_ok)
+        except OperationalError:
+            ledger.journal_write(delivery_id, {"attempt": attempt, "receipt": receipt_json(receipt), "actor": actor,
+                                               "at": done.isoformat()})
+            return Outcome(delivery_id, State.SENDING, sent=True, note="result journalled: database unavailable")
+    else:
+        assert error is not None
+        if isinstance(error, ChannelError):
+            decision = decide(error, attempt=attempt, channel=snap["channel"], account=target.account, now=done,
+                              settings=d.settings)
+            error_class = type(error).__name__
+        else:
+            decision = Decision(Action.UNKNOWN, None,
+                                f"unexpected {type(error).__name__} while sending: {error}; may have landed")
+            error_class = "Ambiguous"
+        dec, cls = decision, error_class
+
+        def write_err(s: Session) -> str | None:
+            return record_decision(s, delivery_id, attempt, dec, error_class=cls, actor=actor, now=done,
+                                   settings=d.settings, account=target.account)
+
+        try:
+            new_state = write_with_retry(d, write_err)
+        except OperationalError:
+            ledger.journal_write(delivery_id, {"attempt": attempt, "decision": {
+                "action": dec.action.value, "delay": dec.delay, "reason": dec.reason, "flag": dec.flag},
+                "error_class": cls, "actor": actor, "at": done.isoformat()})
+            return Outcome(delivery_id, State.SENDING, sent=True, note="result journalled: database unavailable")
+    crash_point("after_commit", channel=snap["channel"])
+    then, next_delay = _next(new_state, decision, d.settings)
+    return Outcome(delivery_id, new_state, then=then, delay=next_delay, sent=True,
+                   note=decision.reason if decision else "accepted")

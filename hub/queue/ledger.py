@@ -1,0 +1,206 @@
+"""The delivery ledger: the queue of record. Every state change goes through ``move``.
+
+Why conditional updates: several workers, the sweeper and a person may touch
+the same row at once. Each change is ``UPDATE … WHERE id = ? AND state = ?``
+(plus the attempt number where a claim is involved, as a fencing token), so
+exactly one writer wins and the loser learns it from the row count; the winner
+appends one ``delivery_events`` row in the same short transaction. Broker
+messages never carry state: they are hints that a row may be due.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hub.errors import NotFound, WorkflowError
+from hub.queue.states import State, check, is_terminal
+from hub.redact import redact
+from hub.settings import get_settings
+from hub.store.models import ChannelStateRow, DeliveryEventRow, DeliveryRow
+from hub.timeutil import utcnow
+
+#: longest error message kept on a row or an event (redacted first)
+MAX_MESSAGE = 2000
+
+
+def idempotency_key(record_id: str, version: str, channel: str, target: str) -> str:
+    """sha256 over (record id, version, channel, target): one delivery per target per version, ever."""
+    raw = "\x1f".join((record_id, version, channel, target))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def worker_name() -> str:
+    """Who a worker is in the event log: host and pid (never a person)."""
+    return f"worker:{socket.gethostname()}:{os.getpid()}"
+
+
+def clean(message: str | None) -> str | None:
+    """Redact secrets and phone numbers, and bound the length, before anything is stored."""
+    if message is None:
+        return None
+    return redact(message)[:MAX_MESSAGE]
+
+
+def move(session: Session, delivery_id: int, src: str, dst: str, *, actor: str, now: datetime,
+         error_class: str | None = None, message: str | None = None, attempts: int | None = None,
+         values: Mapping[str, Any] | None = None) -> bool:
+    """Move ``delivery_id`` from ``src`` to ``dst`` if it is still in ``src`` (and at ``attempts``).
+
+    Returns False (and writes nothing) when another writer got there first. The
+    caller commits; the event and the update are in the same transaction.
+    """
+    check(src, dst)
+    cond = [DeliveryRow.id == delivery_id, DeliveryRow.state == src]
+    if attempts is not None:
+        cond.append(DeliveryRow.attempts == attempts)
+    msg = clean(message)
+    vals: dict[str, Any] = {"state": dst, "updated_at": now, **(values or {})}
+    if error_class is not None or msg is not None:
+        vals.setdefault("last_error_class", error_class)
+        vals.setdefault("last_error_msg", msg)
+    result = session.execute(update(DeliveryRow).where(*cond).values(**vals).execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.add(DeliveryEventRow(delivery_id=delivery_id, at=now, actor=actor, from_state=src, to_state=dst,
+                                 error_class=error_class, message=msg))
+    return True
+
+
+def created_event(session: Session, row: DeliveryRow, *, actor: str, now: datetime) -> None:
+    session.add(DeliveryEventRow(delivery_id=row.id, at=now, actor=actor, from_state=None,
+                                 to_state=State.QUEUED, error_class=None, message=None))
+
+
+def get(session: Session, delivery_id: int) -> DeliveryRow:
+    row = session.get(DeliveryRow, delivery_id)
+    if row is None:
+        raise NotFound(f"delivery {delivery_id}: no such delivery")
+    return row
+
+
+def events(session: Session, delivery_id: int) -> list[DeliveryEventRow]:
+    return list(session.scalars(select(DeliveryEventRow).where(DeliveryEventRow.delivery_id == delivery_id)
+                                .order_by(DeliveryEventRow.id)))
+
+
+# --- a person's actions ------------------------------------------------------------------------
+
+
+def retry(session: Session, delivery_id: int, actor: str, *, now: datetime | None = None) -> DeliveryRow:
+    """Send again now: a row waiting to retry, held for a person, or ``unknown`` after a person checked.
+
+    Terminal rows are write-once (publish a new version to send a corrected text).
+    Re-sending an ``unknown`` row on a non-idempotent channel is a person's decision
+    that the platform does not have it; the event log names who decided.
+    """
+    now = now or utcnow()
+    row = get(session, delivery_id)
+    if is_terminal(row.state):
+        raise WorkflowError(f"delivery {delivery_id} is {row.state}, which is final; publish a new version instead")
+    if row.state not in (State.RETRY_WAIT, State.UNKNOWN):
+        raise WorkflowError(f"delivery {delivery_id} is {row.state}; only retry_wait or unknown deliveries can be retried")
+    clear_flag(session, f"auth-expired:{account_of(row)}")
+    ok = move(session, delivery_id, row.state, State.QUEUED, actor=actor, now=now,
+              message=f"retry requested by {actor}",
+              values={"next_attempt_at": now, "needs_attention": False, "hinted_at": None})
+    if not ok:
+        raise WorkflowError(f"delivery {delivery_id} changed while retrying; look again")
+    session.refresh(row)
+    return row
+
+
+def cancel(session: Session, delivery_id: int, actor: str, *, now: datetime | None = None) -> DeliveryRow:
+    """Stop a delivery that has not been sent (or whose outcome a person judged): ``cancelled``."""
+    now = now or utcnow()
+    row = get(session, delivery_id)
+    if row.state == State.SENDING:
+        raise WorkflowError(f"delivery {delivery_id} is being sent right now; wait for its outcome")
+    if row.state not in (State.QUEUED, State.RETRY_WAIT, State.UNKNOWN):
+        raise WorkflowError(f"delivery {delivery_id} is {row.state} and cannot be cancelled")
+    ok = move(session, delivery_id, row.state, State.CANCELLED, actor=actor, now=now,
+              message=f"cancelled by {actor}", values={"needs_attention": False, "next_attempt_at": None})
+    if not ok:
+        raise WorkflowError(f"delivery {delivery_id} changed while cancelling; look again")
+    session.refresh(row)
+    return row
+
+
+# --- channel flags (quota exhausted, auth expired) -----------------------------------------------
+
+
+def account_of(row: DeliveryRow) -> str:
+    """The account a delivery uses (from config; the target name when the config no longer has it)."""
+    from hub.config import get_config
+
+    target = get_config().targets.get(row.target)
+    return target.account if target is not None else row.target
+
+
+def set_flag(session: Session, key: str, value: dict[str, Any], *, now: datetime, until: datetime | None) -> None:
+    row = session.get(ChannelStateRow, key)
+    if row is None:
+        session.add(ChannelStateRow(key=key, value=value, expires_at=until, updated_at=now))
+    else:
+        row.value, row.expires_at, row.updated_at = value, until, now
+
+
+def get_flag(session: Session, key: str, *, now: datetime) -> ChannelStateRow | None:
+    """The flag if set and not expired."""
+    row = session.get(ChannelStateRow, key)
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    return row
+
+
+def clear_flag(session: Session, key: str) -> None:
+    row = session.get(ChannelStateRow, key)
+    if row is not None:
+        session.delete(row)
+
+
+def flags(session: Session, *, now: datetime) -> list[ChannelStateRow]:
+    """Account flags currently in force (quota-exhausted:*, auth-expired:*)."""
+    rows = session.scalars(select(ChannelStateRow).where(
+        ChannelStateRow.key.like("quota-exhausted:%") | ChannelStateRow.key.like("auth-expired:%")))
+    return [r for r in rows if r.expires_at is None or r.expires_at > now]
+
+
+# --- the write journal (F14: the send succeeded but the database would not take the result) ------
+
+
+def journal_dir() -> Path:
+    return get_settings().var_dir / "queue-journal"
+
+
+def journal_write(delivery_id: int, entry: dict[str, Any]) -> Path:
+    """Keep a result the database refused, so the sweeper can record it later (never resend)."""
+    d = journal_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{delivery_id}-{entry['attempt']}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(entry, ensure_ascii=False), "utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def journal_entries() -> list[tuple[Path, dict[str, Any]]]:
+    d = journal_dir()
+    if not d.exists():
+        return []
+    out = []
+    for path in sorted(d.glob("*.json")):
+        try:
+            out.append((path, json.loads(path.read_text("utf-8"))))
+        except (OSError, ValueError):
+            continue
+    return out

@@ -1,0 +1,100 @@
+"""Resolve an ``unknown`` delivery without ever resending blindly (reliability.md F1, F2, F13).
+
+``unknown`` means the platform may have the post (a timeout after sending, a dropped
+connection, a duplicate rejection, a worker that died holding the row). So:
+
+* an idempotent channel (web upsert, TV replace-by-id) may simply be sent again;
+* a channel that can look up asks the platform by the idempotency key: found →
+  ``submitted``/``confirmed``; not found → ``queued`` (only then is it sent again);
+* any other channel waits for a person: ``needs_attention`` and listed first by ``hub status``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.channels.base import Receipt
+from hub.errors import ChannelError
+from hub.queue import ledger
+from hub.queue.context import Deps
+from hub.queue.deliver import Outcome, receipt_json
+from hub.queue.policy import backoff
+from hub.queue.states import State
+from hub.store.models import DeliveryRow
+
+
+def reconcile_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any) -> Outcome:
+    """One reconciliation step for an ``unknown`` row (a no-op for any other state)."""
+    d = deps or Deps()
+    for key, value in overrides.items():
+        setattr(d, key, value)
+    actor = d.actor or ledger.worker_name()
+    now = d.clock()
+    with d.sessions() as s:
+        row = s.get(DeliveryRow, delivery_id)
+        if row is None:
+            return Outcome(delivery_id, None, note="no such delivery")
+        if row.state != State.UNKNOWN or row.needs_attention:
+            return Outcome(delivery_id, row.state, note="nothing to reconcile")
+        if row.next_attempt_at is not None and row.next_attempt_at > now:
+            return Outcome(delivery_id, row.state, note="not due yet")
+        name, target_name, key, attempts = row.channel, row.target, row.idempotency_key, row.attempts
+    channel = d.channels(name)
+    target = d.targets(target_name)
+
+    if getattr(channel, "idempotent_upsert", False):
+        with d.sessions() as s:
+            ok = ledger.move(s, delivery_id, State.UNKNOWN, State.QUEUED, actor=actor, now=now, attempts=attempts,
+                             message="idempotent channel: sending again replaces, never duplicates",
+                             values={"next_attempt_at": now, "hinted_at": now})
+        return Outcome(delivery_id, State.QUEUED if ok else None, then="deliver" if ok else None, delay=0)
+
+    if not getattr(channel, "can_lookup", False):
+        with d.sessions() as s:
+            hold(s, delivery_id, now=now, reason=f"{name} cannot tell whether the post landed: a person must check "
+                 "the platform, then retry or cancel")
+        return Outcome(delivery_id, State.UNKNOWN, note="needs attention")
+
+    try:
+        found: Receipt | None = channel.lookup(target, key)
+    except ChannelError as exc:
+        delay = backoff(2, d.settings)
+        with d.sessions() as s:
+            r = s.get(DeliveryRow, delivery_id)
+            if r is not None and r.state == State.UNKNOWN:
+                r.next_attempt_at = r.hinted_at = now + timedelta(seconds=delay)
+                r.last_error_class, r.last_error_msg = type(exc).__name__, ledger.clean(f"lookup failed: {exc.message}")
+                r.updated_at = now
+        return Outcome(delivery_id, State.UNKNOWN, then="reconcile", delay=delay, note="lookup failed")
+
+    with d.sessions() as s:
+        if found is None:
+            ok = ledger.move(s, delivery_id, State.UNKNOWN, State.QUEUED, actor=actor, now=now, attempts=attempts,
+                             message="lookup: the platform does not have it; sending again",
+                             values={"next_attempt_at": now, "hinted_at": now})
+            return Outcome(delivery_id, State.QUEUED if ok else None, then="deliver" if ok else None, delay=0)
+        dst = State.CONFIRMED if found.confirmed else State.SUBMITTED
+        due = None if found.confirmed else now + timedelta(seconds=d.settings.confirm_first)
+        ok = ledger.move(s, delivery_id, State.UNKNOWN, dst, actor=actor, now=now, attempts=attempts,
+                         message="lookup: the platform has it (no resend)",
+                         values={"provider_ref": found.provider_ref[:200], "receipt": receipt_json(found),
+                                 "next_attempt_at": due, "hinted_at": due, "lease_expires_at": None,
+                                 "last_error_class": None, "last_error_msg": None})
+    if not ok:
+        return Outcome(delivery_id, None, note="moved meanwhile")
+    return Outcome(delivery_id, dst, then="confirm" if dst == State.SUBMITTED else None,
+                   delay=d.settings.confirm_first if dst == State.SUBMITTED else None)
+
+
+def hold(s: Session, delivery_id: int, *, now: Any, reason: str) -> None:
+    """Mark an unknown row as waiting for a person (no state change: it is still unknown)."""
+    row = s.get(DeliveryRow, delivery_id)
+    if row is None or row.state != State.UNKNOWN:
+        return
+    row.needs_attention = True
+    row.next_attempt_at = None
+    row.last_error_msg = ledger.clean(f"{row.last_error_msg or ''} — {reason}".strip(" —"))
+    row.updated_at = now

@@ -1,0 +1,114 @@
+"""Running the engine: the embedded worker inside a ``hub`` process, and the maintenance loop.
+
+``start_embedded_worker()`` is what ``hub demo``, ``hub publish --wait`` and ``hub serve``
+call when ``HUB_BROKER_URL`` is unset: a Dramatiq ``Worker`` over the in-process broker
+plus a maintenance thread (journal replay, lease sweep, expiry, ``requeue_due``). Its
+first pass hints every due row at once, which is how a restarted hub picks up
+everything the crashed one left (the ledger is the queue of record).
+
+``Maintenance`` is the same loop as Dramatiq middleware, for ``hub worker`` processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import dramatiq
+from dramatiq.middleware import Middleware
+
+from hub.queue.context import Deps
+
+log = logging.getLogger("hub.queue.runtime")
+
+
+class MaintenanceLoop:
+    """A daemon thread running ``sweeper.tick`` every ``settings.tick`` seconds until stopped."""
+
+    def __init__(self, deps: Deps | None = None) -> None:
+        self.deps = deps or Deps(actor="sweeper")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.passes = 0
+
+    def run_once(self, *, grace: float | None = None) -> dict[str, Any]:
+        from hub.queue import actors, sweeper
+
+        counts = sweeper.tick(actors.hint, deps=self.deps, grace=grace)
+        self.passes += 1
+        return counts
+
+    def _loop(self) -> None:
+        first = True
+        while not self._stop.is_set():
+            try:
+                self.run_once(grace=0 if first else None)
+                first = False
+            except Exception:  # a database hiccup must not kill the loop; the next pass retries
+                log.warning("maintenance pass failed", exc_info=True)
+            self._stop.wait(self.deps.settings.tick)
+
+    def start(self) -> MaintenanceLoop:
+        self._thread = threading.Thread(target=self._loop, name="hub-maintenance", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+class Maintenance(Middleware):
+    """Runs the maintenance loop inside each ``hub worker`` process."""
+
+    def __init__(self) -> None:
+        self.loop: MaintenanceLoop | None = None
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        self.loop = MaintenanceLoop().start()
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        if self.loop is not None:
+            self.loop.stop()
+
+
+@dataclass
+class EmbeddedWorker:
+    """Handle of a running embedded worker; ``stop()`` ends it (idempotent)."""
+
+    worker: dramatiq.Worker
+    maintenance: MaintenanceLoop
+    broker: dramatiq.Broker
+    _stopped: bool = field(default=False)
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.maintenance.stop()
+        self.worker.stop(timeout=10_000)
+
+    def __enter__(self) -> EmbeddedWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_embedded_worker(*, threads: int = 8, deps: Deps | None = None) -> EmbeddedWorker:
+    """Start a worker in this process on the configured broker (in-process when ``HUB_BROKER_URL`` is unset).
+
+    With a Redis/RabbitMQ URL it consumes from that broker like a ``hub worker`` does.
+    """
+    from hub.queue import actors
+    from hub.queue.broker import QUEUE_PREFETCH
+
+    broker = actors.rebind_from_settings()
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
+    worker.queue_prefetch = max(worker.queue_prefetch, QUEUE_PREFETCH)
+    worker.start()
+    loop = MaintenanceLoop(deps).start()
+    return EmbeddedWorker(worker=worker, maintenance=loop, broker=broker)
