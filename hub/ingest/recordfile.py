@@ -115,6 +115,8 @@ def parse_record_file(text: str, *, file: str | None = None) -> tuple[Record, li
         line = first_line + int(m.group(1)) - 1 if m else (
             first_line + front.count("\n") if _TOML_EOF.search(msg) else None)
         clean = _TOML_POS.sub("", _TOML_EOF.sub("", msg)).strip()
+        if clean.startswith("Invalid date or datetime"):
+            clean = "impossible or malformed date"
         column = int(m.group(2)) if m else None
         field = _field_at(front, line - first_line if line else None)
         raise RecordError(f"front matter is not valid TOML: {clean}", file=file, line=line,
