@@ -1,0 +1,60 @@
+"""``hub serve``: the console, the portal, the TV pickup page, the JSON API and /metrics.
+
+Runs uvicorn on one process. With ``HUB_BROKER_URL`` unset the delivery
+engine's embedded worker runs in the same process, so publishing from the
+console delivers without any other service.
+"""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from hub.cli import app, clean_errors
+
+
+def seed_demo() -> str:
+    """Create the demo accounts if missing; returns the demo password (HUB_DEMO_PASSWORD or the default)."""
+    from hub import auth
+    from hub.store.db import session_scope
+
+    password = os.environ.get("HUB_DEMO_PASSWORD") or "hanyin-demo-2017"
+    with session_scope() as s:
+        auth.seed_demo_users(s, password)
+    return password
+
+
+@app.command()
+@clean_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, help="port to listen on"),
+    seed_demo_accounts: bool = typer.Option(False, "--seed-demo", help="create the demo accounts author/reviewer/office/admin/station"),
+) -> None:
+    """Serve the editor console, the public portal and the TV pickup page."""
+    import uvicorn
+
+    from hub import redact
+    from hub.settings import get_settings
+    from hub.store.db import get_engine
+    from hub.web.app import create_app
+
+    redact.install()
+    get_engine()  # migrate before the first request
+    if seed_demo_accounts:
+        password = seed_demo()
+        typer.echo(f"demo accounts: author, reviewer, office, admin, station (password: {password})")
+    worker = None
+    if get_settings().broker_url is None:
+        from hub.queue.runtime import start_embedded_worker
+
+        worker = start_embedded_worker()
+        typer.echo("embedded delivery worker started")
+    typer.echo(f"portal  http://{host}:{port}/\nconsole http://{host}:{port}/console\nTV      http://{host}:{port}/tv")
+    try:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=True,
+                    server_header=False)
+    finally:
+        if worker is not None:
+            worker.stop()

@@ -1,0 +1,75 @@
+"""The JSON API and /metrics.
+
+- ``GET /api/status[?ref=]``: the delivery status contract (``hub status --json``), staff only.
+- ``GET /api/records``, ``GET /api/records/{id}``: what the portal publishes, for anyone.
+- ``GET /metrics``: Prometheus text: deliveries per channel and state, published records,
+  short-link scans per channel. Built per request from the database (the ledger is the truth).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from sqlalchemy import func, select
+
+from hub.auth import Action
+from hub.errors import NotFound
+from hub.store.db import session_scope
+from hub.store.models import ShortLinkRow, VersionRow
+from hub.web import queries
+from hub.web.pages import staff
+from hub.web.security import csrf_protect
+
+router = APIRouter(dependencies=[Depends(csrf_protect)])
+
+
+@router.get("/api/status", dependencies=[Depends(staff(Action.DELIVERY_VIEW.value))])
+def api_status(ref: str | None = None) -> dict[str, Any]:
+    from hub.queue.status import status_json
+
+    with session_scope() as s:
+        return status_json(s, ref)
+
+
+@router.get("/api/records")
+def api_records(stage: str | None = None, domain: str | None = None, level: str | None = None,
+                limit: int = 50) -> dict[str, Any]:
+    with session_scope() as s:
+        rows = queries.published(s, stage=stage, domain=domain, level=level, limit=max(1, min(limit, 200)))
+        return {"records": [{"id": r.record_id, "version": r.version, "title": r.title, "index_no": r.index_no,
+                             "department": r.department, "stage": r.stage, "domain": r.domain,
+                             "level": r.level, "region": r.region,
+                             "published_at": None if r.published_at is None else r.published_at.isoformat(),
+                             "url": f"/records/{r.record_id}"} for r in rows]}
+
+
+@router.get("/api/records/{record_id}")
+def api_record(record_id: str) -> dict[str, Any]:
+    from hub.store.repo import record_of
+
+    with session_scope() as s:
+        row = queries.published_version(s, record_id)
+        if row is None:
+            raise NotFound(record_id)
+        return {"version": row.version, "record": record_of(row).content()}
+
+
+@router.get("/metrics")
+def metrics() -> Response:
+    """The engine's ledger gauges plus the portal's: published records and short-link scans per channel."""
+    from hub.queue.status import ledger_metrics
+
+    with session_scope() as s:
+        text = ledger_metrics(s)
+        scans = list(s.execute(select(ShortLinkRow.channel, func.coalesce(func.sum(ShortLinkRow.scans), 0))
+                               .group_by(ShortLinkRow.channel)))
+        published = s.scalar(select(func.count(func.distinct(VersionRow.record_id)))
+                             .where(VersionRow.state == "published")) or 0
+    lines = ["# HELP hub_published_records Records with a published version.",
+             "# TYPE hub_published_records gauge", f"hub_published_records {published}",
+             "# HELP hub_short_link_scans Short-link scans/opens by channel code.",
+             "# TYPE hub_short_link_scans gauge"]
+    lines += [f'hub_short_link_scans{{channel="{channel}"}} {n}' for channel, n in scans]
+    return Response(text + "\n".join(lines) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,109 @@
+"""The FastAPI application: one app, three faces (console, portal, TV pickup), plus API and callbacks.
+
+``create_app()`` is a factory so tests and ``hub serve`` each build a fresh
+app over the current settings. Security that must hold on every page lives
+here, once: the signed session cookie, the security headers (with a
+Content-Security-Policy) and the error pages.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from hub.errors import NotFound, PermissionDenied, WorkflowError
+from hub.web import search
+from hub.web.pages import LoginRequired, render
+from hub.web.security import SECURITY_HEADERS, SESSION_COOKIE, SESSION_MAX_AGE_S, SessionCodec, secret_key
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = __import__("pathlib").Path(__file__).parent / "static"
+
+
+def create_app(*, warm_search: bool = True) -> FastAPI:
+    """Build the web app over the current settings (database, templates, secrets)."""
+    from hub.web import api, callbacks, console, portal, tv
+
+    app = FastAPI(title="政务公开发布平台", docs_url=None, redoc_url=None, openapi_url=None)
+    codec = SessionCodec(secret_key())
+    app.state.codec = codec
+
+    @app.middleware("http")
+    async def session_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.session = codec.loads(request.cookies.get(SESSION_COOKIE))
+        request.state.session_dirty = False
+        response = await call_next(request)
+        if request.state.session_dirty:
+            data = request.state.session
+            if data:
+                response.set_cookie(SESSION_COOKIE, codec.dumps(data), max_age=SESSION_MAX_AGE_S,
+                                    httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/")
+            else:
+                response.delete_cookie(SESSION_COOKIE, path="/")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith(("/console", "/tv", "/api")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.url.path.startswith("/api"):
+            return Response(status_code=401)
+        if request.url.path.startswith("/tv"):
+            return RedirectResponse(f"/console/login?next={target}", status_code=303)
+        return RedirectResponse(f"/console/login?next={target}", status_code=303)
+
+    @app.exception_handler(PermissionDenied)
+    async def _denied(request: Request, exc: PermissionDenied) -> Response:
+        return _error_page(request, 403, "没有权限", str(exc) or "您的角色不能执行此操作。")
+
+    @app.exception_handler(NotFound)
+    async def _missing(request: Request, exc: NotFound) -> Response:
+        return _error_page(request, 404, "未找到", "您要找的信息不存在或已撤回。")
+
+    @app.exception_handler(WorkflowError)
+    async def _workflow(request: Request, exc: WorkflowError) -> Response:
+        return _error_page(request, 409, "无法执行", str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        titles = {403: "请求被拒绝", 404: "未找到", 405: "不支持的操作", 429: "尝试次数过多"}
+        if request.url.path.startswith(("/api", "/callbacks")):
+            from fastapi.responses import JSONResponse
+            return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return _error_page(request, exc.status_code, titles.get(exc.status_code, "出错了"), str(exc.detail),
+                           headers=exc.headers)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(portal.router)
+    app.include_router(console.router)
+    app.include_router(tv.router)
+    app.include_router(api.router)
+    app.include_router(callbacks.router)
+
+    @app.on_event("startup")
+    def _startup() -> None:
+        from hub.store.db import get_engine
+
+        search.ensure_index(get_engine())
+        if warm_search:
+            search.warm_up()
+
+    return app
+
+
+def _error_page(request: Request, status: int, title: str, message: str,
+                headers: dict[str, str] | None = None) -> HTMLResponse:
+    ctx: dict[str, Any] = {"title": title, "message": message, "status": status}
+    response = render(request, "error.html", ctx, status_code=status)
+    if headers:
+        response.headers.update(headers)
+    return response

@@ -1,0 +1,132 @@
+"""The delivery board: ledger rows in words a clerk understands.
+
+The ledger keeps error classes and redacted technical messages; a clerk needs
+to know what happened and what to do. This module is the one translation
+table (state → 中文, error class → a sentence with the next step), used by the
+per-record board and the county overview.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.store.models import DeliveryRow
+from hub.timeutil import utcnow
+
+CHANNEL_NAMES = {"web": "政府网站", "wechat": "微信公众号", "weibo": "政务微博", "sms": "短信",
+                 "tv": "电视台", "newspaper": "报社"}
+STATE_NAMES = {
+    "queued": "排队中", "sending": "发送中", "submitted": "已提交，等待平台确认", "confirmed": "已送达",
+    "retry_wait": "等待重试", "unknown": "结果不明，正在核对", "failed": "失败", "expired": "已过期未发送",
+    "cancelled": "已取消",
+}
+TERMINAL = frozenset({"confirmed", "failed", "expired", "cancelled"})
+#: What a clerk reads for each error class, and what to do about it.
+ERROR_WORDS = {
+    "Retryable": "平台暂时无法访问，系统会自动重试。",
+    "RateLimited": "平台限制了发送频率（或今日额度已用完），系统会在允许时自动重试。",
+    "AuthExpired": "账号授权已过期，需要管理员重新授权后点“重试”。",
+    "Permanent": "平台拒绝了这条内容，请根据原因修改后重新提交。",
+    "Ambiguous": "发送后没有收到明确答复，系统正在核对是否已发出，不会重复发送。",
+    "DuplicateRejected": "平台表示已收到过相同内容，系统正在核对。",
+    "Expired": "超过了该渠道的有效发送时间，已不再发送。",
+    "QCFailed": "视频包质量检查未通过，请联系技术人员。",
+    "RenderError": "内容不符合该渠道的规则（如字数超限），请修改后重新提交。",
+}
+#: A delivery in these states longer than this is "stuck" on the county board.
+STUCK_AFTER = {"queued": timedelta(minutes=10), "sending": timedelta(minutes=10),
+               "retry_wait": timedelta(hours=2), "unknown": timedelta(minutes=30),
+               "submitted": timedelta(hours=24)}
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One delivery as the board shows it."""
+
+    id: int
+    record_id: str
+    version: str
+    channel: str
+    channel_name: str
+    target: str
+    state: str
+    state_name: str
+    attempts: int
+    provider_ref: str | None
+    error_words: str | None
+    error_detail: str | None
+    needs_attention: bool
+    updated_at: datetime
+    next_attempt_at: datetime | None
+    terminal: bool
+    stuck: bool
+
+
+def _line(row: DeliveryRow, now: datetime) -> Line:
+    words = None
+    if row.last_error_class and row.state != "confirmed":
+        words = ERROR_WORDS.get(row.last_error_class, "发送出错，请查看详情或联系技术人员。")
+    limit = STUCK_AFTER.get(row.state)
+    return Line(
+        id=row.id, record_id=row.record_id, version=row.version, channel=row.channel,
+        channel_name=CHANNEL_NAMES.get(row.channel, row.channel), target=row.target, state=row.state,
+        state_name=STATE_NAMES.get(row.state, row.state), attempts=row.attempts, provider_ref=row.provider_ref,
+        error_words=words, error_detail=row.last_error_msg if row.state != "confirmed" else None,
+        needs_attention=bool(row.needs_attention), updated_at=row.updated_at, next_attempt_at=row.next_attempt_at,
+        terminal=row.state in TERMINAL, stuck=limit is not None and now - row.updated_at > limit,
+    )
+
+
+def lines(session: Session, *, version: str | None = None) -> list[Line]:
+    query = select(DeliveryRow).order_by(DeliveryRow.channel, DeliveryRow.target)
+    if version is not None:
+        query = query.where(DeliveryRow.version == version)
+    now = utcnow()
+    return [_line(r, now) for r in session.scalars(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The county at a glance."""
+
+    counts: dict[str, dict[str, int]]  # channel → state → n
+    totals: dict[str, int]
+    stuck: list[Line]
+    failed: list[Line]
+    unconfirmed: list[Line]
+    attention: list[Line]
+    active: int
+    flags: list[tuple[str, str]]
+
+
+def overview(session: Session, *, recent_days: int = 30) -> Overview:
+    now = utcnow()
+    since = now - timedelta(days=recent_days)
+    rows = [_line(r, now) for r in session.scalars(
+        select(DeliveryRow).where(DeliveryRow.updated_at >= since).order_by(DeliveryRow.updated_at.desc()))]
+    counts: dict[str, Counter[str]] = {}
+    for ln in rows:
+        counts.setdefault(ln.channel, Counter())[ln.state] += 1
+    flags: list[tuple[str, str]] = []
+    try:
+        from hub.queue import ledger
+
+        for f in ledger.flags(session, now=now):
+            flags.append((f.key, str(f.value.get("reason") or f.value.get("message") or f.value)))
+    except (ImportError, AttributeError):
+        pass
+    return Overview(
+        counts={c: dict(v) for c, v in counts.items()},
+        totals=dict(Counter(ln.state for ln in rows)),
+        stuck=[ln for ln in rows if ln.stuck and not ln.terminal],
+        failed=[ln for ln in rows if ln.state in ("failed", "expired")],
+        unconfirmed=[ln for ln in rows if ln.state in ("submitted", "unknown")],
+        attention=[ln for ln in rows if ln.needs_attention and not ln.terminal],
+        active=sum(1 for ln in rows if not ln.terminal),
+        flags=flags,
+    )

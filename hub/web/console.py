@@ -1,0 +1,686 @@
+"""The editor console (/console): log-in, records, findings, previews, review, publish, delivery board.
+
+Every route is registered through ``route(method, path, action)``, which adds
+the role check (``hub.auth.require`` through ``pages.staff``) as a route
+dependency and records the route in ``ROUTE_ACTIONS``: a console route cannot
+exist without its check, and the security tests walk the same table. Record
+routes check the department rule again once the record is loaded. Every
+action writes an audit row (the workflow functions write their own).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub import auth
+from hub.auth import Action
+from hub.errors import HubError, NotFound, RecordError, RenderError, WorkflowError
+from hub.record import Record
+from hub.settings import get_settings
+from hub.store import repo
+from hub.store.db import session_scope
+from hub.store.models import AuditRow, DeliveryRow, FindingRow, UserRow, VersionRow
+from hub.web import board, forms
+from hub.web.pages import ROUTE_ACTIONS, load_user, render, staff
+from hub.web.security import LoginThrottle, csrf_protect, session
+
+router = APIRouter(prefix="/console", dependencies=[Depends(csrf_protect)])
+
+#: One throttle per (address, name) and a looser one per address (a spray over many names).
+THROTTLE_USER = LoginThrottle()
+THROTTLE_ADDR = LoginThrottle(max_failures=20)
+
+FINDING_NAMES = {"id_number": "身份证号", "mobile": "手机号码", "bank_card": "银行卡号", "wrong_word": "错误用语",
+                 "sensitive_word": "敏感词", "link_malformed": "链接格式错误", "link_unknown_host": "未知网站链接"}
+_ARTIFACT_NAME = re.compile(r"^[0-9a-f]{64}(\.[a-z0-9]{1,8}){0,2}$")
+EDITABLE_STATES = ("draft", "rejected", "in_review", "approved")
+
+
+def route(method: str, path: str, action: Action) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a console route guarded by ``action`` (and listed in ``ROUTE_ACTIONS``)."""
+    ROUTE_ACTIONS.append((method, "/console" + path, action.value))
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        return router.api_route(path, methods=[method], dependencies=[Depends(staff(action.value))])(fn)
+
+    return deco
+
+
+def _user(request: Request) -> UserRow:
+    user = load_user(request)
+    assert user is not None  # the route dependency signed them in
+    return user
+
+
+def _see(s: Session, request: Request, ref: str, action: Action = Action.RECORD_VIEW) -> tuple[VersionRow, Record]:
+    """Load a version and apply the department rule for ``action``."""
+    row, record = repo.get_version(s, ref)
+    auth.require(_user(request), action, department=row.department or "")
+    return row, record
+
+
+def _back(url: str, msg: str | None = None) -> RedirectResponse:
+    from urllib.parse import quote
+
+    return RedirectResponse(url + (f"?msg={quote(msg)}" if msg else ""), status_code=303)
+
+
+def _checked(record: Record, source_text: str | None = None) -> list[Any]:
+    from hub.checks import run_checks
+
+    return list(run_checks(record, source_text=source_text))
+
+
+def _save(s: Session, user: UserRow, record: Record, *, warnings: list[str] | None = None,
+          source_text: str | None = None, source_key: str | None = None) -> VersionRow:
+    from hub import workflow
+
+    return workflow.save_draft(s, record, actor=user, findings=_checked(record, source_text),
+                               warnings=warnings or [], source_key=source_key)
+
+
+# --- log-in -----------------------------------------------------------------------------
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def _safe_next(value: str | None) -> str:
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/console"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/console") -> HTMLResponse:
+    return render(request, "console/login.html", {"next": _safe_next(next), "error": None, "name": ""})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, name: str = Form("", max_length=100), password: str = Form("", max_length=200),
+          next: str = Form("/console")) -> Response:
+    addr = _client(request)
+    key = f"{addr}|{name.strip().lower()}"
+    wait = max(THROTTLE_USER.blocked(key), THROTTLE_ADDR.blocked(addr))
+    if wait:
+        with session_scope() as s:
+            repo.audit(s, name.strip() or "-", "login.throttled", name.strip() or None, address=addr)
+        resp = render(request, "console/login.html", {
+            "next": _safe_next(next), "name": name,
+            "error": f"登录失败次数过多，请 {int(wait) // 60 + 1} 分钟后再试。"}, status_code=429)
+        resp.headers["Retry-After"] = str(int(wait))
+        return resp
+    with session_scope() as s:
+        user = auth.authenticate(s, name.strip(), password)
+        if user is None:
+            repo.audit(s, name.strip() or "-", "login.failed", name.strip() or None, address=addr)
+        else:
+            repo.audit(s, user.name, "login", user.name, address=addr)
+            uname, role = user.name, user.role
+    if user is None:
+        THROTTLE_USER.failed(key)
+        THROTTLE_ADDR.failed(addr)
+        return render(request, "console/login.html", {"next": _safe_next(next), "name": name,
+                                                      "error": "用户名或密码不正确。"}, status_code=401)
+    THROTTLE_USER.succeeded(key)
+    data = session(request)
+    data.clear()  # a fresh session (and CSRF token) at every log-in: no fixation
+    data["u"] = uname
+    request.state.session_dirty = True
+    target = _safe_next(next)
+    if role == "station" and target == "/console":
+        target = "/tv"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    user = load_user(request)
+    if user is not None:
+        with session_scope() as s:
+            repo.audit(s, user.name, "logout", user.name)
+    session(request).clear()
+    request.state.session_dirty = True
+    return RedirectResponse("/console/login", status_code=303)
+
+
+# --- dashboard ------------------------------------------------------------------------
+
+
+@route("GET", "", Action.RECORD_VIEW)
+def dashboard(request: Request, msg: str | None = None) -> HTMLResponse:
+    user = _user(request)
+    scoped = user.role in ("author", "reviewer")
+    dept = user.department if scoped else None
+    todo_state = {"author": None, "reviewer": "in_review", "office": "approved"}.get(user.role)
+    with session_scope() as s:
+        rows = repo.list_versions(s, department=dept, current_only=True, limit=200)
+        if scoped and not dept:
+            rows = []
+        findings: dict[str, int] = {}
+        for r in rows:
+            findings[r.version] = sum(1 for f in repo.findings_of(s, r) if f.blocking and not f.waived_by)
+    if user.role == "author":
+        todo = [r for r in rows if r.state in ("draft", "rejected")]
+    else:
+        todo = [r for r in rows if r.state == todo_state]
+    return render(request, "console/dashboard.html", {
+        "rows": rows, "todo": todo, "findings": findings, "msg": msg,
+        "can_create": auth.can(user, Action.RECORD_CREATE)})
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def _catalog_options() -> dict[str, list[str]]:
+    """Domains → items from config/catalog.toml, for the form's suggestions (empty when unavailable)."""
+    try:
+        from hub.catalog import get_catalog
+
+        cat: Any = get_catalog()
+        out: dict[str, list[str]] = {}
+        for d in getattr(cat, "domains", []):
+            name = getattr(d, "name", str(d))
+            out[name] = [getattr(i, "name", str(i)) for i in getattr(d, "items", [])]
+        return out
+    except Exception:  # noqa: BLE001 - suggestions only; the form works without them
+        return {}
+
+
+def _form_page(request: Request, record: Record | None, *, action_url: str, error: str | None = None,
+               values: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
+    user = _user(request)
+    if values is None:
+        values = _values(record) if record else {"department": user.department or "", "level": "county"}
+    return render(request, "console/edit.html", {
+        "record": record, "values": values, "action_url": action_url, "error": error,
+        "catalog": _catalog_options()}, status_code=status)
+
+
+def _values(record: Record) -> dict[str, Any]:
+    v: dict[str, Any] = {k: getattr(record, k) or "" for k in forms.TEXT_FIELDS}
+    v.update({
+        "disclosure": record.disclosure.value, "stage": record.stage.value if record.stage else "",
+        "level": record.level.value, "written_on": record.written_on.isoformat() if record.written_on else "",
+        "published_at": "" if record.published_at is None else
+        __import__("hub.timeutil", fromlist=["to_local"]).to_local(record.published_at).strftime("%Y-%m-%dT%H:%M"),
+        "addressees": "、".join(record.addressees), "body": forms.body_to_text(record),
+        "signature_office": record.signature.office if record.signature else "",
+        "signature_date": record.signature.date.isoformat() if record.signature and record.signature.date else "",
+    })
+    return v
+
+
+@route("GET", "/records/new", Action.RECORD_CREATE)
+def new_form(request: Request) -> HTMLResponse:
+    return _form_page(request, None, action_url="/console/records")
+
+
+@route("POST", "/records", Action.RECORD_CREATE)
+async def create(request: Request) -> Response:
+    form = dict(await request.form())
+    return await _run_sync(_create, request, form)
+
+
+def _create(request: Request, form: dict[str, Any]) -> Response:
+    user = _user(request)
+    try:
+        record = forms.record_from_form(form, None)
+        with session_scope() as s:
+            row = _save(s, user, record)
+            version = row.version
+    except RecordError as exc:
+        return _form_page(request, None, action_url="/console/records", error=str(exc),
+                          values={k: v for k, v in form.items() if isinstance(v, str)}, status=400)
+    return _back(f"/console/v/{version}", "已保存为草稿，请查看检查结果。")
+
+
+@route("POST", "/records/upload", Action.RECORD_CREATE)
+async def upload(request: Request, file: UploadFile | None = File(None), text: str = Form("")) -> Response:
+    data = await file.read(20 * 1024 * 1024 + 1) if file is not None and file.filename else b""
+    name = file.filename if file is not None and file.filename else ""
+    return await _run_sync(_upload, request, data, name, text)
+
+
+def _upload(request: Request, data: bytes, name: str, text: str) -> Response:
+    from hub.ingest import ingest_path
+
+    user = _user(request)
+    if not data and not text.strip():
+        return _form_page(request, None, action_url="/console/records", error="请选择文件或粘贴公开页面文字。", status=400)
+    suffix = Path(name).suffix.lower() if name else ".txt"
+    if suffix not in (".md", ".txt", ".xml", ".atom", ".rss"):
+        suffix = ".txt"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data if data else text.encode("utf-8"))
+        try:
+            items = ingest_path(path)
+            versions = []
+            with session_scope() as s:
+                for it in items:
+                    row = _save(s, user, it.record, warnings=list(it.warnings), source_text=it.source_text,
+                                source_key=it.source_key)
+                    versions.append(row.version)
+        except RecordError as exc:
+            msg = str(exc).replace(str(path), name or "粘贴的文字")
+            return _form_page(request, None, action_url="/console/records", error=msg, status=400)
+    if not versions:
+        return _back("/console", "文件中没有找到公开信息。")
+    return _back(f"/console/v/{versions[0]}", f"已导入 {len(versions)} 条，请查看检查结果。")
+
+
+@route("GET", "/v/{ref}/edit", Action.RECORD_EDIT)
+def edit_form(request: Request, ref: str) -> HTMLResponse:
+    with session_scope() as s:
+        row, record = _see(s, request, ref, Action.RECORD_EDIT)
+    return _form_page(request, record, action_url=f"/console/v/{row.version}/edit")
+
+
+@route("POST", "/v/{ref}/edit", Action.RECORD_EDIT)
+async def edit(request: Request, ref: str) -> Response:
+    form = dict(await request.form())
+    return await _run_sync(_edit, request, ref, form)
+
+
+def _edit(request: Request, ref: str, form: dict[str, Any]) -> Response:
+    user = _user(request)
+    with session_scope() as s:
+        row, base = _see(s, request, ref, Action.RECORD_EDIT)
+    try:
+        record = forms.record_from_form(form, base)
+        with session_scope() as s:
+            new = _save(s, user, record)
+            version = new.version
+    except RecordError as exc:
+        return _form_page(request, base, action_url=f"/console/v/{row.version}/edit", error=str(exc),
+                          values={k: v for k, v in form.items() if isinstance(v, str)}, status=400)
+    return _back(f"/console/v/{version}", "已保存新版本。" if version != row.version else "内容没有变化。")
+
+
+@route("POST", "/v/{ref}/findings/{finding_id}/mask", Action.RECORD_EDIT)
+def mask(request: Request, ref: str, finding_id: int) -> Response:
+    """One click: replace the finding's value with its suggestion everywhere in the record → a new version."""
+    user = _user(request)
+    with session_scope() as s:
+        row, record = _see(s, request, ref, Action.RECORD_EDIT)
+        finding = s.get(FindingRow, finding_id)
+        if finding is None or finding.version != row.version or not finding.suggestion:
+            raise NotFound(f"finding {finding_id}")
+        masked, count = forms.apply_mask(record, finding.excerpt, finding.suggestion)
+        if not count:
+            raise WorkflowError("没有在正文中找到该内容，请手工修改。")
+        new = _save(s, user, masked)
+        repo.audit(s, user, "finding.mask", row.record_id, version=row.version, new_version=new.version,
+                   finding=finding_id, kind=finding.kind, places=count)
+        version = new.version
+    return _back(f"/console/v/{version}", f"已遮盖 {count} 处，生成新版本。")
+
+
+@route("POST", "/v/{ref}/override", Action.RECORD_EDIT)
+def override(request: Request, ref: str, channel: str = Form(...), title: str = Form(""), text: str = Form(""),
+             digest: str = Form("")) -> Response:
+    """An editor's text for one channel: rendered to check its rules, checked again, saved as a new version."""
+    from hub.renderers import RENDERERS
+    from hub.renderers.base import ArtifactStore
+    from hub.renderers.context import build_context
+
+    user = _user(request)
+    if channel not in forms.OVERRIDE_CHANNELS:
+        raise NotFound(channel)
+    with session_scope() as s:
+        row, record = _see(s, request, ref, Action.RECORD_EDIT)
+        changed = forms.with_override(record, channel, title=title, text=text, digest=digest)
+        try:
+            ctx = build_context(changed, changed.version_hash())
+            RENDERERS[channel](changed, ctx, ArtifactStore(get_settings().artifacts_dir))
+        except RenderError as exc:
+            return _back(f"/console/v/{row.version}/previews", f"{channel} 改写未保存：{exc}")
+        new = _save(s, user, changed)
+        repo.audit(s, user, "record.override", row.record_id, version=row.version, new_version=new.version,
+                   channel=channel)
+        version = new.version
+    return _back(f"/console/v/{version}/previews", "改写已保存为新版本，并已重新检查。")
+
+
+# --- one record -------------------------------------------------------------------------
+
+
+@route("GET", "/v/{ref}", Action.RECORD_VIEW)
+def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResponse:
+    from hub.store.models import RecordRow
+
+    user = _user(request)
+    with session_scope() as s:
+        row, record = _see(s, request, ref)
+        dept = row.department or ""
+        findings = repo.findings_of(s, row)
+        events = repo.events_of(s, row)
+        rec = s.get(RecordRow, row.record_id)
+        current = rec.current_version if rec else None
+        versions = repo.versions_of(s, row.record_id)
+        deliveries = list(s.scalars(select(DeliveryRow).where(DeliveryRow.version == row.version)))
+    allowed = {a.value: auth.can(user, a, department=dept) for a in Action}
+    marks = annotate(record, findings)
+    return render(request, "console/version.html", {
+        "row": row, "record": record, "findings": findings, "events": events, "current": current,
+        "versions": versions, "allowed": allowed, "marks": marks, "msg": msg, "names": FINDING_NAMES,
+        "has_deliveries": bool(deliveries), "own": row.created_by == user.name,
+        "blocking": [f for f in findings if f.blocking and not f.waived_by]})
+
+
+def annotate(record: Record, findings: list[FindingRow]) -> list[dict[str, Any]]:
+    """The body as blocks of (text, finding id | None) segments: findings shown at their place."""
+    patterns: list[tuple[re.Pattern[str], int]] = []
+    for f in findings:
+        for p in _finding_patterns(f):
+            patterns.append((p, f.id))
+
+    def segs(text: str) -> list[tuple[str, int | None]]:
+        spans: list[tuple[int, int, int]] = []
+        for p, fid in patterns:
+            for m in p.finditer(text):
+                if m.end() > m.start() and not any(a < m.end() and m.start() < b for a, b, _ in spans):
+                    spans.append((m.start(), m.end(), fid))
+        spans.sort()
+        out: list[tuple[str, int | None]] = []
+        pos = 0
+        for a, b, fid in spans:
+            if a > pos:
+                out.append((text[pos:a], None))
+            out.append((text[a:b], fid))
+            pos = b
+        if pos < len(text):
+            out.append((text[pos:], None))
+        return out
+
+    blocks: list[dict[str, Any]] = [{"kind": "title", "segs": segs(record.title)}]
+    for b in record.body:
+        if b.type == "heading":
+            blocks.append({"kind": "heading", "segs": segs(f"{b.number or ''}{b.text}")})
+        elif b.type == "paragraph":
+            blocks.append({"kind": "p", "segs": segs(b.text)})
+        elif b.type == "list":
+            blocks.extend({"kind": "li", "segs": segs(it)} for it in b.items)
+        else:
+            blocks.extend({"kind": "row", "segs": segs("　".join(r))} for r in [b.header, *b.rows] if r)
+    return blocks
+
+
+def _finding_patterns(f: FindingRow) -> list[re.Pattern[str]]:
+    out = []
+    if f.suggestion and "*" in f.suggestion:
+        out.append(forms._pattern(f.excerpt, f.suggestion))
+    if f.excerpt and "*" not in f.excerpt and len(f.excerpt) <= 40:
+        out.append(re.compile(re.escape(f.excerpt)))
+    return out
+
+
+# --- workflow ---------------------------------------------------------------------------
+
+
+def _transition(request: Request, ref: str, name: str, comment: str | None) -> Response:
+    from hub import workflow
+
+    user = _user(request)
+    fn = {"submit": workflow.submit, "approve": workflow.approve, "reject": workflow.reject,
+          "withdraw": workflow.withdraw}[name]
+    with session_scope() as s:
+        row, _ = _see(s, request, ref)
+        fn(s, row, user, comment=(comment or "").strip() or None)
+        version = row.version
+    words = {"submit": "已提交审核。", "approve": "已审核通过，等待政务公开办发布。", "reject": "已退回，并附意见。",
+             "withdraw": "已撤回。"}
+    return _back(f"/console/v/{version}", words[name])
+
+
+@route("POST", "/v/{ref}/submit", Action.RECORD_SUBMIT)
+def submit(request: Request, ref: str, comment: str = Form("")) -> Response:
+    return _transition(request, ref, "submit", comment)
+
+
+@route("POST", "/v/{ref}/approve", Action.RECORD_APPROVE)
+def approve(request: Request, ref: str, comment: str = Form("")) -> Response:
+    return _transition(request, ref, "approve", comment)
+
+
+@route("POST", "/v/{ref}/reject", Action.RECORD_REJECT)
+def reject(request: Request, ref: str, comment: str = Form("")) -> Response:
+    return _transition(request, ref, "reject", comment)
+
+
+@route("POST", "/v/{ref}/withdraw", Action.RECORD_WITHDRAW)
+def withdraw(request: Request, ref: str, comment: str = Form("")) -> Response:
+    return _transition(request, ref, "withdraw", comment)
+
+
+@route("POST", "/v/{ref}/urge", Action.RECORD_URGE)
+def urge(request: Request, ref: str, comment: str = Form("")) -> Response:
+    from hub import workflow
+
+    with session_scope() as s:
+        row, _ = _see(s, request, ref)
+        workflow.urge(s, row, _user(request), comment=comment.strip() or None)
+        version = row.version
+    return _back(f"/console/v/{version}", "已督办。")
+
+
+@route("POST", "/v/{ref}/findings/{finding_id}/waive", Action.FINDING_WAIVE)
+def waive(request: Request, ref: str, finding_id: int, reason: str = Form("")) -> Response:
+    from hub import workflow
+
+    with session_scope() as s:
+        row, _ = _see(s, request, ref)
+        finding = s.get(FindingRow, finding_id)
+        if finding is None or finding.version != row.version:
+            raise NotFound(f"finding {finding_id}")
+        workflow.waive(s, finding_id, _user(request), reason)
+        version = row.version
+    return _back(f"/console/v/{version}", "已豁免该项检查结果（已记录理由）。")
+
+
+@route("POST", "/v/{ref}/publish", Action.RECORD_PUBLISH)
+def publish(request: Request, ref: str) -> Response:
+    """Publish once: the engine fans out to every target the routing selects."""
+    from hub.queue.publish import publish_and_enqueue
+
+    user = _user(request)
+    with session_scope() as s:
+        row, _ = _see(s, request, ref, Action.RECORD_PUBLISH)
+        version, record_id = row.version, row.record_id
+    ids = publish_and_enqueue(version, actor=user.name)
+    with session_scope() as s:
+        repo.audit(s, user.name, "web.publish", record_id, version=version, deliveries=len(ids))
+    return _back(f"/console/v/{version}/deliveries", f"已发布，共 {len(ids)} 个渠道目标。")
+
+
+# --- previews ---------------------------------------------------------------------------
+
+
+PREVIEW_KINDS = ("summary", "qr", "sms", "wechat", "weibo", "web", "print")
+
+
+@route("GET", "/v/{ref}/previews", Action.RECORD_VIEW)
+def previews(request: Request, ref: str, msg: str | None = None) -> HTMLResponse:
+    from hub.renderers.service import get_rendition, render_version
+
+    user = _user(request)
+    out: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    with session_scope() as s:
+        row, record = _see(s, request, ref)
+        for kind in PREVIEW_KINDS:
+            try:
+                with s.begin_nested():
+                    out[kind] = render_version(s, row.version, [kind])[0]
+            except (RenderError, NotFound) as exc:
+                errors[kind] = str(exc)
+        try:
+            out["video"] = get_rendition(s, row.version, "video")
+        except NotFound:
+            pass
+    return render(request, "console/previews.html", {
+        "row": row, "record": record, "r": out, "errors": errors, "msg": msg,
+        "texts": {k: preview_text(v) for k, v in out.items()},
+        "can_edit": auth.can(user, Action.RECORD_EDIT, department=row.department or "")})
+
+
+@route("POST", "/v/{ref}/previews/video", Action.RECORD_VIEW)
+def render_video(request: Request, ref: str) -> Response:
+    """Render the TV package for preview (slow: minutes on a small machine)."""
+    from hub.renderers.service import render_version
+
+    with session_scope() as s:
+        row, _ = _see(s, request, ref)
+        try:
+            render_version(s, row.version, ["video"])
+        except (RenderError, NotFound) as exc:
+            return _back(f"/console/v/{row.version}/previews", f"视频未生成：{exc}")
+        version = row.version
+    return _back(f"/console/v/{version}/previews", "视频已生成。")
+
+
+def preview_text(rendition: Any) -> str | None:
+    """The plain text of a text rendition (SMS, Weibo, summary), read from its main artifact."""
+    facts = rendition.facts or {}
+    for key in ("text", "content"):
+        if isinstance(facts.get(key), str):
+            return str(facts[key])
+    main = rendition.main
+    if main.media_type.startswith("text/plain") or main.media_type == "application/json":
+        try:
+            return str(main.path.read_text(encoding="utf-8"))[:5000]
+        except OSError:
+            return None
+    return None
+
+
+@route("GET", "/artifacts/{name}", Action.RECORD_VIEW)
+def artifact(name: str) -> Response:
+    """A stored artifact by its content name; shown in sandboxed frames, never able to run script."""
+    from hub.web.security import ARTIFACT_CSP
+
+    if not _ARTIFACT_NAME.match(name):
+        raise NotFound(name)
+    path = get_settings().artifacts_dir / name[:2] / name
+    if not path.is_file():
+        raise NotFound(name)
+    resp = FileResponse(path, media_type=_media(name))
+    resp.headers["Content-Security-Policy"] = ARTIFACT_CSP
+    return resp
+
+
+def _media(name: str) -> str:
+    import mimetypes
+
+    if name.endswith(".vtt"):
+        return "text/vtt; charset=utf-8"
+    if name.endswith(".srt"):
+        return "text/plain; charset=utf-8"
+    guess = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return guess + ("; charset=utf-8" if guess.startswith("text/") or guess.endswith("json") else "")
+
+
+# --- delivery board -------------------------------------------------------------------
+
+
+@route("GET", "/v/{ref}/deliveries", Action.DELIVERY_VIEW)
+def deliveries(request: Request, ref: str, msg: str | None = None) -> HTMLResponse:
+    user = _user(request)
+    with session_scope() as s:
+        row, record = _see(s, request, ref, Action.DELIVERY_VIEW)
+        lines = board.lines(s, version=row.version)
+    live = any(not ln.terminal for ln in lines)
+    return render(request, "console/deliveries.html", {
+        "row": row, "record": record, "lines": lines, "live": live, "msg": msg,
+        "can_retry": auth.can(user, Action.DELIVERY_RETRY), "can_cancel": auth.can(user, Action.DELIVERY_CANCEL)})
+
+
+def _delivery_action(request: Request, delivery_id: int, what: str) -> Response:
+    from hub.queue import ledger
+
+    user = _user(request)
+    with session_scope() as s:
+        d = s.get(DeliveryRow, delivery_id)
+        if d is None:
+            raise NotFound(f"delivery {delivery_id}")
+        version = d.version
+        try:
+            (ledger.retry if what == "retry" else ledger.cancel)(s, delivery_id, user.name)
+        except HubError as exc:
+            raise WorkflowError(str(exc)) from None
+        repo.audit(s, user, f"delivery.{what}", d.record_id, delivery=delivery_id, channel=d.channel,
+                   target=d.target)
+    if what == "retry":
+        _kick_worker()
+    return _back(f"/console/v/{version}/deliveries", "已安排重试。" if what == "retry" else "已取消。")
+
+
+def _kick_worker() -> None:
+    """Ask the engine to look at due rows now (best effort: its sweeper would find them anyway)."""
+    try:
+        from hub.queue import runtime
+
+        kick = getattr(runtime, "kick", None)
+        if callable(kick):
+            kick()
+    except ImportError:
+        pass
+
+
+@route("POST", "/deliveries/{delivery_id}/retry", Action.DELIVERY_RETRY)
+def retry(request: Request, delivery_id: int) -> Response:
+    return _delivery_action(request, delivery_id, "retry")
+
+
+@route("POST", "/deliveries/{delivery_id}/cancel", Action.DELIVERY_CANCEL)
+def cancel(request: Request, delivery_id: int) -> Response:
+    return _delivery_action(request, delivery_id, "cancel")
+
+
+@route("GET", "/county", Action.AUDIT_VIEW)
+def county(request: Request) -> HTMLResponse:
+    """The county at a glance: what is stuck, what failed, what is unconfirmed; and the audit log."""
+    with session_scope() as s:
+        overview = board.overview(s)
+        audit_rows = list(s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(50)))
+    return render(request, "console/county.html", {"o": overview, "audit": audit_rows,
+                                                   "live": bool(overview.active)})
+
+
+# --- users (admin) ----------------------------------------------------------------------
+
+
+@route("GET", "/users", Action.USERS_MANAGE)
+def users(request: Request, msg: str | None = None) -> HTMLResponse:
+    with session_scope() as s:
+        rows = list(s.scalars(select(UserRow).order_by(UserRow.name)))
+    return render(request, "console/users.html", {"rows": rows, "msg": msg, "roles": auth.PERSON_ROLES})
+
+
+@route("POST", "/users", Action.USERS_MANAGE)
+def add_user(request: Request, name: str = Form(...), role: str = Form(...), department: str = Form(""),
+             password: str = Form(...)) -> Response:
+    try:
+        with session_scope() as s:
+            auth.add_user(s, name, role, department, password, actor=_user(request).name)
+    except HubError as exc:
+        return _back("/console/users", str(exc))
+    return _back("/console/users", f"已创建账号 {name}。")
+
+
+async def _run_sync(fn: Callable[..., Response], *args: Any) -> Response:
+    """Run a blocking handler body (database, argon2, renderers) off the event loop."""
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn, *args)

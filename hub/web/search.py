@@ -1,0 +1,200 @@
+"""Chinese full-text search of the portal: jieba-segmented text in SQLite FTS5 or PostgreSQL.
+
+Chinese has no spaces, so neither SQLite's ``unicode61`` tokenizer nor
+PostgreSQL's ``simple`` configuration can find words in it. We segment with
+jieba (search mode, which also emits the shorter words inside long ones) and
+store the tokens separated by spaces in ``search_docs``; the database then only
+has to match whole tokens:
+
+- SQLite: an FTS5 table ``search_fts`` mirrors ``search_docs`` (ranked by bm25,
+  title weighted ×10);
+- PostgreSQL: a GIN index over ``to_tsvector('simple', tokens)`` (ranked by ts_rank).
+
+Neither the FTS5 virtual table nor an expression GIN index can be declared in
+the SQLAlchemy models, so ``ensure_index`` creates them with ``IF NOT EXISTS``
+at start-up (and lazily before the first search): idempotent, safe to run from
+every process. The index is derived data: ``sync`` adds published versions that
+are missing and drops versions that are no longer published (withdrawn), so a
+record published by ``hub demo`` or the CLI is found without any hook in the
+publish path.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import jieba
+from sqlalchemy import Engine, delete, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.record import Record
+from hub.store.models import SearchDocRow, VersionRow
+from hub.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+_READY: set[str] = set()
+_LOCK = threading.Lock()
+#: Tokens made only of punctuation or spaces carry no meaning for search.
+_WORDISH = re.compile(r"\w", re.UNICODE)
+#: The longest query we segment (a pasted paragraph is cut, not refused).
+MAX_QUERY_CHARS = 100
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary in the background (≈1 s) so the first search is not slow."""
+    threading.Thread(target=jieba.initialize, name="jieba-init", daemon=True).start()
+
+
+def ensure_index(engine: Engine) -> None:
+    """Create the dialect's full-text structure over ``search_docs`` if it is missing (idempotent)."""
+    key = str(engine.url)
+    if key in _READY:
+        return
+    with _LOCK:
+        if key in _READY:
+            return
+        with engine.begin() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
+                                  "version UNINDEXED, title, tokens, tokenize = 'unicode61')"))
+            elif engine.dialect.name == "postgresql":
+                conn.execute(text("CREATE INDEX IF NOT EXISTS ix_search_docs_tsv ON search_docs "
+                                  "USING gin (to_tsvector('simple', tokens))"))
+        _READY.add(key)
+
+
+def segment(value: str) -> list[str]:
+    """Jieba search-mode tokens, lower-cased, without punctuation-only tokens."""
+    return [t.lower() for t in jieba.cut_for_search(value) if t.strip() and _WORDISH.search(t)]
+
+
+def _query_tokens(query: str) -> list[str]:
+    """Tokens of a query in precise mode (whole words; search mode indexed them too), deduplicated."""
+    seen: list[str] = []
+    for t in jieba.cut(query[:MAX_QUERY_CHARS]):
+        t = t.strip().lower()
+        if t and _WORDISH.search(t) and t not in seen:
+            seen.append(t)
+    return seen[:20]
+
+
+def document_text(record: Record) -> str:
+    """What a citizen may search for: title, numbers, department, places and the whole body."""
+    parts = [record.title, record.index_no or "", record.doc_no or "", record.department or "",
+             record.domain or "", record.item or "", record.region or "", record.stage or "",
+             *record.addressees, *record.body_text(), *(a.name for a in record.attachments)]
+    return "\n".join(p for p in parts if p)
+
+
+def sync(session: Session) -> int:
+    """Bring the index in line with what is published now; returns how many versions changed."""
+    ensure_index(session.get_bind())  # type: ignore[arg-type]
+    published = set(session.scalars(select(VersionRow.version).where(VersionRow.state == "published")))
+    indexed = set(session.scalars(select(SearchDocRow.version)))
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    gone = indexed - published
+    if gone:
+        session.execute(delete(SearchDocRow).where(SearchDocRow.version.in_(gone)))
+        if sqlite:
+            for v in gone:
+                session.execute(text("DELETE FROM search_fts WHERE version = :v"), {"v": v})
+    from hub.store.repo import record_of
+
+    for version in sorted(published - indexed):
+        row = session.get(VersionRow, version)
+        if row is None:
+            continue
+        record = record_of(row)
+        tokens = " ".join(segment(document_text(record)))
+        title_tokens = " ".join(segment(record.title))
+        session.add(SearchDocRow(version=version, record_id=row.record_id, title=row.title, tokens=tokens,
+                                 updated_at=utcnow()))
+        if sqlite:
+            session.execute(text("INSERT INTO search_fts(version, title, tokens) VALUES (:v, :t, :b)"),
+                            {"v": version, "t": title_tokens, "b": tokens})
+    session.flush()
+    return len(gone) + len(published - indexed)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: the version row and a snippet split into (text, is_match) parts."""
+
+    row: VersionRow
+    snippet: list[tuple[str, bool]]
+
+
+def _fts_expr(tokens: list[str], joiner: str) -> str:
+    return joiner.join('"' + t.replace('"', '""') + '"' for t in tokens)
+
+
+def _match(session: Session, tokens: list[str], *, any_token: bool, limit: int) -> list[str]:
+    """Versions matching all (or any) tokens, best first."""
+    if session.get_bind().dialect.name == "sqlite":
+        sql = text("SELECT version FROM search_fts WHERE search_fts MATCH :q "
+                   "ORDER BY bm25(search_fts, 0.0, 10.0, 1.0) LIMIT :n")
+        expr = _fts_expr(tokens, " OR " if any_token else " ")
+        return [r[0] for r in session.execute(sql, {"q": expr, "n": limit})]
+    words = " ".join(t.replace("'", " ") for t in tokens)
+    fn = "websearch_to_tsquery" if any_token else "plainto_tsquery"
+    q = " or ".join(tokens) if any_token else words
+    sql = text(f"SELECT version FROM search_docs WHERE to_tsvector('simple', tokens) @@ {fn}('simple', :q) "
+               f"ORDER BY ts_rank(to_tsvector('simple', tokens), {fn}('simple', :q)) DESC LIMIT :n")
+    return [r[0] for r in session.execute(sql, {"q": q, "n": limit})]
+
+
+def search(session: Session, query: str, *, limit: int = 50) -> list[Hit]:
+    """Published records matching ``query`` (all words; any word when none has all), one hit per record."""
+    tokens = _query_tokens(query)
+    if not tokens:
+        return []
+    try:
+        with session.begin_nested():
+            sync(session)
+    except IntegrityError:  # another request indexed the same version first: its rows serve us
+        log.debug("search index sync raced another request")
+    versions = _match(session, tokens, any_token=False, limit=limit) or \
+        _match(session, tokens, any_token=True, limit=limit)
+    from hub.store.repo import record_of
+
+    hits: list[Hit] = []
+    seen: set[str] = set()
+    for v in versions:
+        row = session.get(VersionRow, v)
+        if row is None or row.state != "published" or row.record_id in seen:
+            continue
+        seen.add(row.record_id)
+        hits.append(Hit(row, snippet("\n".join(record_of(row).body_text()), tokens)))
+    return hits
+
+
+def snippet(body: str, tokens: list[str], width: int = 60) -> list[tuple[str, bool]]:
+    """About ``width`` characters of ``body`` around the first match, with matches marked."""
+    flat = re.sub(r"\s+", " ", body)
+    lowered = flat.lower()
+    found = [i for i in (lowered.find(t) for t in tokens) if i >= 0]
+    start = max(0, min(found) - width // 3) if found else 0
+    part = flat[start:start + width]
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)), re.IGNORECASE)
+    out: list[tuple[str, bool]] = [("…", False)] if start > 0 else []
+    pos = 0
+    for m in pattern.finditer(part):
+        if m.start() > pos:
+            out.append((part[pos:m.start()], False))
+        out.append((m.group(0), True))
+        pos = m.end()
+    out.append((part[pos:], False))
+    if start + width < len(flat):
+        out.append(("…", False))
+    return out
+
+
+def stats(session: Session) -> dict[str, Any]:
+    """How many versions the index holds (for /metrics and the docs)."""
+    return {"documents": len(list(session.scalars(select(SearchDocRow.version))))}

@@ -1,0 +1,159 @@
+"""The TV station's pickup page (/tv): ready video packages, preview, QC facts, download.
+
+The station signs in with its ``station`` account, or presents the pickup
+token (``HUB_TV_PICKUP_TOKEN``) as ``Authorization: Bearer …`` or ``?token=``
+(for a scripted download). A download goes through
+``hub.channels.tv.collect``, which records who collected which package and
+when, so the TV delivery turns confirmed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy import select
+
+from hub import auth
+from hub.auth import Action
+from hub.errors import HubError, NotFound
+from hub.store import repo
+from hub.store.db import session_scope
+from hub.store.models import DeliveryRow
+from hub.web.pages import LoginRequired, load_user, render
+from hub.web.security import ARTIFACT_CSP, session
+
+router = APIRouter(prefix="/tv")
+
+_ROLE = re.compile(r"^[a-z0-9_-]{1,32}$")
+
+
+def _token_ok(request: Request) -> bool:
+    expected = os.environ.get("HUB_TV_PICKUP_TOKEN")
+    if not expected:
+        return False
+    given = request.query_params.get("token") or ""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        given = header[7:].strip()
+    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def station(request: Request) -> str:
+    """Who is collecting: the signed-in station account, or ``tv-token`` for the pickup token.
+
+    A valid token is remembered in the signed session, so the page's own links
+    (preview, download) never carry it and it never reaches an access log twice.
+    """
+    data = session(request)
+    if _token_ok(request):
+        if data.get("tv") != "tv-token":
+            data["tv"] = "tv-token"
+            request.state.session_dirty = True
+        return "tv-token"
+    if data.get("tv") == "tv-token" and os.environ.get("HUB_TV_PICKUP_TOKEN"):
+        return "tv-token"
+    user = load_user(request)
+    if user is None:
+        raise LoginRequired()
+    auth.require(user, Action.TV_COLLECT)
+    return user.name
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    delivery: DeliveryRow
+    title: str
+    files: dict[str, Any]
+    facts: dict[str, Any]
+    qc: dict[str, Any] | None
+    collected: dict[str, Any] | None
+
+
+def _packages(limit: int = 50) -> list[Package]:
+    from hub.renderers.service import get_rendition
+    from hub.store.models import ChannelStateRow, VersionRow
+
+    out: list[Package] = []
+    with session_scope() as s:
+        rows = list(s.scalars(select(DeliveryRow).where(DeliveryRow.channel == "tv",
+                                                        DeliveryRow.state.in_(("submitted", "confirmed")))
+                              .order_by(DeliveryRow.updated_at.desc()).limit(limit)))
+        for d in rows:
+            v = s.get(VersionRow, d.version)
+            files: dict[str, Any] = {}
+            facts: dict[str, Any] = {}
+            qc = None
+            try:
+                r = get_rendition(s, d.version, "video")
+                files = {"main": r.main, **r.files}
+                facts = dict(r.facts)
+                qc_file = r.files.get("qc")
+                if qc_file is not None and qc_file.path.is_file():
+                    qc = json.loads(qc_file.path.read_text(encoding="utf-8"))
+                elif isinstance(facts.get("qc"), dict):
+                    qc = facts["qc"]
+            except (NotFound, OSError, ValueError):
+                pass
+            state = s.get(ChannelStateRow, f"tv-collected:{d.provider_ref}") if d.provider_ref else None
+            out.append(Package(d, v.title if v else d.record_id, files, facts, qc,
+                               dict(state.value) if state else None))
+    return out
+
+
+@router.get("", response_class=HTMLResponse)
+def pickup(request: Request) -> HTMLResponse:
+    who = station(request)
+    return render(request, "tv/pickup.html", {"packages": _packages(), "who": who})
+
+
+def _video_files(delivery_id: int) -> dict[str, Any]:
+    from hub.renderers.service import get_rendition
+
+    with session_scope() as s:
+        d = s.get(DeliveryRow, delivery_id)
+        if d is None or d.channel != "tv":
+            raise NotFound(f"tv delivery {delivery_id}")
+        r = get_rendition(s, d.version, "video")
+    return {"main": r.main, **r.files}
+
+
+@router.get("/{delivery_id}/media/{role}")
+def media(request: Request, delivery_id: int, role: str) -> Response:
+    """A file of the package for preview (the MP4, its subtitles, the poster)."""
+    station(request)
+    if not _ROLE.match(role):
+        raise NotFound(role)
+    art = _video_files(delivery_id).get(role)
+    if art is None or not art.path.is_file():
+        raise NotFound(role)
+    media_type = art.media_type
+    if art.path.suffix == ".vtt":
+        media_type = "text/vtt; charset=utf-8"
+    resp = FileResponse(art.path, media_type=media_type)
+    resp.headers["Content-Security-Policy"] = ARTIFACT_CSP
+    return resp
+
+
+@router.get("/{delivery_id}/download")
+def download(request: Request, delivery_id: int) -> Response:
+    """Download the package zip; recorded as collected (time, checksum, who) by the TV channel."""
+    from hub.channels.tv import collect
+
+    who = station(request)
+    with session_scope() as s:
+        d = s.get(DeliveryRow, delivery_id)
+        if d is None or d.channel != "tv" or not d.provider_ref:
+            raise NotFound(f"tv delivery {delivery_id}")
+        try:
+            path = collect(s, d.provider_ref, by=who)
+        except HubError as exc:
+            raise NotFound(str(exc)) from None
+        repo.audit(s, who, "tv.collect", d.record_id, delivery=delivery_id, package=d.provider_ref)
+    return FileResponse(path, media_type="application/zip", filename=path.name)
