@@ -176,3 +176,9 @@ def db_url(request: pytest.FixtureRequest, hub_home: Path) -> str:
     from hub.settings import get_settings
 
     return get_settings().database_url
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-golden`` rewrites golden files (tests/renderers/golden) instead of comparing (also HUB_UPDATE_GOLDEN=1)."""
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite golden files instead of comparing with them")

@@ -3,12 +3,13 @@
 Why extractive: the summary goes out under the government's name on SMS, Weibo
 and WeChat; a sentence the office actually wrote cannot misstate the policy.
 
-How sentences are chosen: every body sentence is cut into words with jieba; a
-word's weight is how often the body uses it (square-rooted, so one repeated word
-cannot dominate), tripled when the word is in the title (minus the issuing
-office's name, which every sentence of a notice shares). A sentence scores the sum
-of its distinct words' weights divided by the square root of its word count, so
-long sentences do not win by length alone. The best sentences that fit in 120
+How sentences are chosen: every body sentence is cut into words with jieba. A
+sentence scores (a) the title words it contains (minus the issuing office's name,
+which every notice repeats), each weighted by its rarity across sentences
+(log(1 + N/df)), times three, plus (b) its centrality: the square-rooted body
+frequency of its distinct words over the square root of its word count, so long
+sentences do not win by length alone. Questions are damped (a summary states),
+the first three sentences get a small lead bonus (notices state their purpose first). The best sentences that fit in 120
 characters are kept in document order. For the sample notice this picks the
 sentence that says what the notice does (推出“五公开”落地创新措施), not its first line.
 
@@ -41,6 +42,11 @@ MAX_SENTENCES = 3
 #: Sentences shorter than this are headings or fragments ("一是网上发。"), not summaries.
 MIN_SENTENCE = 10
 MIN_POINTS, MAX_POINTS = 3, 6
+TITLE_WEIGHT = 3.0
+QUESTION_PENALTY = 0.4
+LEAD_SENTENCES, LEAD_BONUS = 3, 1.2
+#: A second or third sentence must score at least this share of the best one.
+FOLLOW_RATIO = 0.35
 POINT_CHARS = 40
 #: Words that carry no topic (function words, the generic nouns of every notice).
 STOPWORDS = frozenset(
@@ -99,26 +105,40 @@ def _normalise_end(sentence: str) -> str:
 
 def _score(record: Record, cands: list[str]) -> list[_Sentence]:
     words = [_words(s) for s in cands]
+    n = len(cands)
     tf = Counter(w for ws in words for w in ws)
+    df = Counter(w for ws in words for w in set(ws))
     title = set(_words(clean(record.title))) - set(_words(record.department or ""))
     scored = []
     for pos, (text, ws) in enumerate(zip(cands, words, strict=True)):
         if not ws:
             continue
-        weight = sum(math.sqrt(tf[w]) * (3.0 if w in title else 1.0) for w in set(ws))
-        scored.append(_Sentence(pos, text, weight / math.sqrt(len(ws))))
+        distinct = set(ws)
+        # what the title announces, weighted by rarity: "推出…落地创新措施" beats the ubiquitous "公开"
+        topic = sum(math.log(1 + n / df[w]) for w in distinct & title)
+        # how central the sentence is to the whole body
+        central = sum(math.sqrt(tf[w]) for w in distinct) / math.sqrt(len(ws))
+        score = TITLE_WEIGHT * topic + central
+        if text.endswith(("?", "？")):
+            score *= QUESTION_PENALTY  # a summary states; questions are Q&A headings or rhetoric
+        if pos < LEAD_SENTENCES:
+            score *= LEAD_BONUS  # notices state their purpose first (为…, 现就…通知如下)
+        scored.append(_Sentence(pos, text, score))
     return sorted(scored, key=lambda s: (-s.score, s.pos))
 
 
 def _choose(scored: list[_Sentence]) -> list[_Sentence]:
     chosen: list[_Sentence] = []
     used = 0
+    top = scored[0].score if scored else 0.0
     for s in scored:
         text = _normalise_end(s.text)
         if len(chosen) == MAX_SENTENCES:
             break
-        if len(text) < MIN_SENTENCE or used + len(text) > MAX_CHARS:
+        if len(text) < MIN_SENTENCE or used + len(text) > MAX_CHARS or text.endswith(("?", "？")):
             continue
+        if chosen and s.score < FOLLOW_RATIO * top:
+            break  # the rest would be filler, not the gist
         chosen.append(_Sentence(s.pos, text, s.score))
         used += len(text)
     if not chosen and scored:
@@ -159,12 +179,13 @@ def _key_points(record: Record, ranked: list[_Sentence], summary: list[str]) -> 
                 add(sentences(item)[0] if sentences(item) else item)
         elif isinstance(block, Table) and block.caption:
             add(block.caption)
-    if len(points) < MIN_POINTS:
+    # records without structure: the next best sentences, then (if still short) the summary's own
+    for pass_ in (0, 1):
         for s in ranked:
-            if s.text not in summary and _normalise_end(s.text) not in summary:
-                add(s.text)
             if len(points) >= MIN_POINTS:
-                break
+                return points
+            if pass_ == 1 or (s.text not in summary and _normalise_end(s.text) not in summary):
+                add(s.text)
     return points
 
 

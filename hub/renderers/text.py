@@ -32,7 +32,7 @@ def clauses(sentence: str) -> list[str]:
 def clean(text: str) -> str:
     """Text safe for any output: no XML-illegal controls, no bidi overrides, collapsed whitespace."""
     text = _BIDI.sub("", _XML_BAD.sub("", text))
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"[ \t\r\n\f\v]+", " ", text).strip()
 
 
 def cut(text: str, limit: int, ellipsis: str = "…") -> str:

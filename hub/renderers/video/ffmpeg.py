@@ -123,8 +123,7 @@ def probe(path: Path, *, packets: bool = False) -> dict[str, Any]:
     """ffprobe's JSON for ``path``: format and streams, and the video packets' times, sizes and flags."""
     args = [ffprobe_bin(), "-v", "error", "-of", "json", "-show_format", "-show_streams"]
     if packets:
-        args += ["-select_streams", "v:0", "-show_entries",
-                 "packet=pts,size,flags:stream:format", "-show_packets"]
+        args += ["-show_entries", "packet=stream_index,pts,size,flags:stream:format", "-show_packets"]
     out = run([*args, str(path)], what=f"ffprobe {path.name}")
     data: dict[str, Any] = json.loads(out.stdout)
     return data

@@ -1,0 +1,111 @@
+"""The ffmpeg command lines: loudness measurement, the MP4 encode, the optional MXF playout master.
+
+MP4 (performance.md §A, the fastest measured path that keeps quality):
+- concat demuxer over the shot list: each still decoded once;
+- ``scale`` (RGB → BT.709 limited-range YUV 4:2:0) **before** ``fps=25``, so the
+  colour conversion runs once per still rather than once per frame (~40 % faster);
+- libx264 ``veryfast`` + ``-tune stillimage`` (``ultrafast`` would drop to
+  Constrained Baseline and double the size), High profile, a keyframe at every new
+  still so QC can check the pictures by decoding keyframes only;
+- loudness: pass 1 measures the narration with ``loudnorm`` (``measure``), pass 2
+  applies the linear gain inside the encode's own filter graph (no extra pass);
+- ``-fflags +bitexact`` etc. and no metadata, so the same inputs give the same bytes.
+
+MXF (only when the station profile enables it): XDCAM HD422-style MPEG-2 4:2:2
+50 Mb/s CBR, GOP 12, coded interlaced top-field-first (the 25p stills have no
+inter-field motion, performance.md §B), OP1a, PCM 24-bit 48 kHz.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from hub.errors import RenderError
+from hub.renderers.video import ffmpeg
+from hub.renderers.video.profile import StationProfile
+
+
+def concat_list(entries: list[tuple[Path, int]], fps: int) -> str:
+    """An ffconcat script: each file shown for its frames; the last file repeated (demuxer quirk:
+    the last ``duration`` is otherwise ignored)."""
+    lines = ["ffconcat version 1.0"]
+    for path, frames in entries:
+        lines += [f"file '{path.as_posix()}'", f"duration {frames / fps:.6f}"]
+    if entries:
+        lines.append(f"file '{entries[-1][0].as_posix()}'")
+    return "\n".join(lines) + "\n"
+
+
+def measure_loudness(wav: Path, profile: StationProfile) -> dict[str, Any] | None:
+    """Pass 1 of loudnorm: the narration's measured loudness, or None when it is silent."""
+    ld = profile.loudness
+    af = f"loudnorm=I={ld.target_i}:TP={ld.normalise_true_peak}:LRA={ld.lra}:print_format=json"
+    proc = ffmpeg.run([ffmpeg.ffmpeg_bin(), "-nostdin", "-hide_banner", "-nostats", "-i", str(wav),
+                       "-af", af, "-f", "null", "-"], what="loudness measurement (loudnorm pass 1)")
+    m = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", proc.stderr)
+    if not m:
+        raise RenderError("video: loudnorm printed no measurement")
+    data: dict[str, Any] = json.loads(m.group(0))
+    if data.get("input_i") in ("-inf", "inf") or float(data["input_i"]) < -70:
+        return None  # digital silence: nothing to normalise
+    return data
+
+
+def loudnorm_filter(measured: dict[str, Any] | None, profile: StationProfile) -> str:
+    """Pass 2: loudnorm with the measured values (linear gain), then 48 kHz stereo."""
+    ld, rate = profile.loudness, profile.mp4.audio_rate
+    tail = f"aresample={rate},aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts=stereo"
+    if measured is None:
+        return tail
+    return (f"loudnorm=I={ld.target_i}:TP={ld.normalise_true_peak}:LRA={ld.lra}"
+            f":measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
+            f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
+            f":offset={measured['target_offset']}:linear=true:print_format=none,{tail}")
+
+
+def mp4_args(shots: Path, wav: Path, out: Path, *, profile: StationProfile, keyframes: list[float],
+             measured: dict[str, Any] | None, total_frames: int) -> list[str]:
+    spec = profile.mp4
+    vf = (f"[0:v]scale={spec.width}:{spec.height}:out_color_matrix=bt709:out_range=tv,"
+          f"format=yuv420p,fps={spec.fps},setsar=1[v]")
+    af = f"[1:a]{loudnorm_filter(measured, profile)}[a]"
+    return [
+        ffmpeg.ffmpeg_bin(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "concat", "-safe", "0", "-i", str(shots),
+        "-i", str(wav),
+        "-filter_complex", f"{vf};{af}", "-map", "[v]", "-map", "[a]",
+        "-c:v", "libx264", "-preset", spec.preset, "-tune", "stillimage", "-crf", str(spec.crf),
+        "-profile:v", spec.profile, "-pix_fmt", "yuv420p",
+        "-force_key_frames", ",".join(f"{t:.3f}" for t in keyframes),
+        "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv",
+        "-c:a", "aac", "-b:a", spec.audio_bitrate, "-ar", str(spec.audio_rate), "-ac", "2",
+        "-frames:v", str(total_frames),
+        *ffmpeg.BITEXACT, "-movflags", "+faststart",
+        str(out),
+    ]
+
+
+def mxf_args(shots: Path, wav: Path, out: Path, *, profile: StationProfile,
+             measured: dict[str, Any] | None, total_frames: int) -> list[str]:
+    spec, mxf = profile.mp4, profile.mxf
+    field = "tff" if mxf.top_field_first else "bff"
+    vf = (f"[0:v]scale={spec.width}:{spec.height}:out_color_matrix=bt709:out_range=tv,"
+          f"format=yuv422p,fps={spec.fps},setfield={field},setsar=1[v]")
+    af = f"[1:a]{loudnorm_filter(measured, profile)}[a]"
+    return [
+        ffmpeg.ffmpeg_bin(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "concat", "-safe", "0", "-i", str(shots), "-i", str(wav),
+        "-filter_complex", f"{vf};{af}", "-map", "[v]", "-map", "[a]",
+        "-c:v", "mpeg2video", "-pix_fmt", "yuv422p", "-b:v", mxf.video_bitrate, "-minrate", mxf.video_bitrate,
+        "-maxrate", mxf.video_bitrate, "-bufsize", "17825792", "-rc_init_occupancy", "17825792",
+        "-g", str(mxf.gop), "-bf", "2", "-flags", "+ildct+ilme", "-top", "1" if mxf.top_field_first else "0",
+        "-intra_vlc", "1", "-non_linear_quant", "1", "-dc", "10", "-qmin", "1", "-qmax", "12",
+        "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
+        "-c:a", f"pcm_s{mxf.audio_bits}le", "-ar", str(spec.audio_rate),
+        "-frames:v", str(total_frames),
+        *ffmpeg.BITEXACT, "-f", "mxf",
+        str(out),
+    ]

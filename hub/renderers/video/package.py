@@ -1,0 +1,344 @@
+"""The TV package: storyboard → speech and stills → timeline → encode → QC → folder, manifest and zip.
+
+Order of work, chosen for a 2-core box (docs/video.md has the measurements):
+speech is synthesised in a small thread pool while the main thread draws the
+stills; the stills are written as uncompressed PPM (6 ms each against ~45 ms for
+PNG; ffmpeg reads them once); then one ffmpeg encode, then one QC pass that
+decodes only the keyframes and the audio.
+
+The package folder is ``<record id>-<version[:12]>/`` with video.mp4, poster.jpg,
+script.txt, subtitles.srt, manifest.json, qc.json (and video.mxf when the station
+profile asks for it); the zip holds the same folder. A package that fails QC
+keeps its qc.json in the folder for diagnosis but raises ``QCFailed`` and is never
+stored as a rendition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import wave
+import zipfile
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from hub.record import Record, short_version
+from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.qr import qr_png
+from hub.renderers.video import encode, ffmpeg, storyboard, timeline
+from hub.renderers.video.narration import Narrator, Speech, decode_wav, resample, select_narrator
+from hub.renderers.video.profile import StationProfile, get_profile
+from hub.renderers.video.qc import QCReport, run_qc
+from hub.renderers.video.slides import SlideArtist, Still
+from hub.renderers.video.subtitles import chunk, cue_lines, to_srt
+
+DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+#: Fixed zip entry time: the zip's bytes depend on its contents only.
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+MEDIA_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".txt": "text/plain; charset=utf-8",
+               ".srt": "application/x-subrip", ".json": "application/json", ".mxf": "application/mxf",
+               ".zip": "application/zip"}
+
+
+@dataclass(slots=True)
+class Package:
+    """A finished, QC-passed package on disk."""
+
+    name: str
+    folder: Path
+    zip_path: Path
+    manifest: dict[str, Any]
+    qc: QCReport
+    timeline: timeline.Timeline
+    stills: dict[str, Path] = field(default_factory=dict)
+    wav: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def package_name(record_id: str, version: str) -> str:
+    return f"{record_id}-{short_version(version)}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _draw(artist: SlideArtist, plan: storyboard.SlidePlan, qr: bytes, lower_third: str | None) -> Still:
+    if plan.kind == "title":
+        return artist.title_card(plan.text, plan.meta["department"], plan.meta["date"], plan.meta["doc_no"])
+    if plan.kind == "point":
+        return artist.point_slide(plan.label, plan.text, lower_third)
+    if plan.kind == "data":
+        assert plan.table is not None
+        return artist.data_slide(*plan.table)
+    return artist.end_card(qr, plan.meta["url"], plan.meta["department"])
+
+
+def _synthesize(narrator: Narrator | None, texts: list[list[str]], pool: ThreadPoolExecutor
+                ) -> list[list[Future[bytes]]] | None:
+    if narrator is None:
+        return None
+    return [[pool.submit(narrator.synthesize, t) for t in slide] for slide in texts]
+
+
+def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(samples.astype("<i2").tobytes())
+
+
+def _script(tl: timeline.Timeline, record: Record) -> str:
+    out = [record.title, f"{record.doc_no or ''}  {record.department or ''}".strip(), ""]
+    names = {"title": "标题", "point": "要点", "data": "数据", "end": "片尾"}
+    for slide in tl.slides:
+        s = slide.start // tl.fps
+        out.append(f"[{s // 60:02d}:{s % 60:02d}] {names[slide.plan.kind]} {slide.plan.label}".rstrip())
+        out.append(slide.plan.narration)
+        out.append("")
+    return "\n".join(out)
+
+
+def _zip(folder: Path, out: Path, names: Iterable[str]) -> None:
+    with zipfile.ZipFile(out, "w") as zf:
+        for name in sorted(names):
+            info = zipfile.ZipInfo(f"{folder.name}/{name}", ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            compressed = name.endswith((".txt", ".srt", ".json"))
+            info.compress_type = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
+            with (folder / name).open("rb") as src, zf.open(info, "w") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def build_package(record: Record, ctx: RenderContext, out_dir: Path, *, profile: StationProfile | None = None,
+                  narrator: Narrator | None | str = "auto", progress: bool | None = None,
+                  work_dir: Path | None = None) -> Package:
+    """Render ``record`` into ``out_dir/<record>-<version>/`` and its zip beside it.
+
+    Parameters:
+      profile: the station profile (default: stations.toml's default).
+      narrator: a Narrator, None for silence, or "auto" to select from config/env.
+      progress: draw a progress bar on stderr (default: only when stderr is a terminal).
+      work_dir: where the intermediate stills and WAV go (default: a temporary directory, removed).
+    Raises ``QCFailed`` when the finished file fails a check.
+    """
+    import time
+
+    clock = time.perf_counter
+    t0 = clock()
+    timings: dict[str, float] = {}
+    profile = profile or get_profile()
+    if isinstance(narrator, str):
+        narrator = select_narrator(profile.narration)
+    render = dict(ctx.settings.get("render") or {})
+    font_path = str(render.get("font") or DEFAULT_FONT)
+    site_name = str(ctx.settings.get("site_name") or "")
+    name = package_name(record.id, ctx.version)
+    folder = out_dir / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    tmp = Path(tempfile.mkdtemp(prefix="hub-video-")) if work_dir is None else work_dir
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        return _build(record, ctx, profile, narrator, progress, font_path, site_name, name, folder, tmp,
+                      timings, t0)
+    finally:
+        if work_dir is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator: Narrator | None,
+           progress: bool | None, font_path: str, site_name: str, name: str, folder: Path, tmp: Path,
+           timings: dict[str, float], t0: float) -> Package:
+    import time
+
+    clock = time.perf_counter
+    tv_url = ctx.short_url("tv")
+    plans = storyboard.plan(record, tv_url=tv_url, site_name=site_name)
+    tx = profile.text
+    chunks = [chunk(p.narration, tx.subtitle_chars_per_line, tx.subtitle_max_lines) for p in plans]
+    lines = [[cue_lines(c, tx.subtitle_chars_per_line) for c in cs] for cs in chunks]
+    artist = SlideArtist(profile, font_path, site_name)
+    qr = qr_png(tv_url, str((ctx.settings.get("render") or {}).get("logo") or ""))
+
+    stills: dict[str, Still] = {}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pending = _synthesize(narrator, chunks, pool)
+        content_index = 0
+        for i, p in enumerate(plans):
+            lower = None
+            if p.kind == "point":
+                content_index += 1
+                if content_index <= profile.timeline.lower_third_slides:
+                    lower = plans[0].meta.get("department") or None
+            base = _draw(artist, p, qr, lower)
+            stills[f"s{i:02d}"] = base
+            for j, cue in enumerate(lines[i]):
+                stills[f"s{i:02d}c{j:02d}"] = artist.with_subtitle(base, cue)
+        timings["draw"] = clock() - t0
+        speech: list[list[Speech | None]] = [[None] * len(cs) for cs in chunks]
+        if pending is not None:
+            for i, futures in enumerate(pending):
+                speech[i] = [decode_wav(f.result()) for f in futures]
+        timings["narrate_wait"] = clock() - t0 - timings["draw"]
+    rates = [s.rate for slide in speech for s in slide if s is not None]
+    rate = rates[0] if rates else profile.mp4.audio_rate
+    speech = [[resample(s, rate) if s is not None else None for s in slide] for slide in speech]
+    silent = narrator is None or not any(len(s.samples) for slide in speech for s in slide if s is not None)
+
+    tl = timeline.build(profile, plans, chunks, lines, speech)
+    # stills → PPM (fade frames blended on the fly); identical keys are written once
+    t1 = clock()
+    paths: dict[str, Path] = {}
+    for shot in tl.shots:
+        if shot.key in paths:
+            continue
+        path = tmp / f"{shot.key}.ppm"
+        if shot.fade:
+            a, b, alpha = tl.fades[shot.key]
+            Image.blend(stills[a].image, stills[b].image, alpha).save(path)
+        else:
+            stills[shot.key].image.save(path)
+        paths[shot.key] = path
+    wav = tmp / "narration.wav"
+    _write_wav(wav, timeline.audio_track(tl, speech, rate), rate)
+    shots_file = tmp / "shots.ffconcat"
+    shots_file.write_text(encode.concat_list([(paths[s.key], s.frames) for s in tl.shots], tl.fps))
+    timings["stills_write"] = clock() - t1
+
+    t2 = clock()
+    measured = None if silent else encode.measure_loudness(wav, profile)
+    timings["loudness_pass1"] = clock() - t2
+    t3 = clock()
+    video = folder / "video.mp4"
+    ffmpeg.run_with_progress(
+        encode.mp4_args(shots_file, wav, video, profile=profile, keyframes=tl.keyframe_times(),
+                        measured=measured, total_frames=tl.total_frames),
+        what=f"video {name}", total_seconds=tl.seconds, progress=progress)
+    timings["encode"] = clock() - t3
+    if profile.mxf.enabled:
+        t4 = clock()
+        ffmpeg.run_with_progress(
+            encode.mxf_args(shots_file, wav, folder / "video.mxf", profile=profile, measured=measured,
+                            total_frames=tl.total_frames),
+            what=f"mxf {name}", total_seconds=tl.seconds, progress=progress)
+        timings["mxf"] = clock() - t4
+
+    t5 = clock()
+    report = run_qc(video, profile=profile, timeline=tl, artist=artist, silent=silent)
+    timings["qc"] = clock() - t5
+    if profile.mxf.enabled:
+        _mxf_checks(report, folder / "video.mxf", profile, tl)
+
+    stills["s00"].image.save(folder / "poster.jpg", quality=90, optimize=False)
+    (folder / "script.txt").write_text(_script(tl, record), encoding="utf-8")
+    (folder / "subtitles.srt").write_text(to_srt(tl.cues, tl.fps), encoding="utf-8")
+    (folder / "qc.json").write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n",
+                                    encoding="utf-8")
+    report.raise_if_failed(f"video {name}")
+
+    manifest = _manifest(record, ctx, profile, tl, report, folder, narrator, wav, paths, tv_url, name)
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
+                                          encoding="utf-8")
+    zip_path = folder.parent / f"{name}.zip"
+    _zip(folder, zip_path, [p.name for p in folder.iterdir()])
+    timings["total"] = clock() - t0
+    return Package(name, folder, zip_path, manifest, report, tl, paths, wav, timings)
+
+
+def _mxf_checks(report: QCReport, path: Path, profile: StationProfile, tl: timeline.Timeline) -> None:
+    info = ffmpeg.probe(path)
+    v = next((s for s in info["streams"] if s.get("codec_type") == "video"), {})
+    a = next((s for s in info["streams"] if s.get("codec_type") == "audio"), {})
+    field = "tt" if profile.mxf.top_field_first else "bb"
+    got = (info["format"].get("format_name"), v.get("codec_name"), v.get("pix_fmt"), v.get("field_order"),
+           a.get("codec_name"), int(a.get("sample_rate", 0) or 0))
+    want = ("mxf", "mpeg2video", "yuv422p", field, f"pcm_s{profile.mxf.audio_bits}le", profile.mp4.audio_rate)
+    report.add("mxf_master", got == want, " ".join(map(str, got)), " ".join(map(str, want)))
+    report.facts["mxf_bytes"] = int(info["format"].get("size", 0) or 0)
+
+
+def _manifest(record: Record, ctx: RenderContext, profile: StationProfile, tl: timeline.Timeline,
+              report: QCReport, folder: Path, narrator: Narrator | None, wav: Path, stills: dict[str, Path],
+              tv_url: str, name: str) -> dict[str, Any]:
+    files = {p.name: {"sha256": _sha256(p), "bytes": p.stat().st_size}
+             for p in sorted(folder.iterdir()) if p.name != "manifest.json"}
+    stills_hash = hashlib.sha256()
+    for key in sorted(stills):
+        stills_hash.update(key.encode() + b"\0" + _sha256(stills[key]).encode())
+    f = report.facts
+    return {
+        "package": name,
+        "record_id": record.id,
+        "version": ctx.version,
+        "title": record.title,
+        "department": record.department,
+        "doc_no": record.doc_no,
+        "station": profile.key,
+        "portal_url": ctx.page_url,
+        "tv_short_url": tv_url,
+        "duration_s": round(tl.seconds, 3),
+        "frames": tl.total_frames,
+        "tail_frames": tl.tail_frames,
+        "files": files,
+        "technical": {
+            "video": {"codec": "h264", "profile": f.get("video_profile"), "pix_fmt": f.get("pix_fmt"),
+                      "width": f.get("width"), "height": f.get("height"), "fps": f.get("fps"),
+                      "scan": "progressive", "colour": "bt709"},
+            "audio": {"codec": "aac", "profile": f.get("audio_profile"), "sample_rate": f.get("audio_rate"),
+                      "channels": f.get("audio_channels")},
+            "loudness": {"integrated_lufs": f.get("integrated_lufs"), "true_peak_dbtp": f.get("true_peak_dbtp"),
+                         "lra_lu": f.get("lra_lu"), "target_lufs": profile.loudness.target_i},
+            "mxf": profile.mxf.model_dump() if profile.mxf.enabled else None,
+        },
+        "slides": [{"kind": s.plan.kind, "start_s": round(s.start / tl.fps, 3), "duration_s": round(s.frames / tl.fps, 3),
+                    "label": s.plan.label, "cues": len(s.cues)} for s in tl.slides],
+        # ffmpeg output is byte-identical only for one ffmpeg build; these hashes say whether two
+        # packages were made from the same content even when the encoder differs
+        "inputs": {
+            "record_version": ctx.version,
+            "narrator": narrator.name if narrator else None,
+            "narration_wav_sha256": _sha256(wav),
+            "stills_sha256": stills_hash.hexdigest(),
+            "profile_sha256": hashlib.sha256(profile.model_dump_json().encode()).hexdigest(),
+            "ffmpeg": ffmpeg.version(ffmpeg.ffmpeg_bin()),
+        },
+        "qc": {"pass": report.passed, "warnings": report.warnings},
+    }
+
+
+def render_video(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rendition:
+    """The ``video`` rendition: the package zip as the main artifact, each file beside it.
+
+    The package folder is kept under ``<artifacts>/video/<record>-<version>/`` for the
+    station's pickup; the zip and the files are also stored content-addressed.
+    """
+    out_dir = store.root / "video"
+    pkg = build_package(record, ctx, out_dir)
+    files = {p.name: store.put_file(p, p.suffix, MEDIA_TYPES.get(p.suffix, "application/octet-stream"))
+             for p in sorted(pkg.folder.iterdir())}
+    main = store.put_file(pkg.zip_path, ".zip", "application/zip")
+    hours = (ctx.settings.get("render") or {}).get("not_after_hours", {}).get("tv")
+    f = pkg.qc.facts
+    facts = {"package": pkg.name, "duration_s": pkg.manifest["duration_s"], "frames": pkg.manifest["frames"],
+             "slides": len(pkg.timeline.slides), "narrator": pkg.manifest["inputs"]["narrator"],
+             "loudness_lufs": f.get("integrated_lufs"), "true_peak_dbtp": f.get("true_peak_dbtp"),
+             "qc": "pass", "warnings": pkg.qc.warnings, "folder": str(pkg.folder),
+             "mxf": "video.mxf" in files}
+    return Rendition("video", record.id, ctx.version, main, files=files, facts=facts,
+                     not_after=ctx.rendered_at + timedelta(hours=int(hours)) if hours else None)

@@ -1,0 +1,57 @@
+"""Fixtures of the renderer tests: the four frozen records, a fixed public URL, an artifact store.
+
+The records in ``records/*.json`` were produced once from ``samples/`` by the ingest
+parser and are frozen here, so renderer goldens change only when a renderer does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hub.record import Record
+from hub.renderers.base import ArtifactStore, RenderContext
+from hub.renderers.context import build_context
+
+HERE = Path(__file__).parent
+RECORDS = ("sample", "gongshi", "policy", "jiedu")
+PUBLIC_URL = "https://www.hanyin.gov.cn"
+
+
+def clear_caches() -> None:
+    from hub import config, settings
+
+    settings.get_settings.cache_clear()
+    config._cached.cache_clear()
+
+
+def load_record(name: str) -> Record:
+    return Record.model_validate_json((HERE / "records" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def public_url(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("HUB_PUBLIC_URL", PUBLIC_URL)
+    clear_caches()
+    return PUBLIC_URL
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ArtifactStore:
+    return ArtifactStore(tmp_path / "artifacts")
+
+
+@pytest.fixture
+def ctx_of() -> Callable[[Record], RenderContext]:
+    def make(record: Record) -> RenderContext:
+        return build_context(record, record.version_hash())
+
+    return make
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden", default=False)) or os.environ.get("HUB_UPDATE_GOLDEN") == "1"

@@ -1,0 +1,48 @@
+"""The render context: deterministic short codes, URLs and render instant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from conftest import PUBLIC_URL, load_record
+
+from hub.record import Record
+from hub.renderers.base import LINK_CHANNELS
+from hub.renderers.context import SMS_ALPHABET, TYPED_ALPHABET, build_context, short_code
+
+
+def test_short_codes_are_a_function_of_version_and_channel() -> None:
+    """Same (version, channel) → same code; another channel or version → another code."""
+    record = load_record("sample")
+    a = build_context(record, record.version_hash())
+    b = build_context(record, record.version_hash())
+    assert a.short_codes == b.short_codes
+    assert set(a.short_codes) == set(LINK_CHANNELS)
+    assert len(set(a.short_codes.values())) == len(LINK_CHANNELS)
+    assert short_code("f" * 64, "web") != a.short_codes["web"]
+
+
+def test_code_shapes_fit_typing_and_the_sms_parameter_limit() -> None:
+    """Typed channels get 7 unambiguous lowercase characters; SMS gets 6 base58 ones (≤ param_max_chars)."""
+    ctx = build_context(load_record("sample"), "a" * 64)
+    for channel, code in ctx.short_codes.items():
+        alphabet, length = (SMS_ALPHABET, 6) if channel == "sms" else (TYPED_ALPHABET, 7)
+        assert len(code) == length and set(code) <= set(alphabet)
+
+
+def test_urls_and_render_instant_come_from_settings_and_the_record() -> None:
+    """page_url is {public_url}/records/{id}; rendered_at is the publication time."""
+    record = load_record("sample")
+    ctx = build_context(record, record.version_hash())
+    assert ctx.page_url == f"{PUBLIC_URL}/records/{record.id}"
+    assert ctx.short_url("tv") == f"{PUBLIC_URL}/s/{ctx.short_codes['tv']}"
+    assert ctx.rendered_at == record.published_at
+    assert ctx.settings["render"]["sms"]["template_id"] == "2017168"
+
+
+def test_an_unpublished_record_gets_a_fixed_instant_not_now() -> None:
+    """Without published_at the instant is derived from the version, identical on every call."""
+    record = Record(id="x", title="t")
+    a = build_context(record, "0123456789" + "0" * 54).rendered_at
+    assert a == build_context(record, "0123456789" + "0" * 54).rendered_at
+    assert a < datetime(2030, 1, 1, tzinfo=UTC)
