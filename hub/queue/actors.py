@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq
@@ -22,6 +23,7 @@ import dramatiq
 from hub.errors import DuplicateRejected, NotFound, Permanent, Retryable
 from hub.queue.broker import make_broker
 from hub.queue.confirm import confirm_one
+from hub.queue.context import Deps
 from hub.queue.deliver import Outcome, deliver_one
 from hub.queue.policy import EngineSettings, backoff
 from hub.queue.reconcile import reconcile_one
@@ -35,6 +37,9 @@ dramatiq.set_broker(_broker)
 
 MINUTE = 60_000
 DAY = 86_400_000
+
+#: builds the engine's world for each message; tests of the actor layer swap it (fake clock/channel)
+deps_factory: Callable[[], Deps] = Deps
 
 
 def _retry_ms(delay_s: float | None) -> int:
@@ -55,7 +60,7 @@ def follow(out: Outcome) -> None:
 def deliver(delivery_id: int) -> None:
     """Deliver one row (claim → send → record); a busy database or a Retryable becomes a delayed retry."""
     try:
-        out = deliver_one(int(delivery_id))
+        out = deliver_one(int(delivery_id), deps=deps_factory())
     except Retryable as exc:
         raise dramatiq.Retry(delay=_retry_ms(backoff(1, EngineSettings.from_env()))) from exc
     follow(out)
@@ -65,7 +70,7 @@ def deliver(delivery_id: int) -> None:
                 time_limit=2 * MINUTE, max_age=7 * DAY, throws=(NotFound,))
 def reconcile(delivery_id: int) -> None:
     """Resolve an ``unknown`` row by lookup (or hold it for a person); never a blind resend."""
-    out = reconcile_one(int(delivery_id))
+    out = reconcile_one(int(delivery_id), deps=deps_factory())
     if out.then == "deliver":
         hint("deliver", out.delivery_id, None)
     elif out.then:
@@ -76,7 +81,7 @@ def reconcile(delivery_id: int) -> None:
                 time_limit=2 * MINUTE, max_age=7 * DAY, throws=(NotFound,))
 def confirm(delivery_id: int) -> None:
     """Poll a ``submitted`` row's status; schedules its own next poll while pending."""
-    out = confirm_one(int(delivery_id))
+    out = confirm_one(int(delivery_id), deps=deps_factory())
     if out.then:
         hint(out.then, out.delivery_id, out.delay)
 

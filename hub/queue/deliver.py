@@ -148,12 +148,31 @@ def deliver_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any)
     """Make at most one send attempt for ``delivery_id``; see the module docstring for the order.
 
     ``overrides`` set fields of ``Deps`` (``channels``, ``clock``, ``renditions``, ``sessions``,
-    ``settings``, ``targets``, ``actor``). Raises ``Retryable`` when the database is too busy to
-    claim (nothing was sent); every other outcome is written to the ledger and returned.
+    ``settings``, ``targets``, ``actor``). Raises ``Retryable`` when the database is too busy
+    before the send (``database is locked``: nothing was sent); every other outcome is
+    written to the ledger and returned.
     """
     d = deps or Deps()
     for key, value in overrides.items():
         setattr(d, key, value)
+    try:
+        return _deliver(delivery_id, d)
+    except _Busy as exc:
+        raise Retryable(f"database busy before sending delivery {delivery_id}; nothing was sent") from exc.__cause__
+
+
+class _Busy(Exception):
+    """The database refused a pre-send step (locked): nothing was sent, safe to retry."""
+
+
+def _deliver(delivery_id: int, d: Deps) -> Outcome:
+    try:
+        return _attempt(delivery_id, d)
+    except OperationalError as exc:  # after the send, write failures are retried or journalled, never raised
+        raise _Busy() from exc
+
+
+def _attempt(delivery_id: int, d: Deps) -> Outcome:
     actor = d.actor or ledger.worker_name()
     now = d.clock()
 
@@ -222,13 +241,10 @@ def deliver_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any)
     # 3. claim, committed before any network call
     attempt = attempts + 1
     lease = now + timedelta(seconds=d.settings.lease)
-    try:
-        with d.sessions() as s:
-            claimed = ledger.move(s, delivery_id, state, State.SENDING, actor=actor, now=now, attempts=attempts,
-                                  values={"attempts": attempt, "lease_expires_at": lease,
-                                          "rendition_hash": rendition.main.sha256, "not_after": not_after})
-    except OperationalError as exc:
-        raise Retryable(f"database busy while claiming delivery {delivery_id}") from exc
+    with d.sessions() as s:
+        claimed = ledger.move(s, delivery_id, state, State.SENDING, actor=actor, now=now, attempts=attempts,
+                              values={"attempts": attempt, "lease_expires_at": lease,
+                                      "rendition_hash": rendition.main.sha256, "not_after": not_after})
     if not claimed:
         return Outcome(delivery_id, None, note="claimed by someone else")
 
