@@ -16,6 +16,7 @@ import random
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from email.message import Message
@@ -100,12 +101,13 @@ class Faults:
       drop_rate: apply, then close the connection without an answer.
       late_rate / late_seconds: apply, then answer after ``late_seconds``.
       garbage_rate: apply, then answer HTTP 200 with a body that is not JSON (F12).
+      only_on: restrict the 5xx, drop, late, garbage and error_code knobs to requests whose path
+        ends with this (e.g. "freepublish/submit"); "" = every route of the channel.
     Knobs the vendor modules read:
       rate_limit_rate / rate_limit_code: answer the vendor's rate-limit code (0 = the vendor's default).
       token_expired: the next N API requests fail with the vendor's token-expired code.
-      error_code / error_on / error_count: answer vendor code ``error_code`` on requests whose
-        path ends with ``error_on`` ("" = every API route of the channel), for the next
-        ``error_count`` requests (0 = until cleared).
+      error_code / error_count: answer vendor code ``error_code`` (on the ``only_on`` routes),
+        for the next ``error_count`` requests (0 = until cleared).
       publish_delay / publish_status: WeChat freepublish: seconds a publish stays at status 1,
         and the final status (0 success, 2-6 a failure).
     """
@@ -122,8 +124,8 @@ class Faults:
     late_seconds: float = 20.0
     garbage_rate: float = 0.0
     error_code: int = 0
-    error_on: str = ""
     error_count: int = 0
+    only_on: str = ""
     publish_delay: float = 1.0
     publish_status: int = 0
 
@@ -169,6 +171,8 @@ class Sandbox:
         self.lock = threading.RLock()
         self.rng = random.Random(seed)
         self.routes: dict[tuple[str, str], tuple[ChannelOf, Handler]] = {}
+        #: requests seen per "METHOD /path" (whatever the outcome), for tests that count calls
+        self.hits: Counter[str] = Counter()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._load()
@@ -201,7 +205,7 @@ class Sandbox:
         """The vendor code the ``error_code`` knob asks for on this request (counting down), or None."""
         with self.lock:
             f = self.fault(channel)
-            if not f.error_code or not path.endswith(f.error_on):
+            if not f.error_code or not path.endswith(f.only_on):
                 return None
             if f.error_count > 0:
                 f.error_count -= 1
@@ -216,6 +220,11 @@ class Sandbox:
         if self.roll(f.rate_limit_rate):
             return f.rate_limit_code or default_code
         return None
+
+    def hit_count(self, path: str, method: str = "POST") -> int:
+        """How many requests reached ``METHOD path`` (before any fault was applied)."""
+        with self.lock:
+            return self.hits[f"{method.upper()} {path}"]
 
     def roll(self, rate: float) -> bool:
         """One seeded throw of the fault dice."""
@@ -298,7 +307,8 @@ class Sandbox:
         self._server = ThreadingHTTPServer((self.host, self.port), RequestHandler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="sandbox", daemon=True)
         self._thread.start()
         return self
 
@@ -325,10 +335,13 @@ class Sandbox:
             return
         channel_of, handler = found
         channel = channel_of(req) if callable(channel_of) else channel_of
+        with self.lock:
+            self.hits[f"{h.command} {parts.path}"] += 1
         faults = self.fault(channel)
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
-        if self.roll(faults.error_5xx_rate):
+        targeted = parts.path.endswith(faults.only_on)
+        if targeted and self.roll(faults.error_5xx_rate):
             status = faults.error_status
             headers = {"Retry-After": str(faults.retry_after)} if faults.retry_after else {}
             body = f"<html><body>{status} {HTTPStatus(status).phrase}</body></html>".encode()
@@ -339,11 +352,12 @@ class Sandbox:
         except Exception as exc:  # a bug in a fake must answer, not hang the client
             self._write(h, SandboxResponse.json({"sandbox_error": type(exc).__name__}, 500))
             return
-        if response.status < 400 and self.roll(faults.drop_rate):
+        applied = targeted and response.status < 400
+        if applied and self.roll(faults.drop_rate):
             raise _Drop()
-        if response.status < 400 and self.roll(faults.late_rate):
+        if applied and self.roll(faults.late_rate):
             time.sleep(faults.late_seconds)
-        if response.status < 400 and self.roll(faults.garbage_rate):
+        if applied and self.roll(faults.garbage_rate):
             response = SandboxResponse(200, b"<html><body>upstream gateway says hello</body></html>", "text/html")
         self._write(h, response)
 

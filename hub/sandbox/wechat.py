@@ -499,14 +499,15 @@ def sign(token: str, timestamp: str, nonce: str) -> str:
 
 
 def _schedule_event(sb: Sandbox, pub: dict[str, Any], delay: float) -> None:
-    url = sb.options.get("wechat_callback_url")
-    if not url:
-        return
+    """When the task ends: the article becomes public (inbox), and the event goes to the hub if configured."""
 
     def fire() -> None:
         status = int(pub["final_status"])
         if status == 0:
             _settle(sb, pub)
+        url = sb.options.get("wechat_callback_url")
+        if not url:
+            return
         ts, nonce = str(int(time.time())), secrets.token_hex(8)
         token = str(sb.options.get("wechat_callback_token", ""))
         full = f"{url}{'&' if '?' in url else '?'}signature={sign(token, ts, nonce)}&timestamp={ts}&nonce={nonce}"

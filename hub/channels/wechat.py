@@ -1,0 +1,500 @@
+"""The WeChat official-account channel: cover upload, draft, freepublish — through wechatpy 1.8.18.
+
+How it talks (channel-apis.md §1):
+
+* ``wechatpy.WeChatClient`` with ``auto_retry=False`` (1.8.18 re-fetches the token
+  and retries *without bound* on 40001/42001) and explicit (connect, read)
+  timeouts; ``API_BASE_URL`` is the account's ``api_base``, so the sandbox and
+  production differ by configuration only. draft/freepublish go through
+  ``client.post`` (1.8.18 has no wrappers for them).
+* The token comes from ``cgi-bin/stable_token`` (a POST we make: wechatpy only
+  knows ``cgi-bin/token``, whose every call invalidates the other workers'
+  token). It is shared between workers in ``channel_state`` (key
+  ``wechat-token:<app_id>``), encrypted with a key derived from the app secret,
+  and considered expired ``min(300 s, ttl/10)`` early. On a token error (40001,
+  40014, 42001): evict, refresh once, retry that call once; a second token error
+  in the same send is ``AuthExpired``. Never a loop.
+* Every errcode maps through ``ERRCODES`` (one table); transport failures and
+  HTTP statuses through ``hub.channels.http``. Only ``freepublish/submit`` is a
+  publishing call: a read timeout, dropped connection, 504 or unparsable body
+  there is ``Ambiguous``; on the uploads and the draft (nothing public yet) the
+  same failures are ``Retryable``.
+* ``lookup``: before submitting, the draft's media_id, title and
+  ``content_source_url`` are noted in ``channel_state`` (``wechat-send:<key>``);
+  the publish_id after. See docs/decisions/2026-11-25-wechat-token-and-lookup.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+from datetime import datetime, timedelta
+from io import BytesIO
+from typing import Any, ClassVar
+
+from cryptography.fernet import Fernet, InvalidToken
+from PIL import Image
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
+
+from hub import redact
+from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.http import TRANSPORT_ERRORS, from_status, from_transport, safe_message
+from hub.channels.sendstate import SessionFactory, default_sessions, read_note, write_note
+from hub.config import Account, HubConfig
+from hub.errors import (
+    Ambiguous,
+    AuthExpired,
+    ChannelError,
+    ConfigError,
+    DuplicateRejected,
+    Permanent,
+    RateLimited,
+    Retryable,
+)
+from hub.renderers.base import Rendition
+from hub.settings import Settings
+from hub.timeutil import SHANGHAI, utcnow
+
+log = logging.getLogger(__name__)
+
+#: token errors: evict, refresh once, retry once
+TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
+#: the longest the hub trusts a token before its stated expiry
+TOKEN_MARGIN_SECONDS = 300.0
+DEFAULT_TIMEOUT = (5.0, 20.0)  # (connect, read) seconds; sum stays below the worker's time limit
+THUMB_MAX_BYTES = 64 * 1024
+UPLOADIMG_MAX_BYTES = 1024 * 1024 - 1
+BATCHGET_PAGES = 3  # lookup scans the newest 3 × 20 published articles
+
+
+def _seconds_to_beijing_midnight() -> float:
+    """WeChat's daily quotas reset at 00:00 Beijing time."""
+    now = datetime.now(SHANGHAI)
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=5, microsecond=0)
+    return (tomorrow - now).total_seconds()
+
+
+def _daily(msg: str) -> ChannelError:
+    return RateLimited(msg, _seconds_to_beijing_midnight(), daily=True)
+
+
+#: errcode → how to build the outcome. THE table (channel-apis.md §1.7); anything else non-zero is Permanent.
+ERRCODES: dict[int, Any] = {
+    -1: lambda m: Retryable(m, 30.0),
+    40001: AuthExpired, 40014: AuthExpired, 42001: AuthExpired,  # after the one refresh
+    40013: AuthExpired,  # invalid appid: the account's configuration needs a person
+    40125: AuthExpired,  # invalid appsecret
+    40164: AuthExpired,  # caller IP not whitelisted on the MP platform
+    41001: AuthExpired,  # access_token missing (the token fetch failed silently)
+    40005: Permanent, 40006: Permanent, 40009: Permanent,  # file type / size: fix the rendition
+    40007: lambda m: Retryable(m),  # invalid media_id: the next attempt uploads again
+    45001: Permanent, 45002: Permanent, 45003: Permanent, 45004: Permanent, 45110: Permanent,
+    44003: Permanent, 44004: Permanent, 40035: Permanent, 47001: Permanent,
+    45009: _daily,  # daily API quota
+    45011: lambda m: RateLimited(m, 60.0),  # per-minute limit
+    45028: _daily,  # no mass-send quota
+    45065: DuplicateRejected,  # clientmsgid already used: sent before
+    48001: Permanent,  # API not authorised for this account type
+    53500: Permanent,  # publishing banned
+    53501: lambda m: RateLimited(m, 60.0),  # publishing too frequently
+    53502: Permanent, 53600: Permanent,  # bad publish_id / article_id
+}
+
+#: freepublish/get publish_status → (status, words)
+PUBLISH_STATUS: dict[int, tuple[DeliveryStatus, str]] = {
+    0: (DeliveryStatus.DELIVERED, "发布成功"),
+    1: (DeliveryStatus.PENDING, "发布中"),
+    2: (DeliveryStatus.FAILED, "原创声明失败 (originality check failed)"),
+    3: (DeliveryStatus.FAILED, "常规失败 (publishing failed)"),
+    4: (DeliveryStatus.FAILED, "平台审核不通过 (rejected by the platform's review)"),
+    5: (DeliveryStatus.FAILED, "成功后用户删除所有文章 (deleted by the account after publishing)"),
+    6: (DeliveryStatus.FAILED, "成功后系统封禁所有文章 (banned by the platform after publishing)"),
+}
+
+
+def outcome_for_errcode(code: int, what: str, errmsg: object) -> ChannelError:
+    """The hub outcome for a WeChat errcode (message redacted, never the URL)."""
+    msg = f"wechat {what}: errcode {code} {safe_message(errmsg, 160)}".rstrip()
+    build = ERRCODES.get(code, Permanent)
+    outcome = build(msg)
+    assert isinstance(outcome, ChannelError)
+    outcome.vendor_code = code  # type: ignore[attr-defined]
+    return outcome
+
+
+# --- the shared token -------------------------------------------------------------------------
+
+
+class SharedTokenStorage(SessionStorage):  # type: ignore[misc]
+    """wechatpy session storage: the access token in ``channel_state``, encrypted, shared by every worker.
+
+    A per-process copy avoids a database read on every call; ``delete`` (eviction
+    after a token error) clears both. Values are encrypted with a key derived from
+    the app secret, so the database alone does not hand out a working token.
+    """
+
+    _memory: ClassVar[dict[str, tuple[str, float]]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, sessions: SessionFactory, *, scope: str, secret: str) -> None:
+        self.sessions, self.scope = sessions, scope
+        self.fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"hub-wechat-token:" + secret.encode()).digest()))
+        self.fetches = 0
+
+    def _mem_key(self, key: str) -> str:
+        return f"{self.scope}|{key}"
+
+    @staticmethod
+    def row_key(key: str) -> str:
+        return "wechat-token:" + key.removesuffix("_access_token")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        now = time.time()
+        with self._lock:
+            cached = self._memory.get(self._mem_key(key))
+        if cached and cached[1] > now:
+            return cached[0]
+        note = read_note(self.sessions, self.row_key(key))
+        if not note or float(note.get("use_until", 0)) <= now:
+            return default
+        try:
+            token = self.fernet.decrypt(str(note["token"]).encode()).decode()
+        except (InvalidToken, KeyError):
+            return default
+        redact.register_secret(token)
+        with self._lock:
+            self._memory[self._mem_key(key)] = (token, float(note["use_until"]))
+        return token
+
+    def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+        if not value:
+            return  # never overwrite a stored token with an empty one (Postiz #1884)
+        ttl_s = float(ttl or 7200)
+        use_until = time.time() + ttl_s - min(TOKEN_MARGIN_SECONDS, ttl_s / 10)
+        token = str(value)
+        redact.register_secret(token)
+        write_note(self.sessions, self.row_key(key),
+                   {"token": self.fernet.encrypt(token.encode()).decode(), "use_until": use_until},
+                   expires_at=utcnow() + timedelta(seconds=ttl_s), merge=False)
+        with self._lock:
+            self._memory[self._mem_key(key)] = (token, use_until)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._memory.pop(self._mem_key(key), None)
+        write_note(self.sessions, self.row_key(key), {"token": "", "use_until": 0}, merge=False,
+                   expires_at=utcnow())
+
+
+class HubWeChatClient(WeChatClient):  # type: ignore[misc]
+    """wechatpy's client pointed at the account's base URL, fetching tokens from ``stable_token``."""
+
+    def __init__(self, app_id: str, secret: str, *, api_base: str, storage: SharedTokenStorage,
+                 timeout: tuple[float, float]) -> None:
+        super().__init__(app_id, secret, session=storage, timeout=timeout, auto_retry=False)
+        self.API_BASE_URL = api_base
+        self.storage = storage
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        """POST cgi-bin/stable_token (normal mode: every worker gets the same token until it nears expiry)."""
+        body = json.dumps({"grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
+                           "force_refresh": False}).encode("utf-8")
+        self.storage.fetches += 1
+        res = self._http.post(self.API_BASE_URL + "stable_token", data=body, timeout=self.timeout,
+                              headers={"Content-Type": "application/json"})
+        if res.status_code != 200:
+            raise WeChatClientException(None, None, client=self, request=res.request, response=res)
+        try:
+            result = res.json()
+        except ValueError:
+            raise WeChatClientException(None, "unparsable token answer", client=self, response=res) from None
+        if not isinstance(result, dict):
+            raise WeChatClientException(None, "unparsable token answer", client=self, response=res)
+        if int(result.get("errcode") or 0) != 0:
+            raise WeChatClientException(int(result["errcode"]), result.get("errmsg"), client=self, response=res)
+        token = result.get("access_token")
+        if not token:
+            raise WeChatClientException(None, "token answer without access_token", client=self, response=res)
+        redact.register_secret(str(token))
+        self.session.set(self.access_token_key, token, int(result.get("expires_in") or 7200))
+        return {"expires_in": result.get("expires_in")}  # never hand the token back to callers
+
+
+class _Send:
+    """Per-call bookkeeping: the one token refresh a send (or status, or lookup) may spend."""
+
+    def __init__(self, client: HubWeChatClient) -> None:
+        self.client = client
+        self.refreshed = False
+
+
+class WeChatChannel:
+    """Publishes a rendered article to a WeChat official account (freepublish)."""
+
+    name: ClassVar[str] = "wechat"
+    idempotent_upsert: ClassVar[bool] = False
+    can_lookup: ClassVar[bool] = True
+    rendition_kind: ClassVar[str] = "wechat"
+
+    def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
+        self.config, self.settings = config, settings
+        self.sessions = session_factory or default_sessions()
+        redact.install()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _account(self, target: Target) -> tuple[str, Account]:
+        account = self.config.accounts.get(target.account)
+        if account is None or account.channel != self.name:
+            raise ConfigError(f"channels.toml: targets.{target.name}: no wechat account {target.account!r}")
+        return target.account, account
+
+    def client(self, target: Target) -> HubWeChatClient:
+        """A wechatpy client for the target's account (cheap; the token lives in the shared storage)."""
+        name, account = self._account(target)
+        app_id = str(account.get("app_id") or "")
+        if not app_id:
+            raise ConfigError(f"channels.toml: accounts.{name}.app_id is missing")
+        secret = account.secret("secret_env", name).value
+        redact.register_secret(secret)
+        api_base = str(account.get("api_base") or "https://api.weixin.qq.com/cgi-bin/")
+        if not api_base.endswith("/"):
+            api_base += "/"
+        timeout = account.get("timeout")
+        timeouts = (float(timeout[0]), float(timeout[1])) if isinstance(timeout, list) else DEFAULT_TIMEOUT
+        scope = f"{self.settings.database_url}|{api_base}|{hashlib.sha256(secret.encode()).hexdigest()[:12]}"
+        storage = SharedTokenStorage(self.sessions, scope=scope, secret=secret)
+        return HubWeChatClient(app_id, secret, api_base=api_base, storage=storage, timeout=timeouts)
+
+    def _refresh(self, send: _Send, what: str) -> None:
+        """Evict the token and fetch one (the single refresh a call may spend)."""
+        client = send.client
+        client.session.delete(client.access_token_key)
+        try:
+            client.fetch_access_token()
+        except WeChatClientException as exc:
+            raise self._from_wechat(exc, "stable_token", publishing=False) from None
+        except TRANSPORT_ERRORS as exc:
+            raise from_transport("wechat", "stable_token", exc, publishing=False) from None
+
+    def _ensure_token(self, send: _Send) -> None:
+        """Fetch a token before a call when none is usable, so a token failure is never taken for a publish."""
+        client = send.client
+        if client.session.get(client.access_token_key):
+            return
+        try:
+            client.fetch_access_token()
+        except WeChatClientException as exc:
+            raise self._from_wechat(exc, "stable_token", publishing=False) from None
+        except TRANSPORT_ERRORS as exc:
+            raise from_transport("wechat", "stable_token", exc, publishing=False) from None
+
+    @staticmethod
+    def _from_wechat(exc: WeChatClientException, what: str, *, publishing: bool) -> ChannelError:
+        if exc.errcode is None:
+            response = getattr(exc, "response", None)
+            if response is None:
+                return Ambiguous(f"wechat {what}: {safe_message(exc.errmsg)}") if publishing else \
+                    Retryable(f"wechat {what}: {safe_message(exc.errmsg)}")
+            return from_status("wechat", what, int(response.status_code), dict(response.headers),
+                               publishing=publishing)
+        return outcome_for_errcode(int(exc.errcode), what, exc.errmsg)
+
+    def _call(self, send: _Send, what: str, request: Any, *, publishing: bool = False,
+              marker: str | None = None) -> dict[str, Any]:
+        """One API call with the bounded token rule; the answer must be a JSON object (with ``marker``)."""
+        for _attempt in range(2):
+            self._ensure_token(send)
+            try:
+                result = request()
+            except WeChatClientException as exc:
+                if exc.errcode is not None and int(exc.errcode) in TOKEN_ERRCODES and not send.refreshed:
+                    send.refreshed = True
+                    log.info("wechat %s: token rejected (errcode %s); refreshing once", what, exc.errcode)
+                    self._refresh(send, what)
+                    continue
+                raise self._from_wechat(exc, what, publishing=publishing) from None
+            except TRANSPORT_ERRORS as exc:
+                raise from_transport("wechat", what, exc, publishing=publishing) from None
+            if not isinstance(result, dict) or (marker is not None and not result.get(marker)):
+                kind = "unparsable answer" if not isinstance(result, dict) else f"answer without {marker}"
+                msg = f"wechat {what}: HTTP 200 with an {kind}"
+                raise (Ambiguous(msg + "; it may have been applied") if publishing else Retryable(msg))
+            return result
+        raise AuthExpired(f"wechat {what}: token rejected again after one refresh")  # pragma: no cover
+
+    # --- send -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _articles(rendition: Rendition) -> list[dict[str, Any]]:
+        try:
+            data = json.loads(rendition.main.path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise Permanent(f"wechat: rendition {rendition.main.sha256[:12]} unreadable: {type(exc).__name__}") from None
+        articles = data.get("articles") if isinstance(data, dict) and "articles" in data else [data]
+        if not isinstance(articles, list) or not articles or not all(isinstance(a, dict) for a in articles):
+            raise Permanent("wechat: rendition has no article")
+        return [dict(a) for a in articles]
+
+    @staticmethod
+    def thumb_jpeg(data: bytes) -> bytes:
+        """The cover as WeChat's thumb wants it: JPEG ≤ 64 KB (re-encoded only when it is not already)."""
+        if data.startswith(b"\xff\xd8\xff") and len(data) <= THUMB_MAX_BYTES:
+            return data
+        img = Image.open(BytesIO(data)).convert("RGB")
+        for quality in (85, 75, 65, 55, 45, 35):
+            out = BytesIO()
+            img.save(out, "JPEG", quality=quality, optimize=True)
+            if out.tell() <= THUMB_MAX_BYTES:
+                return out.getvalue()
+            if quality == 55:
+                img = img.resize((img.width * 2 // 3, img.height * 2 // 3))
+        raise Permanent("wechat: cover cannot be brought under 64 KB")
+
+    def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
+        """Upload the cover and inline images, add the draft, submit it: Receipt(provider_ref=publish_id)."""
+        articles = self._articles(rendition)
+        send = _Send(self.client(target))
+        client = send.client
+        cover = rendition.files.get("cover") or rendition.files.get("thumb")
+        thumb_id: str | None = None
+        if cover is not None:
+            thumb = self.thumb_jpeg(cover.path.read_bytes())
+            thumb_id = str(self._call(send, "material/add_material", lambda: client.post(
+                "material/add_material", params={"type": "thumb"},
+                files={"media": ("cover.jpg", thumb, "image/jpeg")}), marker="media_id")["media_id"])
+        for art in articles:
+            if art.get("article_type", "news") == "news" and not art.get("thumb_media_id"):
+                if thumb_id is None:
+                    raise Permanent("wechat: a news article needs a cover (rendition has no files['cover'])")
+                art["thumb_media_id"] = thumb_id
+            art["content"] = self._inline_images(send, rendition, str(art.get("content") or ""))
+        draft = self._call(send, "draft/add", lambda: client.post("draft/add", data={"articles": articles}),
+                           marker="media_id")
+        draft_id = str(draft["media_id"])
+        note_key = f"wechat-send:{key}"
+        try:
+            write_note(self.sessions, note_key, {
+                "account": target.account, "draft_media_id": draft_id, "title": articles[0].get("title"),
+                "content_source_url": articles[0].get("content_source_url"), "submitting_at": time.time()})
+        except Exception as exc:  # nothing is public yet: safe to try again later
+            raise Retryable(f"wechat: cannot note the draft before submitting ({type(exc).__name__})") from None
+        result = self._call(send, "freepublish/submit",
+                            lambda: client.post("freepublish/submit", data={"media_id": draft_id}),
+                            publishing=True, marker="publish_id")
+        publish_id = str(result["publish_id"])
+        try:
+            write_note(self.sessions, note_key, {"publish_id": publish_id, "msg_data_id": result.get("msg_data_id")})
+        except Exception:  # the receipt below carries the publish_id; the note only helps lookup
+            log.warning("wechat: publish %s submitted but the note could not be written", publish_id)
+        return Receipt(provider_ref=publish_id, accepted_at=utcnow(), confirmed=False,
+                       raw={"publish_id": publish_id, "msg_data_id": str(result.get("msg_data_id") or ""),
+                            "draft_media_id": draft_id, "thumb_media_id": thumb_id,
+                            "token_refreshed": send.refreshed})
+
+    _IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*["'])artifact:([\w.\-]+)(["'])""", re.IGNORECASE)
+
+    def _inline_images(self, send: _Send, rendition: Rendition, content: str) -> str:
+        """``<img src="artifact:ROLE">`` → the URL ``media/uploadimg`` gives for ``rendition.files[ROLE]``."""
+        urls: dict[str, str] = {}
+        client = send.client
+
+        def upload(role: str) -> str:
+            if role not in urls:
+                art = rendition.files.get(role)
+                if art is None:
+                    raise Permanent(f"wechat: content refers to a missing image {role!r}")
+                data = art.path.read_bytes()
+                if len(data) > UPLOADIMG_MAX_BYTES or art.media_type not in ("image/jpeg", "image/png"):
+                    raise Permanent(f"wechat: inline image {role!r} must be jpg/png under 1 MB")
+                suffix = ".png" if art.media_type == "image/png" else ".jpg"
+                result = self._call(send, "media/uploadimg", lambda: client.post(
+                    "media/uploadimg", files={"media": (role + suffix, data, art.media_type)}), marker="url")
+                urls[role] = str(result["url"])
+            return urls[role]
+
+        return self._IMG_SRC.sub(lambda m: m.group(1) + upload(m.group(2)) + m.group(3), content)
+
+    # --- status -----------------------------------------------------------------------------------
+
+    def describe(self, receipt: Receipt, target: Target) -> tuple[DeliveryStatus, str]:
+        """freepublish/get → (status, the reason in words)."""
+        ref = receipt.provider_ref
+        if ref.startswith("article:"):
+            return DeliveryStatus.DELIVERED, "listed among the account's published articles"
+        send = _Send(self.client(target))
+        try:
+            result = self._call(send, "freepublish/get",
+                                lambda: send.client.post("freepublish/get", data={"publish_id": ref}),
+                                marker=None)
+        except Ambiguous as exc:  # a status read applies nothing
+            raise Retryable(exc.message) from None
+        if "publish_status" not in result:
+            raise Retryable("wechat freepublish/get: answer without publish_status")
+        code = int(result["publish_status"])
+        status, words = PUBLISH_STATUS.get(code, (DeliveryStatus.FAILED, f"unknown publish_status {code}"))
+        if status is DeliveryStatus.FAILED and result.get("fail_idx"):
+            words += f"; failed articles {result['fail_idx']}"
+        if status is DeliveryStatus.DELIVERED:
+            items = (result.get("article_detail") or {}).get("item") or []
+            if items:
+                words += f": {safe_message(items[0].get('article_url'), 200)}"
+        return status, words
+
+    def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
+        return self.describe(receipt, target)[0]
+
+    # --- lookup -------------------------------------------------------------------------------------
+
+    def lookup(self, target: Target, key: str) -> Receipt | None:
+        """Did an earlier ``send`` with this key land? Receipt, None (safe to send again) or Ambiguous.
+
+        1. The note has a publish_id → that publish.
+        2. The note has a draft: the newest published articles (freepublish/batchget)
+           are searched for the same title and content_source_url → the article.
+        3. The draft is still in the draft box (draft/get) → the submit did not
+           take: None, sending again is safe.
+        4. Otherwise the draft was submitted and is not (yet) published →
+           Ambiguous: check again later, or let a person decide.
+        No note at all → no draft was ever added, nothing can be public: None.
+        """
+        note = read_note(self.sessions, f"wechat-send:{key}")
+        if not note:
+            return None
+        if note.get("publish_id"):
+            return Receipt(provider_ref=str(note["publish_id"]), accepted_at=utcnow(), confirmed=False,
+                           raw={"from": "note"})
+        send = _Send(self.client(target))
+        client = send.client
+        for page in range(BATCHGET_PAGES):
+            listing = self._call(send, "freepublish/batchget", lambda p=page: client.post(
+                "freepublish/batchget", data={"offset": p * 20, "count": 20, "no_content": 1}))
+            items = listing.get("item") or []
+            for item in items:
+                for news in (item.get("content") or {}).get("news_item") or []:
+                    if news.get("title") == note.get("title") and \
+                            news.get("content_source_url") == note.get("content_source_url"):
+                        return Receipt(provider_ref=f"article:{item.get('article_id')}", accepted_at=utcnow(),
+                                       confirmed=True, raw={"from": "batchget", "url": news.get("url")})
+            if len(items) < 20:
+                break
+        try:
+            self._call(send, "draft/get", lambda: client.post(
+                "draft/get", data={"media_id": note.get("draft_media_id")}))
+        except Retryable as exc:
+            if getattr(exc, "vendor_code", None) != 40007:
+                raise
+        else:
+            return None
+        raise Ambiguous("wechat: the draft was submitted but is not among the published articles yet")
+
+
+__all__ = ["ERRCODES", "PUBLISH_STATUS", "HubWeChatClient", "SharedTokenStorage", "WeChatChannel",
+           "outcome_for_errcode"]
