@@ -117,6 +117,9 @@ def _header_pairs(lines: list[str], i: int) -> tuple[list[tuple[str, str, int]],
     pairs = _pipe_pairs(line)
     if pairs is not None:
         return [(k, v, i + 1) for k, v in pairs], i + 1
+    split = re.split(r"[:：]", line, maxsplit=1)
+    if len(split) == 2 and split[1].strip() and field_for(split[0]) is not None:
+        return [(split[0].strip(), split[1].strip(), i + 1)], i + 1
     m = _KV.match(line)
     if m is not None and (field_for(m.group(1)) is not None or _looks_like_key(m.group(1))):
         if field_for(m.group(1)) is not None or not _SENT.search(m.group(2)):

@@ -77,7 +77,33 @@ def decode_text(data: bytes, *, file: str | None = None, max_bytes: int = MAX_BY
             f"not valid UTF-8: byte offset {exc.start + shift} (bytes {bad}){hint}",
             file=file, line=_line_of(data, exc.start), field="encoding",
         ) from None
+    _refuse_misdecoded(text, data, file=file, shift=shift)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_MOJIBAKE = re.compile(r"[\u0100-\u07ff]")
+
+
+def _refuse_misdecoded(text: str, data: bytes, *, file: str | None, shift: int) -> None:
+    """Refuse GBK bytes that happen to form valid UTF-8 (short GBK texts often do).
+
+    Such text has no Chinese characters at all but many letters from the
+    two-byte UTF-8 range (Latin Extended … NKo), which a Chinese government
+    document never consists of.
+    """
+    odd = _MOJIBAKE.search(text)
+    if odd is None or _CJK.search(text) is not None:
+        return
+    non_ascii = sum(1 for ch in text if ord(ch) > 0x7F)
+    if len(_MOJIBAKE.findall(text)) * 2 < non_ascii:
+        return
+    offset = len(text[: odd.start()].encode("utf-8"))
+    raise RecordError(
+        f"not UTF-8 text: byte offset {offset + shift} decodes to {odd.group(0)!r}, no Chinese characters at all "
+        "(GBK/GB18030? save the file as UTF-8)",
+        file=file, line=_line_of(data, offset), field="encoding",
+    )
 
 
 def _looks_gbk(pair: bytes) -> bool:
