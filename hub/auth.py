@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Protocol
 
 from argon2 import PasswordHasher
@@ -156,8 +157,16 @@ def require(user: Principal | None, action: Action | str, *, department: str | N
 # --- passwords --------------------------------------------------------------------------
 
 _hasher = PasswordHasher()
-#: Verified against when the user does not exist, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-password-of-anyone")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a wrong name takes as long as a wrong password.
+
+    Made on first use: hashing costs ~0.2 s, which every CLI start would otherwise pay.
+    """
+    return _hasher.hash("not-a-password-of-anyone")
+
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -182,7 +191,7 @@ def authenticate(session: Session, name: str, password: str) -> UserRow | None:
     """
     user = session.scalars(select(UserRow).where(UserRow.name == name)).first()
     if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         return None
     if not verify_password(user.password_hash, password):
         return None
