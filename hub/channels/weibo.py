@@ -1,0 +1,236 @@
+"""The Weibo channel: one post with its picture through ``2/statuses/share.json``, over a thin httpx client.
+
+No Weibo SDK on PyPI works on Python 3.11 with timeouts and error codes
+(docs/decisions/2026-11-25-weibo-client.md), so this is ~one screen of httpx:
+
+* the token goes in ``Authorization: OAuth2 <token>`` (never the query string,
+  so it cannot reach a URL in a log); explicit per-phase timeouts;
+* a post is ``status`` + ``rip`` as a form, or multipart with ``pic`` when the
+  rendition has a picture; success needs a parsed status with ``idstr`` (F12);
+* errors arrive as HTTP 4xx with ``{"error","error_code","request"}``: the body's
+  code is mapped through ``ERROR_CODES`` (one table) whatever the status; only a
+  body without a code falls back to the status (``hub.channels.http``);
+* ``lookup``: the text's fingerprint is noted in ``channel_state`` before the
+  post; afterwards the account's own timeline (restricted to the latest few
+  posts) is searched for it. When it is not found, sending again is still safe:
+  Weibo refuses identical text (20019), which becomes ``DuplicateRejected``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from typing import Any, ClassVar
+
+import httpx
+
+from hub import redact
+from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.http import TRANSPORT_ERRORS, from_status, from_transport, retry_after_seconds, safe_message
+from hub.channels.sendstate import SessionFactory, default_sessions, read_note, write_note
+from hub.config import Account, HubConfig
+from hub.errors import (
+    Ambiguous,
+    AuthExpired,
+    ChannelError,
+    ConfigError,
+    DuplicateRejected,
+    Permanent,
+    RateLimited,
+    Retryable,
+)
+from hub.renderers.base import Artifact, Rendition
+from hub.settings import Settings
+from hub.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
+SHARE = "/2/statuses/share.json"
+#: Weibo's hourly posting limits: without a Retry-After, wait this long
+RATE_LIMIT_SECONDS = 600.0
+
+
+def _rate(msg: str) -> ChannelError:
+    return RateLimited(msg, None)
+
+
+#: error_code → outcome. THE table (channel-apis.md §2.2); any other code is Permanent.
+ERROR_CODES: dict[int, Any] = {
+    20019: DuplicateRejected, 20111: DuplicateRejected, 20017: DuplicateRejected,
+    10022: _rate, 10023: _rate, 10024: _rate, 20016: _rate,
+    21327: AuthExpired, 21314: AuthExpired, 21315: AuthExpired, 21316: AuthExpired, 21317: AuthExpired,
+    21332: AuthExpired, 21301: AuthExpired,
+    10014: Permanent, 20012: Permanent, 20018: Permanent, 20021: Permanent,
+    20005: Permanent, 20006: Permanent, 20007: Permanent,
+    10001: Retryable, 10002: Retryable, 10009: Retryable,
+}
+
+_URL = re.compile(r"https?://\S+")
+
+
+def fingerprint(text: str) -> str:
+    """The post's identity for lookup: its text without links (Weibo may shorten them) and spacing."""
+    return hashlib.sha256(" ".join(_URL.sub("", text).split()).encode("utf-8")).hexdigest()
+
+
+def outcome_for_error(code: int, what: str, message: object, headers: httpx.Headers | None = None) -> ChannelError:
+    msg = f"weibo {what}: error_code {code} {safe_message(message, 160)}".rstrip()
+    outcome = ERROR_CODES.get(code, Permanent)(msg)
+    assert isinstance(outcome, ChannelError)
+    if isinstance(outcome, RateLimited):
+        outcome.retry_after = retry_after_seconds(headers) or RATE_LIMIT_SECONDS
+    outcome.vendor_code = code  # type: ignore[attr-defined]
+    return outcome
+
+
+class WeiboChannel:
+    """Posts a rendered Weibo text (and picture) on the county's official Weibo account."""
+
+    name: ClassVar[str] = "weibo"
+    idempotent_upsert: ClassVar[bool] = False
+    can_lookup: ClassVar[bool] = True
+    rendition_kind: ClassVar[str] = "weibo"
+
+    def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
+        self.config, self.settings = config, settings
+        self.sessions = session_factory or default_sessions()
+        redact.install()
+
+    def _account(self, target: Target) -> tuple[str, Account]:
+        account = self.config.accounts.get(target.account)
+        if account is None or account.channel != self.name:
+            raise ConfigError(f"channels.toml: targets.{target.name}: no weibo account {target.account!r}")
+        return target.account, account
+
+    def http(self, target: Target) -> httpx.Client:
+        """An httpx client for the account: base URL, OAuth2 header, explicit timeouts, no redirects."""
+        name, account = self._account(target)
+        token = account.secret("access_token_env", name).value
+        redact.register_secret(token)
+        base = str(account.get("api_base") or "https://api.weibo.com").rstrip("/")
+        timeout = account.get("timeout")
+        timeouts = httpx.Timeout(connect=float(timeout[0]), read=float(timeout[1]), write=float(timeout[1]),
+                                 pool=float(timeout[0])) if isinstance(timeout, list) else DEFAULT_TIMEOUT
+        return httpx.Client(base_url=base, timeout=timeouts, follow_redirects=False,
+                            headers={"Authorization": f"OAuth2 {token}", "User-Agent": "hub/0.1"})
+
+    def _request(self, target: Target, method: str, path: str, *, publishing: bool, **kwargs: Any) -> Any:
+        """One call: transport errors, vendor error bodies and statuses → typed outcomes; the parsed JSON."""
+        what = path.rsplit("/", 1)[-1]
+        try:
+            with self.http(target) as client:
+                response = client.request(method, path, **kwargs)
+        except TRANSPORT_ERRORS as exc:
+            raise from_transport("weibo", what, exc, publishing=publishing) from None
+        try:
+            body = response.json()
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        if isinstance(body, dict) and body.get("error_code") is not None:
+            try:
+                code = int(body["error_code"])  # sometimes a string
+            except (TypeError, ValueError):
+                code = -1
+            raise outcome_for_error(code, what, body.get("error"), response.headers)
+        if response.status_code >= 400:
+            raise from_status("weibo", what, response.status_code, response.headers, publishing=publishing)
+        if body is None:
+            msg = f"weibo {what}: HTTP {response.status_code} with an unparsable answer"
+            raise Ambiguous(msg + "; it may have been applied") if publishing else Retryable(msg)
+        return body
+
+    # --- send -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _post(rendition: Rendition) -> tuple[str, Artifact | None]:
+        try:
+            data = json.loads(rendition.main.path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise Permanent(f"weibo: rendition {rendition.main.sha256[:12]} unreadable: {type(exc).__name__}") from None
+        text = data.get("status") or data.get("text") if isinstance(data, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise Permanent("weibo: rendition has no status text")
+        pic = rendition.files.get("pic") or rendition.files.get("picture") or rendition.files.get("image")
+        return text, pic
+
+    def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
+        """share.json with the text (and picture): Receipt(provider_ref=idstr), confirmed on acceptance."""
+        text, pic = self._post(rendition)
+        _, account = self._account(target)
+        form = {"status": text, "rip": str(account.get("rip") or "127.0.0.1")}
+        note_key = f"weibo-send:{key}"
+        try:
+            write_note(self.sessions, note_key, {"account": target.account, "fingerprint": fingerprint(text)})
+        except Exception as exc:  # nothing posted yet
+            raise Retryable(f"weibo: cannot note the post before sending ({type(exc).__name__})") from None
+        if pic is not None:
+            suffix = {"image/png": ".png", "image/gif": ".gif"}.get(pic.media_type, ".jpg")
+            files = {"pic": (f"pic{suffix}", pic.path.read_bytes(), pic.media_type)}
+            body = self._request(target, "POST", SHARE, publishing=True, data=form, files=files)
+        else:
+            body = self._request(target, "POST", SHARE, publishing=True, data=form)
+        idstr = str(body.get("idstr") or body.get("id") or "") if isinstance(body, dict) else ""
+        if not idstr:
+            raise Ambiguous("weibo share.json: HTTP 200 without a status id; it may have been posted")
+        try:
+            write_note(self.sessions, note_key, {"idstr": idstr})
+        except Exception:
+            log.warning("weibo: post %s accepted but the note could not be written", idstr)
+        return Receipt(provider_ref=idstr, accepted_at=utcnow(), confirmed=True,
+                       raw={"idstr": idstr, "created_at": body.get("created_at"),
+                            "original_pic": body.get("original_pic")})
+
+    # --- status and lookup ----------------------------------------------------------------------------
+
+    def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
+        """count.json lists the post → DELIVERED; it omits deleted or hidden ids, which stay PENDING (unknown)."""
+        try:
+            rows = self._request(target, "GET", "/2/statuses/count.json", publishing=False,
+                                 params={"ids": receipt.provider_ref})
+        except Ambiguous as exc:
+            raise Retryable(exc.message) from None
+        found = any(str(r.get("idstr") or r.get("id")) == receipt.provider_ref for r in rows if isinstance(r, dict)) \
+            if isinstance(rows, list) else False
+        return DeliveryStatus.DELIVERED if found else DeliveryStatus.PENDING
+
+    def counts(self, target: Target, ids: list[str]) -> dict[str, dict[str, int]]:
+        """Reposts, comments and likes per idstr (≤ 100 ids; unknown ids are omitted by Weibo)."""
+        rows = self._request(target, "GET", "/2/statuses/count.json", publishing=False,
+                             params={"ids": ",".join(ids[:100])})
+        return {str(r.get("idstr") or r.get("id")): {k: int(r.get(k) or 0) for k in ("reposts", "comments", "attitudes")}
+                for r in rows if isinstance(r, dict)} if isinstance(rows, list) else {}
+
+    def token_info(self, target: Target) -> dict[str, Any]:
+        """oauth2/get_token_info: ``expire_in`` seconds left, for the operator's re-authorisation alarm."""
+        _, account = self._account(target)
+        token = account.secret("access_token_env", target.account).value
+        body = self._request(target, "POST", "/oauth2/get_token_info", publishing=False,
+                             data={"access_token": token})
+        return {k: body.get(k) for k in ("uid", "expire_in", "create_at", "scope")} if isinstance(body, dict) else {}
+
+    def lookup(self, target: Target, key: str) -> Receipt | None:
+        """Did an earlier send with this key land? The noted idstr, or the text found on the own timeline.
+
+        None when nothing was noted, or when the latest own posts do not carry the
+        text; a resend is then safe because Weibo refuses identical text (20019).
+        """
+        note = read_note(self.sessions, f"weibo-send:{key}")
+        if not note:
+            return None
+        if note.get("idstr"):
+            return Receipt(provider_ref=str(note["idstr"]), accepted_at=utcnow(), confirmed=True,
+                           raw={"from": "note"})
+        body = self._request(target, "GET", "/2/statuses/user_timeline.json", publishing=False,
+                             params={"count": 100, "trim_user": 1})
+        for status in body.get("statuses") or [] if isinstance(body, dict) else []:
+            if isinstance(status, dict) and fingerprint(str(status.get("text") or "")) == note.get("fingerprint"):
+                idstr = str(status.get("idstr") or status.get("id"))
+                return Receipt(provider_ref=idstr, accepted_at=utcnow(), confirmed=True,
+                               raw={"from": "user_timeline", "created_at": status.get("created_at")})
+        return None
+
+
+__all__ = ["ERROR_CODES", "WeiboChannel", "fingerprint", "outcome_for_error"]
