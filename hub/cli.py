@@ -44,6 +44,7 @@ def _register() -> None:
         "hub.commands.sandbox",
         "hub.commands.delivery",
         "hub.commands.web",
+        "hub.commands.subscribers",
     ):
         try:
             importlib.import_module(module)
