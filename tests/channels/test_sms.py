@@ -24,7 +24,7 @@ from sms_support import (
 )
 
 from hub.channels.base import DeliveryStatus, Target
-from hub.channels.sms import CODES, handle_sms_callback, quiet_wait, parse_quiet_hours
+from hub.channels.sms import CODES, handle_sms_callback, parse_quiet_hours, quiet_wait
 from hub.errors import Ambiguous, AuthExpired, Permanent, RateLimited, Retryable
 from hub.store.db import session_scope
 
