@@ -110,9 +110,9 @@ def parse_feed(data: bytes, *, uri: str) -> list[FeedEntry]:
         feed_warnings.append(f"feed is malformed (bozo): {type(reason).__name__}: {str(reason)[:200]}")
     entries = parsed.get("entries") or []
     if not entries:
-        if parsed.get("bozo") and not parsed.get("version"):
-            raise RecordError("not a readable RSS/Atom feed", file=_plain(uri), field="feed")
-        return []
+        if parsed.get("bozo"):
+            raise RecordError(f"not a readable RSS/Atom feed: {feed_warnings[0]}", file=_plain(uri), field="feed")
+        return []  # a well-formed feed with no entries
     feed_title = str(parsed.get("feed", {}).get("title") or "").strip()
     out: list[FeedEntry] = []
     for n, entry in enumerate(entries, start=1):
