@@ -24,14 +24,17 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import ClassVar
 
+from sqlalchemy import select
+
 from hub.channels.base import DeliveryStatus, Receipt, Target
 from hub.channels.files import safe_id, write_atomic
-from hub.channels.sessions import SessionFactory
+from hub.channels.sessions import SessionFactory, scope
 from hub.config import Account, HubConfig
 from hub.errors import Ambiguous, AuthExpired, ChannelError, ConfigError, Permanent, RateLimited, Retryable
 from hub.redact import redact
 from hub.renderers.base import Rendition
 from hub.settings import Settings
+from hub.store.models import VersionRow
 from hub.timeutil import utcnow
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -102,13 +105,17 @@ class NewspaperChannel:
             raise ConfigError(f"channels.toml: targets.{target.name}.to must be an email address")
         return str(to)
 
+    def _title(self, version: str) -> str | None:
+        with scope(self._sessions) as s:
+            return s.scalar(select(VersionRow.title).where(VersionRow.version == version))
+
     def message(self, rendition: Rendition, target: Target, key: str) -> EmailMessage:
         """The mail the desk receives (deterministic for a key, apart from the Date header)."""
         account = self._account(target.account)
         sender = str(account.get("sender") or "")
         if "@" not in sender:
             raise ConfigError(f"channels.toml: accounts.{target.account}.sender must be an email address")
-        title = str(rendition.facts.get("title") or rendition.record_id)
+        title = str(rendition.facts.get("title") or self._title(rendition.version) or rendition.record_id)
         msg = EmailMessage()
         msg["From"] = sender
         msg["To"] = self._to(target)

@@ -35,7 +35,8 @@ from hub.settings import Settings, get_settings
 from hub.store.models import ChannelStateRow, DeliveryRow
 from hub.timeutil import utcnow
 
-MANIFEST = "manifest.json"
+#: the hub's own record of a package (the video package has its own manifest.json)
+MANIFEST = ".hub-package.json"
 COLLECTED_PREFIX = "tv-collected:"
 
 
@@ -49,7 +50,8 @@ def package_dir(provider_ref: str, settings: Settings | None = None) -> Path:
 
 
 def _file_name(role: str, path: Path, names: dict[str, str]) -> str:
-    name = names.get(role) or f"{role}{''.join(path.suffixes[-1:])}"
+    """A file's name in the pickup folder: the rendition's own name for it (``video.mp4``), else role + suffix."""
+    name = names.get(role) or (role if "." in role else f"{role}{''.join(path.suffixes[-1:])}")
     return safe_id(name, what="tv")
 
 
@@ -120,6 +122,8 @@ class TvChannel:
         ref = package_id(rendition.record_id, rendition.version)
         folder = package_dir(ref, self.settings)
         names: dict[str, str] = dict(rendition.facts.get("filenames") or {})
+        if rendition.facts.get("package"):
+            names.setdefault("main", f"{rendition.facts['package']}.zip")
         files = {"main": rendition.main, **rendition.files}
         plan = {_file_name(role, a.path, names): a for role, a in files.items()}
         if not any(n.endswith(".zip") for n in plan):

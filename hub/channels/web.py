@@ -1,17 +1,20 @@
-"""The portal: writes the web rendition's pages and feed into ``settings.site_dir`` (served by the hub).
+"""The portal: writes the record's page, the listings and the Atom feed into ``settings.site_dir``.
 
 Delivery is an idempotent upsert by record id: every file is written through a
 temp file and ``os.replace`` (a reader never sees half a page), a file whose
 bytes are already there is left alone, and files an older version of the same
 record wrote under ``records/<id>/`` but the new one does not are removed. A
-manifest per record (``var/state/web/<record_id>.json``, outside the served tree) remembers what was
-written, with hashes: ``lookup`` is "the files exist with the same hashes".
+manifest per record (``var/state/web/<record_id>.json``, outside the served
+tree) remembers what was written, with hashes: ``lookup`` is "the page exists
+with the same hash".
 
-Where files go: the web rendition names each file's site-relative path in
-``facts["paths"]`` (role → path, ``"main"`` for the main artifact); without it
-the main page goes to ``records/<record_id>/index.html`` and a file whose role
-looks like a path (``feed.atom``, ``records/…``) goes there. Every path is
-confined to the site directory.
+What is written: the web rendition's main page at ``facts["site_path"]``
+(default ``records/<id>/index.html``), its other files under ``records/<id>/``,
+and the site around it — ``hub.renderers.web.build_site`` over the ``entry``
+fact of every published record's web rendition plus this one (listings by
+stage, domain and level, ``index.html``, ``feed.xml``). Withdrawn records drop
+out of the listings at the next web delivery. Every path is confined to the
+site directory (F18).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from hub.config import HubConfig
 from hub.errors import Permanent, Retryable
 from hub.renderers.base import Artifact, Rendition
 from hub.settings import Settings
-from hub.store.models import DeliveryRow
+from hub.store.models import DeliveryRow, RenditionRow, VersionRow
 from hub.timeutil import utcnow
 
 
@@ -53,17 +56,34 @@ class WebChannel:
         return self.settings.var_dir / "state" / "web" / f"{safe_id(record_id, what='web')}.json"
 
     def plan(self, rendition: Rendition) -> dict[str, Artifact]:
-        """Site-relative path → artifact for every file of the rendition."""
+        """Site-relative path → artifact for the record's own files (page first)."""
         record_id = safe_id(rendition.record_id, what="web")
-        paths: dict[str, str] = dict(rendition.facts.get("paths") or {})
-        out: dict[str, Artifact] = {}
-        out[paths.get("main") or f"records/{record_id}/index.html"] = rendition.main
+        out: dict[str, Artifact] = {str(rendition.facts.get("site_path") or f"records/{record_id}/index.html"):
+                                    rendition.main}
         for role, artifact in rendition.files.items():
-            rel = paths.get(role) or (role if ("/" in role or "." in role) else f"records/{record_id}/{role}")
-            out[rel] = artifact
+            out[f"records/{record_id}/{role}"] = artifact
         for rel in out:
             confined(self.root, rel, what="web")
         return out
+
+    def site_files(self, rendition: Rendition) -> dict[str, bytes]:
+        """Listings and feed over every published record's entry plus this rendition's (newest wins)."""
+        from hub.renderers.web import SiteEntry, build_site
+
+        entries: list[SiteEntry] = []
+        if "entry" in rendition.facts:
+            entries.append(SiteEntry.from_json(rendition.facts["entry"]))
+        with scope(self._sessions) as s:
+            rows = s.execute(select(RenditionRow.data).join(VersionRow, VersionRow.version == RenditionRow.version)
+                             .where(RenditionRow.kind == "web", VersionRow.state == "published",
+                                    VersionRow.record_id != rendition.record_id)).all()
+        for (data,) in rows:
+            entry = (data.get("facts") or {}).get("entry")
+            if entry:
+                entries.append(SiteEntry.from_json(entry))
+        if not entries:
+            return {}
+        return build_site(entries, public_url=self.settings.public_url, site_name=self.config.portal.site_name)
 
     def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
         plan = self.plan(rendition)
@@ -80,6 +100,10 @@ class WebChannel:
                 except FileNotFoundError:
                     raise Permanent(f"web: the rendition's file for {rel} is missing from the artifact store") from None
                 write_atomic(dest, data)
+            for rel, data in self.site_files(rendition).items():
+                dest = confined(self.root, rel, what="web")
+                if not (dest.is_file() and dest.read_bytes() == data):
+                    write_atomic(dest, data)
             # files of an older version of this record that the new one no longer has
             prefix = f"records/{record_id}/"
             for rel in (old or {}).get("files", {}):
