@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 
 from hub import auth
 from hub.record import Paragraph, Record
@@ -58,6 +59,23 @@ def make_record(record_id: str = "rec-1", **changes: Any) -> Record:
     }
     fields.update(changes)
     return Record(**fields)
+
+
+_PRODUCTION_HASHER = auth._hasher
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id with small parameters: the default costs ~0.2 s per hash (seconds on a busy CI box)."""
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    auth._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def production_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hasher the hub ships with (for the tests of its parameters)."""
+    monkeypatch.setattr(auth, "_hasher", _PRODUCTION_HASHER)
+    auth._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
