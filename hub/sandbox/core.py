@@ -376,5 +376,7 @@ class Sandbox:
 
 
 def faults_json(sandbox: Sandbox) -> dict[str, Any]:
+    """The knobs of every channel that has any knob away from its default."""
+    default = Faults()
     with sandbox.lock:
-        return {name: asdict(f) for name, f in sandbox.faults.items()}
+        return {name: asdict(f) for name, f in sandbox.faults.items() if f != default}

@@ -1,0 +1,102 @@
+"""The sandbox's inbox and control surface: JSON, the citizen's view (escaped), faults, reset, persistence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hub.sandbox.app import build_sandbox
+from hub.sandbox.core import Sandbox
+
+WEIBO_TOKEN = "2.00inbox-token"
+LINK = "http://127.0.0.1:8000/s/abc"
+
+
+def make(state: Path | None = None) -> Sandbox:
+    return build_sandbox(0, state_file=state, credentials={"weibo": {WEIBO_TOKEN: "weibo-county"},
+                                                           "wechat": {"wxinbox": "inbox-secret"}})
+
+
+@pytest.fixture
+def sb() -> Iterator[Sandbox]:
+    with make() as sandbox:
+        yield sandbox
+
+
+def post_weibo(sb: Sandbox, text: str) -> httpx.Response:
+    return httpx.post(f"{sb.url}/2/statuses/share.json", data={"status": text, "rip": "127.0.0.1"},
+                      headers={"Authorization": f"OAuth2 {WEIBO_TOKEN}"}, timeout=5)
+
+
+def test_messages_lists_accepted_posts_and_filters_by_channel(sb: Sandbox) -> None:
+    post_weibo(sb, f"一 {LINK}")
+    sb.record("sms", "sms", "1400000001", {"phone": "+8613800000001", "text": "【汉阴县】通知"}, ref="s1")
+    everything = httpx.get(f"{sb.url}/_sandbox/messages", timeout=5).json()
+    assert {m["channel"] for m in everything} == {"weibo", "sms"}
+    only = httpx.get(f"{sb.url}/_sandbox/messages", params={"channel": "sms"}, timeout=5).json()
+    assert [m["ref"] for m in only] == ["s1"] and only[0]["content"]["text"] == "【汉阴县】通知"
+
+
+def test_the_page_escapes_everything_and_frames_articles_without_scripts(sb: Sandbox) -> None:
+    post_weibo(sb, f"<script>alert('wb')</script> {LINK}")
+    sb.record("wechat", "article", "wxinbox", {
+        "title": "<img src=x onerror=alert(1)>标题", "author": "公开办", "publish_id": "1",
+        "content": "<p>正文</p><script>alert('wx')</script>", "article_url": "javascript:alert(2)"})
+    sb.record("sms", "sms", "1400000001", {"phone": "+8613800000001", "text": "<b>短信</b>"})
+    sb.record("newspaper", "mail", "desk", {"subject": "<i>稿件</i>", "to": "desk@example", "text": "见附件"})
+    r = httpx.get(f"{sb.url}/_sandbox/", timeout=5)
+    page = r.text
+    assert r.headers["content-type"].startswith("text/html")
+    assert "script-src" not in r.headers["content-security-policy"] and "default-src 'none'" in \
+        r.headers["content-security-policy"]
+    assert "<script>" not in page and "<img src=x" not in page and "<b>短信</b>" not in page
+    assert "&lt;script&gt;alert(&#x27;wb&#x27;)&lt;/script&gt;" in page
+    assert '<iframe sandbox title="' in page and "srcdoc=" in page
+    assert "+86*******0001" in page and "13800000001" not in page  # numbers are shown masked
+    assert "&lt;i&gt;稿件&lt;/i&gt;" in page
+
+
+def test_an_sms_thread_per_number(sb: Sandbox) -> None:
+    for phone, text in [("+8613800000001", "第一条"), ("+8613800000002", "别人的"), ("+8613800000001", "第二条")]:
+        sb.record("sms", "sms", "1400000001", {"phone": phone, "text": text})
+    page = httpx.get(f"{sb.url}/_sandbox/", timeout=5).text
+    assert page.count('class="thread"') == 2
+    first = page.index("+86*******0001")
+    assert first < page.index("第一条") < page.index("第二条")
+
+
+def test_faults_are_read_and_set_at_run_time_and_unknown_knobs_change_nothing(sb: Sandbox) -> None:
+    r = httpx.post(f"{sb.url}/_sandbox/faults", json={"weibo": {"rate_limit_rate": 1, "latency_ms": 5}}, timeout=5)
+    assert r.status_code == 200 and r.json()["weibo"]["rate_limit_rate"] == 1.0
+    assert post_weibo(sb, f"x {LINK}").json()["error_code"] == 10023
+    bad = httpx.post(f"{sb.url}/_sandbox/faults", json={"weibo": {"rate_limit_rate": 0}, "wechat": {"boom": 1}},
+                     timeout=5)
+    assert bad.status_code == 400 and "boom" in bad.json()["error"]
+    assert httpx.get(f"{sb.url}/_sandbox/faults", timeout=5).json()["weibo"]["rate_limit_rate"] == 1.0
+
+
+def test_reset_forgets_posts_state_and_faults(sb: Sandbox) -> None:
+    post_weibo(sb, f"x {LINK}")
+    sb.set_faults("weibo", latency_ms=1)
+    assert httpx.post(f"{sb.url}/_sandbox/reset", timeout=5).json() == {"reset": True}
+    assert httpx.get(f"{sb.url}/_sandbox/messages", timeout=5).json() == []
+    assert httpx.get(f"{sb.url}/_sandbox/faults", timeout=5).json() == {}
+    assert post_weibo(sb, f"x {LINK}").status_code == 200  # the duplicate memory went too
+
+
+def test_a_restarted_sandbox_remembers_posts_tokens_and_publishes(tmp_path: Path) -> None:
+    state = tmp_path / "sandbox.json"
+    with make(state) as first:
+        post_weibo(first, f"记得我 {LINK}")
+        tok = httpx.get(f"{first.url}/cgi-bin/token", params={"grant_type": "client_credential", "appid": "wxinbox",
+                                                              "secret": "inbox-secret"}, timeout=5).json()
+    with make(state) as again:
+        assert [m["content"]["text"] for m in httpx.get(f"{again.url}/_sandbox/messages", timeout=5).json()] == \
+            [f"记得我 {LINK}"]
+        assert post_weibo(again, f"记得我 {LINK}").json()["error_code"] == 20019  # still knows the text
+        r = httpx.post(f"{again.url}/cgi-bin/draft/get", params={"access_token": tok["access_token"]},
+                       content=b'{"media_id": "x"}', timeout=5)
+        assert r.json()["errcode"] == 40007  # the token is still valid after the restart
