@@ -8,8 +8,8 @@ sender and each attachment's name, size and SHA-256.
 
 The sandbox's fault knobs of channel ``newspaper`` apply: ``latency_ms``,
 ``error_5xx_rate`` (answers DATA with ``451`` — nothing kept), ``rate_limit_rate``
-(``452``) and ``drop_rate`` (keeps the mail, then answers ``421`` and closes:
-the client cannot know it was taken).
+(``452``) and ``drop_rate`` (keeps the mail, then closes the connection before
+answering: the client cannot know it was taken).
 
 Callers of ``build_sandbox`` start it with ``start_smtp(sandbox)``; the tests'
 ``sandbox`` fixture does and points ``HUB_SMTP_HOST``/``HUB_SMTP_PORT`` at it.
@@ -69,6 +69,7 @@ class DeskHandler:
                 "message_id": str(msg.get("Message-ID", "")), "attachments": attachments, "text": text,
             }, ref=str(msg.get("Message-ID", "")) or None)
         if self.sandbox.roll(faults.drop_rate):
+            server.transport.close()  # kept the mail, then the connection breaks before the answer
             return "421 4.4.2 Connection dropped after the message was queued"
         return "250 2.0.0 Message accepted for delivery"
 
