@@ -113,7 +113,7 @@ def list_(
     all_versions: Annotated[bool, typer.Option("--all", help="Every version, not only current ones.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
 ) -> None:
-    """List records (their current versions), newest first; ``--state`` lists every version in that state."""
+    """List records (their current versions), newest first; --state lists every version in that state."""
     if state is not None and state not in {s.value for s in workflow.State}:
         raise InputError(f"unknown state {state!r}; states: {', '.join(s.value for s in workflow.State)}")
     with session_scope() as session:
