@@ -19,7 +19,6 @@ same SDK (``tencentcloud-sdk-python-common``), so they meet the same traps
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -42,9 +41,12 @@ DEFAULT_TIMEOUT_S = 10
 
 
 def quiet_sdk_logs() -> None:
-    """Scrub every log record and keep the SDK's request/response dumps out of the logs."""
+    """Scrub every log record and hold the SDK's request/response dumps at WARNING (once per process).
+
+    ``hub.redact.install`` does both and is idempotent, so a person who turns the
+    SDK logger up to DEBUG afterwards gets the dumps — scrubbed.
+    """
     redact.install()
-    logging.getLogger(SDK_LOGGER).setLevel(logging.WARNING)
 
 
 class _KeepStatus:
