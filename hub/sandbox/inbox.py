@@ -6,7 +6,7 @@ Routes (all under ``/_sandbox/``, never part of a vendor API):
 * ``GET /_sandbox/`` — the same as a citizen would see it: each WeChat article in
   a phone-width frame, each Weibo post as a card, one SMS thread per number,
   the newspaper desk's mails. Everything is escaped; article HTML is shown only
-  inside ``<iframe sandbox srcdoc=…>`` (no scripts) under a strict CSP.
+  in its own page inside ``<iframe sandbox>`` (no scripts), both under a strict CSP.
 * ``GET /_sandbox/article?id=&idx=`` — a published WeChat article's public page (its ``article_url``).
 * ``GET /_sandbox/faults`` / ``POST /_sandbox/faults`` with ``{channel: {knob: value}}`` — read or
   change the fault knobs at run time; an unknown knob is a 400 naming it and nothing changes.
@@ -20,6 +20,7 @@ from collections import defaultdict
 from datetime import datetime
 from html import escape
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from hub.redact import mask_phone
 from hub.sandbox.core import Faults, Sandbox, SandboxRequest, SandboxResponse, faults_json
@@ -75,16 +76,22 @@ def article_document(content: dict[str, Any]) -> str:
             f'<h1 class="t">{title}</h1><div class="m">{author}</div>{cover_html}{body}{link}</body></html>')
 
 
+def _article_idx(content: dict[str, Any]) -> str:
+    query = parse_qs(urlsplit(str(content.get("article_url") or "")).query)
+    return (query.get("idx") or ["1"])[0]
+
+
 def _wechat(msgs: list[dict[str, Any]]) -> str:
     out = []
     for m in msgs:
         c = m["content"]
-        doc = article_document(c)
+        # the phone frame loads the article's own public page (same origin, its own CSP, no scripts)
+        src = "/_sandbox/article?" + urlencode({"id": str(c.get("article_id") or ""), "idx": _article_idx(c)})
         out.append(
             f'<div class="phone"><div class="bar">{escape(m["account"])} · {escape(_when(m["at"]))}</div>'
-            f'<iframe sandbox title="{escape(str(c.get("title") or ""))}" srcdoc="{escape(doc, quote=True)}"></iframe>'
+            f'<iframe sandbox title="{escape(str(c.get("title") or ""))}" src="{escape(src)}"></iframe>'
             f'<div class="bar">publish_id {escape(str(c.get("publish_id")))} · '
-            f'<a href="{escape(str(c.get("article_url") or ""))}">article_url</a></div></div>')
+            f'<a href="{escape(src)}">article_url</a></div></div>')
     return "".join(out) or '<p class="meta">no WeChat article published yet</p>'
 
 
@@ -166,8 +173,7 @@ def article(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     """A published WeChat article's public page (what its ``article_url`` shows)."""
     aid, idx = req.arg("id") or "", req.arg("idx") or "1"
     for m in sb.messages("wechat", "article"):
-        url = str(m["content"].get("article_url") or "")
-        if f"id={aid}&idx={idx}&" in url:
+        if aid and str(m["content"].get("article_id") or "") == aid and _article_idx(m["content"]) == idx:
             doc = article_document(m["content"])
             response = SandboxResponse.html(doc)
             response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self' data:; " \

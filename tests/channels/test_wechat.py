@@ -343,3 +343,25 @@ def test_timeouts_are_explicit_and_bounded(sandbox: Sandbox, channel: WeChatChan
     assert client.auto_retry is False
     connect, read = client.timeout
     assert 0 < connect and 0 < read and connect + read < 60
+
+
+def test_the_sample_records_rendition_is_published_and_shown_as_a_citizen_sees_it(
+        sandbox: Sandbox, channel: WeChatChannel, sample_path: Any) -> None:
+    import httpx
+
+    from hub.ingest import ingest_path
+    from hub.renderers import RENDERERS
+    from hub.renderers.context import build_context
+
+    [ingested] = ingest_path(sample_path)
+    record = ingested.record
+    rendition = RENDERERS["wechat"](record, build_context(record, record.version_hash()),
+                                    ArtifactStore(get_settings().artifacts_dir))
+    sandbox.set_faults("wechat", publish_delay=0)
+    receipt = channel.send(rendition, TARGET, "key-sample")
+    assert channel.status(receipt, TARGET) is DeliveryStatus.DELIVERED
+    [article] = sandbox.messages("wechat", "article")
+    assert article["content"]["title"] == rendition.facts["title"]
+    page = httpx.get(f"{sandbox.url}/_sandbox/article",
+                     params={"id": article["content"]["article_id"], "idx": "1"}, timeout=5).text
+    assert "“五公开”" in page and "阅读原文" in page

@@ -227,3 +227,22 @@ def test_timeouts_are_explicit_and_bounded(sandbox: Sandbox, channel: WeiboChann
         t = client.timeout
         assert t.connect and t.read and t.write and t.pool
         assert t.connect + t.read < 60
+
+
+def test_the_sample_records_rendition_is_posted_and_shown_as_a_card(sandbox: Sandbox, channel: WeiboChannel,
+                                                                    sample_path: Any) -> None:
+    import httpx
+
+    from hub.ingest import ingest_path
+    from hub.renderers import RENDERERS
+    from hub.renderers.context import build_context
+
+    [ingested] = ingest_path(sample_path)
+    record = ingested.record
+    rendition = RENDERERS["weibo"](record, build_context(record, record.version_hash()),
+                                   ArtifactStore(get_settings().artifacts_dir))
+    receipt = channel.send(rendition, TARGET, "key-sample")
+    [post] = sandbox.messages("weibo", "status")
+    assert post["content"]["idstr"] == receipt.provider_ref and post["content"]["text"] == rendition.facts["text"]
+    page = httpx.get(f"{sandbox.url}/_sandbox/", timeout=5).text
+    assert 'class="card"' in page and "五公开" in page and post["content"]["pic_url"] in page

@@ -43,8 +43,8 @@ def test_messages_lists_accepted_posts_and_filters_by_channel(sb: Sandbox) -> No
 def test_the_page_escapes_everything_and_frames_articles_without_scripts(sb: Sandbox) -> None:
     post_weibo(sb, f"<script>alert('wb')</script> {LINK}")
     sb.record("wechat", "article", "wxinbox", {
-        "title": "<img src=x onerror=alert(1)>标题", "author": "公开办", "publish_id": "1",
-        "content": "<p>正文</p><script>alert('wx')</script>", "article_url": "javascript:alert(2)"})
+        "title": "<img src=x onerror=alert(1)>标题", "author": "公开办", "publish_id": "1", "article_id": "A1",
+        "content": "<p>正文</p>", "article_url": f"{sb.url}/_sandbox/article?id=A1&idx=1&sn=x"})
     sb.record("sms", "sms", "1400000001", {"phone": "+8613800000001", "text": "<b>短信</b>"})
     sb.record("newspaper", "mail", "desk", {"subject": "<i>稿件</i>", "to": "desk@example", "text": "见附件"})
     r = httpx.get(f"{sb.url}/_sandbox/", timeout=5)
@@ -54,7 +54,11 @@ def test_the_page_escapes_everything_and_frames_articles_without_scripts(sb: San
         r.headers["content-security-policy"]
     assert "<script>" not in page and "<img src=x" not in page and "<b>短信</b>" not in page
     assert "&lt;script&gt;alert(&#x27;wb&#x27;)&lt;/script&gt;" in page
-    assert '<iframe sandbox title="' in page and "srcdoc=" in page
+    assert '<iframe sandbox title="&lt;img' in page and 'src="/_sandbox/article?id=A1&amp;idx=1"' in page
+    article = httpx.get(f"{sb.url}/_sandbox/article", params={"id": "A1", "idx": "1"}, timeout=5)
+    assert "script-src 'none'" in article.headers["content-security-policy"]
+    assert "&lt;img src=x onerror" in article.text and "<p>正文</p>" in article.text
+    assert httpx.get(f"{sb.url}/_sandbox/article", params={"id": "nope"}, timeout=5).status_code == 404
     assert "+86*******0001" in page and "13800000001" not in page  # numbers are shown masked
     assert "&lt;i&gt;稿件&lt;/i&gt;" in page
 
