@@ -43,19 +43,20 @@ CHANNEL_KINDS: dict[str, str] = {
 }
 
 
+def _video(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rendition:
+    """The video renderer, imported on first use: it pulls numpy and ffmpeg helpers that the
+    other renditions (and every ``import hub.renderers``) should not pay for."""
+    from hub.renderers.video import render_video
+
+    return render_video(record, ctx, store)
+
+
 def _register_video() -> None:
     """Add the video package when ``hub.renderers.video`` exists (it is built separately)."""
-    import importlib
+    import importlib.util
 
-    try:
-        video = importlib.import_module("hub.renderers.video")
-    except ModuleNotFoundError as exc:
-        if exc.name != "hub.renderers.video":
-            raise
-        return
-    fn = getattr(video, "render_video", None) or getattr(video, "render", None)
-    if fn is not None:
-        RENDERERS["video"] = fn
+    if importlib.util.find_spec("hub.renderers.video") is not None:
+        RENDERERS["video"] = _video
 
 
 _register_video()

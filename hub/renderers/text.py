@@ -13,8 +13,9 @@ import re
 _SENT_END = "。！？；!?;"
 _SENT_RE = re.compile(rf"[^{_SENT_END}]*[{_SENT_END}]+[”’」』）)]*|[^{_SENT_END}]+$")
 _CLAUSE_RE = re.compile(r"[^，,、：:]*[，,、：:]|[^，,、：:]+$")
-#: Characters XML 1.0 forbids (C0 controls but tab/newline/CR, lone surrogates, U+FFFE/F).
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Characters XML 1.0 forbids (C0 controls but tab/newline/CR, lone surrogates, U+FFFE/F), and the C1
+#: controls it discourages (feed readers drop them, so titles would not round-trip).
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 #: Bidirectional overrides and isolates: they can make a title read backwards (F18).
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 

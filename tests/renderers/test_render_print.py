@@ -1,0 +1,50 @@
+"""The newspaper's A4 PDF."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from conftest import RECORDS, load_record
+from PIL import Image
+
+from hub.renderers.pdf import render_print
+
+
+def pdftotext(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+
+
+@pytest.mark.parametrize("name", RECORDS)
+def test_pdftotext_finds_the_title_and_the_index_number(ctx_of, store, name: str) -> None:  # type: ignore[no-untyped-def]
+    """The newspaper desk can copy the title and 索引号 out of the PDF."""
+    record = load_record(name)
+    r = render_print(record, ctx_of(record), store)
+    text = pdftotext(r.main.path).replace(" ", "").replace("\n", "")
+    assert r.main.path.read_bytes().startswith(b"%PDF")
+    assert record.title.replace(" ", "") in text
+    assert f"索引号：{record.index_no}" in text
+
+
+def test_the_pdf_is_a4_and_its_qr_decodes_to_the_newspaper_link(ctx_of, store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Rasterised with pdftoppm, the last page's QR decodes to the newspaper short link, printed beside it."""
+    record = load_record("sample")
+    ctx = ctx_of(record)
+    r = render_print(record, ctx, store)
+    info = subprocess.run(["pdfinfo", str(r.main.path)], capture_output=True, text=True, check=True).stdout
+    assert "595.276 x 841.89 pts (A4)" in info
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", str(pages), "-l", str(pages), str(r.main.path),
+                    str(tmp_path / "p")], check=True, timeout=60)
+    [png] = tmp_path.glob("p*.png")
+    assert [x.text for x in zxingcpp.read_barcodes(Image.open(png))] == [ctx.short_url("newspaper")]
+    assert ctx.short_url("newspaper") in pdftotext(r.main.path)
+
+
+def test_pdf_bytes_are_deterministic(ctx_of, store) -> None:  # type: ignore[no-untyped-def]
+    """invariant mode: no creation date or random id, so the same version gives the same sha256."""
+    record = load_record("policy")
+    assert render_print(record, ctx_of(record), store).main.sha256 == render_print(record, ctx_of(record), store).main.sha256

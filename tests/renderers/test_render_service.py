@@ -1,0 +1,116 @@
+"""render_version / get_rendition against the real store (SQLite per test), and ``hub render``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import load_record
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from hub.errors import NotFound, RenderError
+from hub.renderers.base import LINK_CHANNELS
+from hub.renderers.context import short_code
+from hub.renderers.service import get_rendition, render_version
+from hub.store import repo
+from hub.store.db import session_scope
+from hub.store.models import RenditionRow, ShortLinkRow
+
+KINDS = ["summary", "qr", "sms", "wechat", "weibo", "web", "print"]
+
+
+def _save(name: str) -> str:
+    record = load_record(name)
+    with session_scope() as s:
+        return repo.save_version(s, record, findings=[], warnings=[], actor="tester").version
+
+
+def test_render_version_stores_renditions_and_one_short_link_per_channel(public_url: str) -> None:
+    """Seven rows in renditions, seven short links pointing at the page, codes as context computes them."""
+    version = _save("sample")
+    with session_scope() as s:
+        out = render_version(s, "xzfgzbmzfb-2017-0168", kinds=KINDS)
+    assert [r.kind for r in out] == KINDS
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(RenditionRow)) == len(KINDS)
+        links = {row.channel: row for row in s.scalars(select(ShortLinkRow))}
+    assert set(links) == set(LINK_CHANNELS)
+    for channel, row in links.items():
+        assert row.code == short_code(version, channel) and row.version == version
+        assert row.target_url == f"{public_url}/records/xzfgzbmzfb-2017-0168"
+
+
+def test_a_second_render_reuses_the_stored_renditions() -> None:
+    """Same version, same context: the stored rows come back, nothing is added."""
+    _save("sample")
+    with session_scope() as s:
+        first = render_version(s, "xzfgzbmzfb-2017-0168", kinds=["sms", "web"])
+    with session_scope() as s:
+        ids = {r.kind: r.id for r in s.scalars(select(RenditionRow))}
+        again = render_version(s, "xzfgzbmzfb-2017-0168", kinds=["sms", "web"])
+    with session_scope() as s:
+        assert {r.kind: r.id for r in s.scalars(select(RenditionRow))} == ids
+    assert [r.main.sha256 for r in again] == [r.main.sha256 for r in first]
+
+
+def test_a_published_interpretation_updates_the_policy_page_on_the_next_render() -> None:
+    """The policy's page is rendered again (row updated) once its 解读 exists, and links to it."""
+    policy = _save("policy")
+    with session_scope() as s:
+        [before] = render_version(s, policy, kinds=["web"])
+    _save("jiedu")
+    with session_scope() as s:
+        [after] = render_version(s, policy, kinds=["web"])
+    assert after.main.sha256 != before.main.sha256
+    assert load_record("jiedu").title in after.main.path.read_text()
+    with session_scope() as s:
+        assert get_rendition(s, policy, "web").main.sha256 == after.main.sha256
+        jiedu = render_version(s, "hanyin-2026-zwgk-banfa-jiedu", kinds=["web"])[0]
+    assert 'href="/records/hanyin-2026-zwgk-banfa"' in jiedu.main.path.read_text()
+
+
+def test_unknown_kinds_and_missing_renditions_are_not_found() -> None:
+    """A kind that does not exist, or a rendition never made, is NotFound."""
+    version = _save("sample")
+    with session_scope() as s, pytest.raises(NotFound):
+        render_version(s, version, kinds=["fax"])
+    with session_scope() as s, pytest.raises(NotFound):
+        get_rendition(s, version, "print")
+
+
+def test_a_short_code_taken_by_another_version_fails_loudly() -> None:
+    """A collision would send readers to the wrong record: RenderError, nothing stored."""
+    version = _save("sample")
+    from hub.timeutil import utcnow
+
+    with session_scope() as s:
+        s.add(ShortLinkRow(code=short_code(version, "tv"), record_id="other", version="0" * 64, channel="tv",
+                           target_url="x", scans=0, created_at=utcnow()))
+    with session_scope() as s, pytest.raises(RenderError, match="collides"):
+        render_version(s, version, kinds=["sms"])
+
+
+def test_hub_render_prints_each_rendition_as_json() -> None:
+    """`hub render ID --json`: kind, path, sha256, bytes and facts (SMS segments and chars, QR data)."""
+    from hub.cli import _register, app
+
+    _register()
+    _save("sample")
+    args = ["render", "xzfgzbmzfb-2017-0168", "--json", *(a for k in KINDS for a in ("--kind", k))]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    out = {r["kind"]: r for r in json.loads(result.output)}
+    assert list(out) == KINDS
+    assert out["sms"]["segments"] == 1 and out["sms"]["chars"] > 0
+    assert set(out["qr"]["data"]) == set(LINK_CHANNELS)
+    assert all({"path", "sha256", "bytes"} <= set(r) for r in out.values())
+
+
+def test_hub_render_of_an_unknown_record_is_one_line_and_status_2() -> None:
+    """Bad input is a clean error, not a traceback."""
+    from hub.cli import _register, app
+
+    _register()
+    result = CliRunner().invoke(app, ["render", "no-such-record"])
+    assert result.exit_code == 2 and "error:" in result.output
