@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from hub.errors import ConfigError
 from hub.record import Level, Stage
@@ -35,7 +35,7 @@ class Item(_Strict):
     basis: str = Field(min_length=1)
     deadline: str = Field(min_length=1)
     cycle: str = Field(min_length=1)
-    cycle_days: int = Field(ge=0)
+    cycle_days: StrictInt = Field(ge=0)
     levels: tuple[Level, ...] = Field(min_length=1)
     stage: Stage | None = None
     channels: tuple[str, ...] = Field(min_length=1)
@@ -107,7 +107,8 @@ def load_catalog(path: Path) -> Catalog:
     try:
         catalog = Catalog.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a misspelt key first
         what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         raise ConfigError(f"{path.name}: {_key(tuple(err['loc']))}: {what}") from None
     seen: set[str] = set()

@@ -9,7 +9,7 @@ waive each finding explicitly); words and links block as configured.
 from __future__ import annotations
 
 from hub.checks.findings import KINDS, PERSONAL_DATA, Finding
-from hub.checks.links import find_links
+from hub.checks.links import find_links, url_spans
 from hub.checks.personal import Match, find_personal_data, mask_line
 from hub.checks.settings import CheckConfig, load_check_config
 from hub.checks.text import excerpt, protected_spans, record_lines
@@ -34,7 +34,7 @@ def check_lines(lines: list[str], record: Record, config: CheckConfig) -> list[F
     findings: list[Finding] = []
     allowed = (*config.links.allowed_hosts, _own_host())
     for n, line in enumerate(lines, start=1):
-        own = protected_spans(line, record)
+        own = protected_spans(line, record) + url_spans(line)
         pii = find_personal_data(line, bank_prefixes=config.personal_data.bank_prefixes, skip=own)
         masked = mask_line(line, pii) if pii else line
         for m in pii:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-_STOP = r"\s<>\"'（）()，。；、！？【】《》「」\[\]{}|"
+_STOP = r"\s<>\"'()\[\]{}|\u3000-\u9fff\uff00-\uffef"
 #: something with a scheme-ish prefix: http(s), typos of it, and schemes a record must not carry
 _URL = re.compile(rf"(?i)(?<![A-Za-z0-9])(?:https?|htps?|htt|hxxps?|ttps?|ftps?|file|javascript|data):/*[^{_STOP}]*")
 _WWW = re.compile(rf"(?i)(?<![A-Za-z0-9./@])www\.[^{_STOP}]+")
@@ -75,6 +75,11 @@ def _check(url: str, allowed: tuple[str, ...]) -> tuple[str, str] | None:
     if not host_allowed(host, allowed):
         return "link_unknown_host", f"host {host} is not in the allow-list"
     return None
+
+
+def url_spans(line: str) -> list[tuple[int, int]]:
+    """Spans of everything that looks like a URL (numbers in them are article ids, not people)."""
+    return [m.span() for m in _URL.finditer(line)] + [m.span() for m in _WWW.finditer(line)]
 
 
 def find_links(line: str, allowed: tuple[str, ...]) -> list[LinkMatch]:

@@ -33,7 +33,7 @@ _GROUPED = (
 )
 _AMOUNT_AFTER = re.compile(r"^\s*(?:元|万元|亿元|万|亿|美元|港元|块)")
 _AMOUNT_BEFORE = re.compile(r"(?:[¥￥$]|人民币|RMB)\s*$", re.IGNORECASE)
-_FOLD = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789XX")
+_FOLD = str.maketrans("０１２３４５６７８９Ｘｘx", "0123456789XXX")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from hub.errors import ConfigError
 from hub.settings import get_settings
@@ -28,7 +28,7 @@ class WordEntry(_Strict):
     wrong: str = Field(min_length=1)
     preferred: str
     kind: Literal["wrong", "sensitive"] = "wrong"
-    blocking: bool | None = None
+    blocking: StrictBool | None = None
     except_: tuple[str, ...] = Field(default=(), alias="except")
 
     @model_validator(mode="after")
@@ -39,7 +39,7 @@ class WordEntry(_Strict):
 
 
 class WordSettings(_Strict):
-    blocking: bool = False
+    blocking: StrictBool = False
     blocking_kinds: tuple[Literal["wrong", "sensitive"], ...] = ()
 
 
@@ -50,8 +50,8 @@ class WordsFile(_Strict):
 
 class LinkSettings(_Strict):
     allowed_hosts: tuple[str, ...] = ()
-    blocking_malformed: bool = True
-    blocking_unknown_host: bool = False
+    blocking_malformed: StrictBool = True
+    blocking_unknown_host: StrictBool = False
 
 
 class PersonalDataSettings(_Strict):
@@ -95,7 +95,8 @@ def _load(path: Path, model: type[_Strict]) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a misspelt key first
         what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         raise ConfigError(f"{path.name}: {_key(tuple(err['loc']))}: {what}") from None
 

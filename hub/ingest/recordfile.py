@@ -141,7 +141,8 @@ def parse_record_file(text: str, *, file: str | None = None) -> tuple[Record, li
     try:
         record = Record.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a misspelt key first
         loc = tuple(err["loc"])
         if err["type"] == "extra_forbidden":
             message = "unknown field"

@@ -152,8 +152,9 @@ def test_a_feed_url_is_fetched_over_http_and_reingested_without_duplicates(run_h
 def test_http_errors_and_refused_connections_are_record_errors(feed_server: str) -> None:
     with pytest.raises(RecordError, match="HTTP 404"):
         ingest_url(f"{feed_server}/missing.xml")
-    from hub.ingest.feeds import fetch
     import socket
+
+    from hub.ingest.feeds import fetch
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
