@@ -10,8 +10,11 @@ action writes an audit row (the workflow functions write their own).
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
+import threading
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,7 @@ from hub.web import board, forms
 from hub.web.pages import ROUTE_ACTIONS, load_user, render, staff
 from hub.web.security import LoginThrottle, csrf_protect, session
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/console", dependencies=[Depends(csrf_protect)])
 
 #: One throttle per (address, name) and a looser one per address (a spray over many names).
@@ -530,24 +534,36 @@ def previews(request: Request, ref: str, msg: str | None = None) -> HTMLResponse
         except NotFound:
             pass
     return render(request, "console/previews.html", {
-        "row": row, "record": record, "r": out, "errors": errors, "msg": msg,
+        "row": row, "record": record, "r": defaultdict(lambda: None, out), "errors": errors, "msg": msg,
         "texts": {k: preview_text(v) for k, v in out.items()},
         "can_edit": auth.can(user, Action.RECORD_EDIT, department=row.department or "")})
 
 
+_VIDEO_JOBS: dict[str, threading.Thread] = {}
+
+
 @route("POST", "/v/{ref}/previews/video", Action.RECORD_VIEW)
 def render_video(request: Request, ref: str) -> Response:
-    """Render the TV package for preview (slow: minutes on a small machine)."""
-    from hub.renderers.service import render_version
-
+    """Start rendering the TV package for preview in the background (minutes on a small machine)."""
     with session_scope() as s:
         row, _ = _see(s, request, ref)
-        try:
-            render_version(s, row.version, ["video"])
-        except (RenderError, NotFound) as exc:
-            return _back(f"/console/v/{row.version}/previews", f"视频未生成：{exc}")
         version = row.version
-    return _back(f"/console/v/{version}/previews", "视频已生成。")
+    job = _VIDEO_JOBS.get(version)
+    if job is None or not job.is_alive():
+        job = threading.Thread(target=_render_video, args=(version,), name=f"video-{version[:12]}", daemon=True)
+        _VIDEO_JOBS[version] = job
+        job.start()
+    return _back(f"/console/v/{version}/previews", "视频正在生成，几分钟后刷新本页即可预览。")
+
+
+def _render_video(version: str) -> None:
+    from hub.renderers.service import render_version
+
+    try:
+        with session_scope() as s:
+            render_version(s, version, ["video"])
+    except HubError as exc:
+        log.warning("video preview of %s failed: %s", version[:12], exc)
 
 
 def preview_text(rendition: Any) -> str | None:

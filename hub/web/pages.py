@@ -41,7 +41,7 @@ def _environment(path: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(path),
         autoescape=True,  # every page: editor text is never marked safe
-        undefined=jinja2.StrictUndefined,
+        undefined=jinja2.ChainableUndefined,  # an optional file missing renders as nothing, not a 500
         trim_blocks=True,
         lstrip_blocks=True,
     )
