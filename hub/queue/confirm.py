@@ -12,6 +12,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from hub.channels.base import DeliveryStatus
 from hub.errors import ChannelError
 from hub.queue import ledger
@@ -19,6 +22,7 @@ from hub.queue.context import Deps
 from hub.queue.deliver import Outcome, receipt_from_json
 from hub.queue.states import State
 from hub.store.models import DeliveryRow
+from hub.timeutil import utcnow
 
 
 def confirm_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any) -> Outcome:
@@ -79,3 +83,22 @@ def confirm_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any)
             r.next_attempt_at = r.hinted_at = now + timedelta(seconds=delay)
             r.updated_at = now
     return Outcome(delivery_id, State.SUBMITTED, then="confirm", delay=delay, note="pending")
+
+
+def poll_now(session: Session, *, provider_ref: str | None = None, delivery_id: int | None = None) -> list[int]:
+    """Make matching ``submitted`` rows due for a status poll now (e.g. the TV station just collected).
+
+    Returns their ids; the caller hints ``confirm`` for each after committing (or lets the
+    maintenance loop find them).
+    """
+    query = select(DeliveryRow).where(DeliveryRow.state == State.SUBMITTED)
+    if provider_ref is not None:
+        query = query.where(DeliveryRow.provider_ref == provider_ref)
+    if delivery_id is not None:
+        query = query.where(DeliveryRow.id == delivery_id)
+    rows = list(session.scalars(query))
+    now = utcnow()
+    for row in rows:
+        row.next_attempt_at = now
+        row.hinted_at = None
+    return [r.id for r in rows]

@@ -31,7 +31,7 @@ RENDITION_KIND = {"wechat": "wechat", "weibo": "weibo", "sms": "sms", "web": "we
 
 
 def default_channels(name: str) -> Channel:
-    from hub.channels import get_channel  # type: ignore[attr-defined]
+    from hub.channels import get_channel
 
     channel: Channel = get_channel(name)
     return channel

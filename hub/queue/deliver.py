@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hub.channels.base import Receipt
-from hub.errors import ChannelError, RenderError, Retryable
+from hub.errors import ChannelError, ConfigError, RenderError, Retryable
 from hub.queue import ledger
 from hub.queue.context import Deps, rendition_kind
 from hub.queue.policy import Action, Decision, EngineSettings, decide
@@ -182,14 +182,22 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
         if row is None:
             return Outcome(delivery_id, None, note="no such delivery")
         snap = {c: getattr(row, c) for c in ("state", "attempts", "channel", "target", "version", "not_after",
-                                             "next_attempt_at", "idempotency_key", "needs_attention")}
+                                             "next_attempt_at", "idempotency_key", "needs_attention",
+                                             "created_at")}
     state, attempts = snap["state"], int(snap["attempts"])
     if state not in CLAIMABLE or snap["needs_attention"]:
         return Outcome(delivery_id, state, note=f"not claimable ({state})")
     if snap["next_attempt_at"] is not None and snap["next_attempt_at"] > now:
         return Outcome(delivery_id, state, note="not due yet")
-    target = d.targets(snap["target"])
-    channel = d.channels(snap["channel"])
+    try:
+        target = d.targets(snap["target"])
+        channel = d.channels(snap["channel"])
+    except ConfigError as exc:  # no adapter / target for it: a person fixes the configuration
+        with d.sessions() as s:
+            dec = Decision(Action.HOLD, None, f"cannot deliver: {exc}")
+            st = record_decision(s, delivery_id, attempts, dec, error_class="ConfigError", actor=actor, now=now,
+                                 settings=d.settings, account="")
+        return Outcome(delivery_id, st, note="held: configuration")
 
     # account flags: an expired authorisation holds the channel; an exhausted daily quota waits
     with d.sessions() as s:
@@ -225,12 +233,25 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
     try:
         with d.sessions() as s:
             rendition: Rendition = d.renditions(s, snap["version"], rendition_kind(channel, snap["channel"]))
-    except RenderError as exc:
+    except RenderError as exc:  # the content breaks the channel's rules: a new version is needed
         with d.sessions() as s:
             ledger.move(s, delivery_id, state, State.FAILED, actor=actor, now=now, error_class=type(exc).__name__,
                         message=f"cannot render: {exc}", values={"next_attempt_at": None})
         return Outcome(delivery_id, State.FAILED, note="render failed")
-    not_after = rendition.not_after or snap["not_after"]
+    except OperationalError:
+        raise
+    except Exception as exc:  # a renderer bug or a missing tool: held for a person, not retried in a loop
+        with d.sessions() as s:
+            dec = Decision(Action.HOLD, None, f"cannot render {rendition_kind(channel, snap['channel'])}: "
+                                              f"{type(exc).__name__}: {exc}")
+            st = record_decision(s, delivery_id, attempts, dec, error_class="RenderCrash", actor=actor, now=now,
+                                 settings=d.settings, account=target.account)
+        return Outcome(delivery_id, st, note="held: render crashed")
+    not_after = snap["not_after"]
+    if rendition.not_after is not None and rendition.not_after > snap["created_at"]:
+        # a window anchored on the document's own date would expire an old record before it was
+        # published; only a window that starts at or after publication narrows the row's
+        not_after = min(rendition.not_after, not_after) if not_after is not None else rendition.not_after
     if not_after is not None and not_after <= now:
         with d.sessions() as s:
             ledger.move(s, delivery_id, state, State.EXPIRED, actor=actor, now=now, error_class="Expired",

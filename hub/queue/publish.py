@@ -69,7 +69,9 @@ def publish(session: Session, ref: str, *, actor: UserRow | str, channels: Itera
                             "only an approved version can be published")
     workflow.publish(session, row, actor)
     actor_name = actor if isinstance(actor, str) else actor.name
-    start = row.published_at or now
+    # delivery windows run from the hub's publication, not the document's own date (an old
+    # record published today is fresh news on its channels today)
+    start = now
     out: list[DeliveryRow] = []
     config = get_config()
     for name in planned_targets(row, record, channels):

@@ -18,10 +18,20 @@ from typing import Any
 
 import dramatiq
 from dramatiq.middleware import Middleware
+from sqlalchemy.exc import OperationalError
 
 from hub.queue.context import Deps
 
 log = logging.getLogger("hub.queue.runtime")
+
+#: maintenance loops running in this process (``kick`` wakes them)
+_running: list[MaintenanceLoop] = []
+
+
+def kick() -> None:
+    """Run a maintenance pass now in this process (after a retry, a TV collection, a publish)."""
+    for loop in list(_running):
+        loop.wake()
 
 
 class MaintenanceLoop:
@@ -30,6 +40,7 @@ class MaintenanceLoop:
     def __init__(self, deps: Deps | None = None) -> None:
         self.deps = deps or Deps(actor="sweeper")
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.passes = 0
 
@@ -46,17 +57,27 @@ class MaintenanceLoop:
             try:
                 self.run_once(grace=0 if first else None)
                 first = False
-            except Exception:  # a database hiccup must not kill the loop; the next pass retries
+            except OperationalError as exc:  # locked / unreachable database: the next pass retries
+                log.warning("maintenance pass skipped: %s", str(exc.orig)[:200])
+            except Exception:  # a bug must not kill the loop either; it is logged in full
                 log.warning("maintenance pass failed", exc_info=True)
-            self._stop.wait(self.deps.settings.tick)
+            self._wake.wait(self.deps.settings.tick)
+            self._wake.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
 
     def start(self) -> MaintenanceLoop:
         self._thread = threading.Thread(target=self._loop, name="hub-maintenance", daemon=True)
         self._thread.start()
+        _running.append(self)
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+        if self in _running:
+            _running.remove(self)
         if self._thread is not None:
             self._thread.join(timeout=30)
 

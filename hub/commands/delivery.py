@@ -1,0 +1,201 @@
+"""``hub publish / status / worker / retry / cancel / demo``: the delivery engine's commands.
+
+Thin: parse, call ``hub.queue``, print. ``hub worker`` hands over to Dramatiq's own
+CLI (processes and threads) on ``HUB_BROKER_URL``; the other commands run the
+embedded worker in this process when they need one and no broker URL is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hub.cli import app, clean_errors
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the status JSON (the documented contract).")]
+
+
+def _dump(obj: Any) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def _status(ref: str | None) -> dict[str, Any]:
+    from hub.queue.status import status_json
+    from hub.store.db import session_scope
+
+    with session_scope() as s:
+        return status_json(s, ref)
+
+
+@app.command()
+@clean_errors
+def publish(
+    ref: Annotated[str, typer.Argument(help="Record id or version (approved).")],
+    channels: Annotated[str | None, typer.Option("--channels", help="Only these channels, e.g. web,wechat.")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Deliver now in this process and wait for the outcome.")] = False,
+    as_json: JsonOpt = False,
+    as_: Annotated[str, typer.Option("--as", help="The publishing account (office, or the hub itself).")] = "system",
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 300.0,
+) -> None:
+    """Create the deliveries of an approved version (idempotent) and run them."""
+    import time
+
+    from hub import redact
+    from hub.queue.publish import publish_and_enqueue
+    from hub.queue.status import settled, table
+    from hub.settings import get_settings
+    from hub.store.db import session_scope
+
+    redact.install()
+    wanted = [c for c in channels.split(",")] if channels else None
+    handle = None
+    if wait and get_settings().broker_url is None:
+        from hub.queue.runtime import start_embedded_worker
+
+        handle = start_embedded_worker()
+    try:
+        ids = publish_and_enqueue(ref, actor=as_, channels=wanted)
+        if wait:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                with session_scope() as s:
+                    if settled(s, ids):
+                        break
+                time.sleep(0.25)
+    finally:
+        if handle is not None:
+            handle.stop()
+    data = _status(ref)
+    data["deliveries"] = [d for d in data["deliveries"] if d["id"] in set(ids)]
+    if as_json:
+        _dump(data)
+    else:
+        typer.echo(table(data))
+        if not wait:
+            typer.echo("queued; `hub status` follows them (a worker must be running: `hub worker`, or --wait)")
+
+
+@app.command()
+@clean_errors
+def status(
+    ref: Annotated[str | None, typer.Argument(help="Record id, version, or delivery id (default: everything).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The delivery ledger: per delivery and in summary, those needing a person, stuck and unknown first."""
+    from hub.queue.status import table
+
+    data = _status(ref)
+    if as_json:
+        _dump(data)
+    else:
+        typer.echo(table(data))
+
+
+@app.command()
+@clean_errors
+def retry(
+    delivery_id: Annotated[int, typer.Argument(help="The delivery id (see `hub status`).")],
+    as_: Annotated[str, typer.Option("--as", help="Who decided (recorded in the event log and the audit).")] = "operator",
+) -> None:
+    """Send a waiting, held or unknown delivery again now (a person's decision, logged)."""
+    _person_action(delivery_id, as_, "retry")
+
+
+@app.command()
+@clean_errors
+def cancel(
+    delivery_id: Annotated[int, typer.Argument(help="The delivery id (see `hub status`).")],
+    as_: Annotated[str, typer.Option("--as", help="Who decided (recorded in the event log and the audit).")] = "operator",
+) -> None:
+    """Cancel a delivery that has not been sent (or whose outcome a person judged)."""
+    _person_action(delivery_id, as_, "cancel")
+
+
+def _person_action(delivery_id: int, who: str, what: str) -> None:
+    from hub.queue import ledger
+    from hub.store import repo
+    from hub.store.db import session_scope
+
+    with session_scope() as s:
+        row = (ledger.retry if what == "retry" else ledger.cancel)(s, delivery_id, who)
+        repo.audit(s, who, f"delivery.{what}", row.record_id, delivery=delivery_id, channel=row.channel,
+                   target=row.target, via="cli")
+        state = row.state
+    if what == "retry":
+        from hub.queue.actors import hint
+
+        hint("deliver", delivery_id, None)
+    typer.echo(f"delivery {delivery_id}: {state}")
+
+
+@app.command()
+@clean_errors
+def worker(
+    processes: Annotated[int, typer.Option(help="Worker processes (default: one per CPU).")] = 0,
+    threads: Annotated[int, typer.Option(help="Threads per process.")] = 8,
+    metrics: Annotated[bool, typer.Option(help="Dramatiq's Prometheus exporter on 127.0.0.1:9191.")] = False,
+) -> None:
+    """Run Dramatiq worker processes on HUB_BROKER_URL (the distributed mode); each also runs the sweeper."""
+    from hub.errors import ConfigError
+    from hub.queue.broker import set_prefetch_env
+    from hub.settings import get_settings
+
+    if get_settings().broker_url is None:
+        raise ConfigError("hub worker needs HUB_BROKER_URL (redis:// or amqp://); the embedded mode runs "
+                          "its worker inside hub serve / hub publish --wait / hub demo")
+    set_prefetch_env()
+    os.environ["HUB_WORKER_MAINTENANCE"] = "1"
+    if metrics:
+        os.environ["HUB_WORKER_PROMETHEUS"] = "1"
+        os.environ.setdefault("dramatiq_prom_host", "127.0.0.1")
+        os.environ.setdefault("dramatiq_prom_db", str(get_settings().var_dir / "prometheus"))
+    args = [sys.executable, "-m", "dramatiq", "hub.queue.actors", "--threads", str(threads),
+            "--queues", "deliveries", "confirm"]
+    if processes:
+        args[4:4] = ["--processes", str(processes)]
+    sys.stdout.flush()
+    os.execv(sys.executable, args)  # noqa: S606 - replaces this process with Dramatiq's CLI on purpose
+
+
+@app.command()
+@clean_errors
+def demo(
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the sandbox running afterwards (Ctrl-C stops).")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every delivery to be final.")] = 300.0,
+    sample: Annotated[Path | None, typer.Option(help="Record file to publish (default: the 2017 sample).")] = None,
+) -> None:
+    """The whole pipeline on the sample: sandbox, ingest, approve, publish everywhere, deliver, status."""
+    import time
+
+    from hub.queue.demo import SAMPLE, run_demo
+    from hub.queue.status import table
+
+    def hold(url: str) -> None:
+        typer.echo(f"\nsandbox inbox: {url}  (Ctrl-C stops)")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+
+    result = run_demo(sample=sample or SAMPLE, timeout=timeout, echo=typer.echo, keep=hold if keep else None)
+    typer.echo("")
+    typer.echo(table(result.status))
+    typer.echo("")
+    typer.echo("where to look:")
+    typer.echo(f"  sandbox inbox      {result.sandbox_url}/_sandbox/  (kept in var/sandbox-demo.json; "
+               "`hub demo --keep` or `hub sandbox --state var/sandbox-demo.json` serves it)")
+    typer.echo("  inbox by channel   " + ", ".join(f"{k} {v}" for k, v in sorted(result.inbox.items())))
+    typer.echo(f"  portal page        {result.portal or '-'}")
+    typer.echo(f"  TV package         {result.tv_package or '-'}")
+    typer.echo("  delivery ledger    hub status --json")
+    typer.echo(f"  console            hub serve  → http://127.0.0.1:8000/console  (author/reviewer/office/admin/"
+               f"station, password {result.password})")
+    if not result.complete:
+        typer.echo("not every delivery reached a final state in time (see the notes above)", err=True)
+        raise typer.Exit(1)
