@@ -7,8 +7,8 @@ MP4 (performance.md §A, the fastest measured path that keeps quality):
 - libx264 ``veryfast`` + ``-tune stillimage`` (``ultrafast`` would drop to
   Constrained Baseline and double the size), High profile, a keyframe at every new
   still so QC can check the pictures by decoding keyframes only;
-- loudness: pass 1 measures the narration with ``loudnorm`` (``measure``), pass 2
-  applies the linear gain inside the encode's own filter graph (no extra pass);
+- loudness: pass 1 measures the narration (``loudness.measure``), pass 2 applies the
+  gain inside the encode's own filter graph (no extra pass over the audio);
 - ``-fflags +bitexact`` etc. and no metadata, so the same inputs give the same bytes.
 
 MXF (only when the station profile enables it): XDCAM HD422-style MPEG-2 4:2:2
@@ -18,13 +18,10 @@ inter-field motion, performance.md §B), OP1a, PCM 24-bit 48 kHz.
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
-from typing import Any
 
-from hub.errors import RenderError
 from hub.renderers.video import ffmpeg
+from hub.renderers.video.loudness import Measured, normalise_filter
 from hub.renderers.video.profile import StationProfile
 
 
@@ -39,39 +36,12 @@ def concat_list(entries: list[tuple[Path, int]], fps: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measure_loudness(wav: Path, profile: StationProfile) -> dict[str, Any] | None:
-    """Pass 1 of loudnorm: the narration's measured loudness, or None when it is silent."""
-    ld = profile.loudness
-    af = f"loudnorm=I={ld.target_i}:TP={ld.normalise_true_peak}:LRA={ld.lra}:print_format=json"
-    proc = ffmpeg.run([ffmpeg.ffmpeg_bin(), "-nostdin", "-hide_banner", "-nostats", "-i", str(wav),
-                       "-af", af, "-f", "null", "-"], what="loudness measurement (loudnorm pass 1)")
-    m = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", proc.stderr)
-    if not m:
-        raise RenderError("video: loudnorm printed no measurement")
-    data: dict[str, Any] = json.loads(m.group(0))
-    if data.get("input_i") in ("-inf", "inf") or float(data["input_i"]) < -70:
-        return None  # digital silence: nothing to normalise
-    return data
-
-
-def loudnorm_filter(measured: dict[str, Any] | None, profile: StationProfile) -> str:
-    """Pass 2: loudnorm with the measured values (linear gain), then 48 kHz stereo."""
-    ld, rate = profile.loudness, profile.mp4.audio_rate
-    tail = f"aresample={rate},aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts=stereo"
-    if measured is None:
-        return tail
-    return (f"loudnorm=I={ld.target_i}:TP={ld.normalise_true_peak}:LRA={ld.lra}"
-            f":measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
-            f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
-            f":offset={measured['target_offset']}:linear=true:print_format=none,{tail}")
-
-
 def mp4_args(shots: Path, wav: Path, out: Path, *, profile: StationProfile, keyframes: list[float],
-             measured: dict[str, Any] | None, total_frames: int) -> list[str]:
+             measured: Measured | None, total_frames: int) -> list[str]:
     spec = profile.mp4
     vf = (f"[0:v]scale={spec.width}:{spec.height}:out_color_matrix=bt709:out_range=tv,"
           f"format=yuv420p,fps={spec.fps},setsar=1[v]")
-    af = f"[1:a]{loudnorm_filter(measured, profile)}[a]"
+    af = f"[1:a]{normalise_filter(measured, profile)}[a]"
     return [
         ffmpeg.ffmpeg_bin(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
         "-f", "concat", "-safe", "0", "-i", str(shots),
@@ -89,12 +59,12 @@ def mp4_args(shots: Path, wav: Path, out: Path, *, profile: StationProfile, keyf
 
 
 def mxf_args(shots: Path, wav: Path, out: Path, *, profile: StationProfile,
-             measured: dict[str, Any] | None, total_frames: int) -> list[str]:
+             measured: Measured | None, total_frames: int) -> list[str]:
     spec, mxf = profile.mp4, profile.mxf
     field = "tff" if mxf.top_field_first else "bff"
     vf = (f"[0:v]scale={spec.width}:{spec.height}:out_color_matrix=bt709:out_range=tv,"
           f"format=yuv422p,fps={spec.fps},setfield={field},setsar=1[v]")
-    af = f"[1:a]{loudnorm_filter(measured, profile)}[a]"
+    af = f"[1:a]{normalise_filter(measured, profile)}[a]"
     return [
         ffmpeg.ffmpeg_bin(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
         "-f", "concat", "-safe", "0", "-i", str(shots), "-i", str(wav),

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import resource
 import shutil
 import tempfile
+import time
 import wave
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -34,7 +37,7 @@ from PIL import Image
 from hub.record import Record, short_version
 from hub.renderers.base import ArtifactStore, RenderContext, Rendition
 from hub.renderers.qr import qr_png
-from hub.renderers.video import encode, ffmpeg, storyboard, timeline
+from hub.renderers.video import encode, ffmpeg, loudness, storyboard, timeline
 from hub.renderers.video.narration import Narrator, Speech, decode_wav, resample, select_narrator
 from hub.renderers.video.profile import StationProfile, get_profile
 from hub.renderers.video.qc import QCReport, run_qc
@@ -61,7 +64,50 @@ class Package:
     timeline: timeline.Timeline
     stills: dict[str, Path] = field(default_factory=dict)
     wav: Path | None = None
+    #: wall and CPU seconds (this process + finished children) per stage
     timings: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+
+
+class Stopwatch:
+    """Wall and CPU time per named stage (CPU includes ffmpeg and espeak children once they exit)."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    @staticmethod
+    def _cpu() -> float:
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        w, c = time.perf_counter(), self._cpu()
+        try:
+            yield
+        finally:
+            self.wall[stage] = round(time.perf_counter() - w, 3)
+            self.cpu[stage] = round(self._cpu() - c, 3)
+
+
+def _write_stills(tl: timeline.Timeline, stills: dict[str, Still], tmp: Path) -> dict[str, Path]:
+    """Each distinct image once, as PPM; cross-fade frames are blended here. Two threads: Pillow
+    releases the GIL while blending and writing."""
+    jobs: dict[str, Path] = {}
+    for shot in tl.shots:
+        jobs.setdefault(shot.key, tmp / f"{shot.key}.ppm")
+
+    def write(key: str) -> None:
+        if key in tl.fades:
+            a, b, alpha = tl.fades[key]
+            Image.blend(stills[a].image, stills[b].image, alpha).save(jobs[key])
+        else:
+            stills[key].image.save(jobs[key])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(write, jobs))
+    return jobs
 
 
 def package_name(record_id: str, version: str) -> str:
@@ -136,11 +182,7 @@ def build_package(record: Record, ctx: RenderContext, out_dir: Path, *, profile:
       work_dir: where the intermediate stills and WAV go (default: a temporary directory, removed).
     Raises ``QCFailed`` when the finished file fails a check.
     """
-    import time
-
-    clock = time.perf_counter
-    t0 = clock()
-    timings: dict[str, float] = {}
+    watch = Stopwatch()
     profile = profile or get_profile()
     if isinstance(narrator, str):
         narrator = select_narrator(profile.narration)
@@ -155,8 +197,12 @@ def build_package(record: Record, ctx: RenderContext, out_dir: Path, *, profile:
     tmp = Path(tempfile.mkdtemp(prefix="hub-video-")) if work_dir is None else work_dir
     tmp.mkdir(parents=True, exist_ok=True)
     try:
-        return _build(record, ctx, profile, narrator, progress, font_path, site_name, name, folder, tmp,
-                      timings, t0)
+        with watch("total"):
+            pkg = _build(record, ctx, profile, narrator, progress, font_path, site_name, name, folder, tmp,
+                         watch)
+        pkg.timings = watch.wall
+        pkg.cpu = watch.cpu
+        return pkg
     finally:
         if work_dir is None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -164,10 +210,7 @@ def build_package(record: Record, ctx: RenderContext, out_dir: Path, *, profile:
 
 def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator: Narrator | None,
            progress: bool | None, font_path: str, site_name: str, name: str, folder: Path, tmp: Path,
-           timings: dict[str, float], t0: float) -> Package:
-    import time
-
-    clock = time.perf_counter
+           watch: Stopwatch) -> Package:
     tv_url = ctx.short_url("tv")
     plans = storyboard.plan(record, tv_url=tv_url, site_name=site_name)
     tx = profile.text
@@ -177,7 +220,7 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
     qr = qr_png(tv_url, str((ctx.settings.get("render") or {}).get("logo") or ""))
 
     stills: dict[str, Still] = {}
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool, watch("draw_and_narrate"):
         pending = _synthesize(narrator, chunks, pool)
         content_index = 0
         for i, p in enumerate(plans):
@@ -190,12 +233,10 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
             stills[f"s{i:02d}"] = base
             for j, cue in enumerate(lines[i]):
                 stills[f"s{i:02d}c{j:02d}"] = artist.with_subtitle(base, cue)
-        timings["draw"] = clock() - t0
         speech: list[list[Speech | None]] = [[None] * len(cs) for cs in chunks]
         if pending is not None:
             for i, futures in enumerate(pending):
                 speech[i] = [decode_wav(f.result()) for f in futures]
-        timings["narrate_wait"] = clock() - t0 - timings["draw"]
     rates = [s.rate for slide in speech for s in slide if s is not None]
     rate = rates[0] if rates else profile.mp4.audio_rate
     speech = [[resample(s, rate) if s is not None else None for s in slide] for slide in speech]
@@ -203,47 +244,32 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
 
     tl = timeline.build(profile, plans, chunks, lines, speech)
     # stills → PPM (fade frames blended on the fly); identical keys are written once
-    t1 = clock()
-    paths: dict[str, Path] = {}
-    for shot in tl.shots:
-        if shot.key in paths:
-            continue
-        path = tmp / f"{shot.key}.ppm"
-        if shot.fade:
-            a, b, alpha = tl.fades[shot.key]
-            Image.blend(stills[a].image, stills[b].image, alpha).save(path)
-        else:
-            stills[shot.key].image.save(path)
-        paths[shot.key] = path
-    wav = tmp / "narration.wav"
-    _write_wav(wav, timeline.audio_track(tl, speech, rate), rate)
-    shots_file = tmp / "shots.ffconcat"
-    shots_file.write_text(encode.concat_list([(paths[s.key], s.frames) for s in tl.shots], tl.fps))
-    timings["stills_write"] = clock() - t1
+    with watch("stills_write"):
+        paths = _write_stills(tl, stills, tmp)
+        wav = tmp / "narration.wav"
+        _write_wav(wav, timeline.audio_track(tl, speech, rate), rate)
+        shots_file = tmp / "shots.ffconcat"
+        shots_file.write_text(encode.concat_list([(paths[s.key], s.frames) for s in tl.shots], tl.fps))
 
-    t2 = clock()
-    measured = None if silent else encode.measure_loudness(wav, profile)
-    timings["loudness_pass1"] = clock() - t2
-    t3 = clock()
+    with watch("loudness_pass1"):
+        measured = None if silent else loudness.measure(wav)
     video = folder / "video.mp4"
-    ffmpeg.run_with_progress(
-        encode.mp4_args(shots_file, wav, video, profile=profile, keyframes=tl.keyframe_times(),
-                        measured=measured, total_frames=tl.total_frames),
-        what=f"video {name}", total_seconds=tl.seconds, progress=progress)
-    timings["encode"] = clock() - t3
-    if profile.mxf.enabled:
-        t4 = clock()
+    with watch("encode"):
         ffmpeg.run_with_progress(
-            encode.mxf_args(shots_file, wav, folder / "video.mxf", profile=profile, measured=measured,
-                            total_frames=tl.total_frames),
-            what=f"mxf {name}", total_seconds=tl.seconds, progress=progress)
-        timings["mxf"] = clock() - t4
-
-    t5 = clock()
-    report = run_qc(video, profile=profile, timeline=tl, artist=artist, silent=silent)
-    timings["qc"] = clock() - t5
+            encode.mp4_args(shots_file, wav, video, profile=profile, keyframes=tl.keyframe_times(),
+                            measured=measured, total_frames=tl.total_frames),
+            what=f"video {name}", total_seconds=tl.seconds, progress=progress)
     if profile.mxf.enabled:
-        _mxf_checks(report, folder / "video.mxf", profile, tl)
+        with watch("mxf"):
+            ffmpeg.run_with_progress(
+                encode.mxf_args(shots_file, wav, folder / "video.mxf", profile=profile, measured=measured,
+                                total_frames=tl.total_frames),
+                what=f"mxf {name}", total_seconds=tl.seconds, progress=progress)
+
+    with watch("qc"):
+        report = run_qc(video, profile=profile, timeline=tl, artist=artist, silent=silent)
+        if profile.mxf.enabled:
+            _mxf_checks(report, folder / "video.mxf", profile, tl)
 
     stills["s00"].image.save(folder / "poster.jpg", quality=90, optimize=False)
     (folder / "script.txt").write_text(_script(tl, record), encoding="utf-8")
@@ -257,14 +283,13 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
                                           encoding="utf-8")
     zip_path = folder.parent / f"{name}.zip"
     _zip(folder, zip_path, [p.name for p in folder.iterdir()])
-    timings["total"] = clock() - t0
-    return Package(name, folder, zip_path, manifest, report, tl, paths, wav, timings)
+    return Package(name, folder, zip_path, manifest, report, tl, paths, wav)
 
 
 def _mxf_checks(report: QCReport, path: Path, profile: StationProfile, tl: timeline.Timeline) -> None:
     info = ffmpeg.probe(path)
-    v = next((s for s in info["streams"] if s.get("codec_type") == "video"), {})
-    a = next((s for s in info["streams"] if s.get("codec_type") == "audio"), {})
+    v: dict[str, Any] = next((s for s in info["streams"] if s.get("codec_type") == "video"), {})
+    a: dict[str, Any] = next((s for s in info["streams"] if s.get("codec_type") == "audio"), {})
     field = "tt" if profile.mxf.top_field_first else "bb"
     got = (info["format"].get("format_name"), v.get("codec_name"), v.get("pix_fmt"), v.get("field_order"),
            a.get("codec_name"), int(a.get("sample_rate", 0) or 0))

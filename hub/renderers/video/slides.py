@@ -206,7 +206,7 @@ class SlideArtist:
                         range(self.px(48), self.px(28), -2), 40, 1, ACCENT, "label")
         table = [header, *rows] if header else list(rows)
         ncols = max((len(r) for r in table), default=1)
-        size = self.px(38)
+        size = self.px(46)
         row_h = round(size * 1.6)
         room = (y1 - y - self.px(20)) // row_h
         more = len(table) > room

@@ -1,0 +1,113 @@
+"""Benchmark: the sample's TV package against the direct-ffmpeg floor, in the same process.
+
+    .venv/bin/python bench/video.py [--rounds N] [--keep DIR]
+
+1. *pipeline*: ``build_package`` on the sample record (storyboard, TTS, Pillow stills,
+   loudness pass 1, encode with loudnorm pass 2, QC, manifest, zip), as the hub runs it;
+2. *floor*: the same still images (the pipeline's shot list, cross-fade frames included)
+   and the same narration WAV encoded straight by ffmpeg with the same codec settings
+   (concat demuxer, format before fps, x264 veryfast stillimage crf 23, AAC 192k) and
+   nothing else: no drawing, no speech, no loudness, no QC, no packaging.
+
+Rounds alternate floor and pipeline so that drift on a shared machine hits both.
+Prints wall and CPU seconds (this process + children), the ratio pipeline/floor and the
+realtime factor (programme seconds per wall second). Targets: ratio ≤ 1.2, realtime ≥ 4×.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hub.ingest import ingest_path  # noqa: E402
+from hub.renderers.context import build_context  # noqa: E402
+from hub.renderers.video import Package, build_package  # noqa: E402
+from hub.renderers.video.ffmpeg import ffmpeg_bin  # noqa: E402
+from hub.renderers.video.profile import get_profile  # noqa: E402
+
+SAMPLE = ROOT / "samples" / "hanyin-2017-168-wugongkai.txt"
+
+
+def cpu_seconds() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    c0, t0 = cpu_seconds(), time.perf_counter()
+    fn()
+    return time.perf_counter() - t0, cpu_seconds() - c0
+
+
+def floor_encode(shots: Path, wav: Path, out: Path) -> None:
+    spec = get_profile().mp4
+    subprocess.run([
+        ffmpeg_bin(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "concat", "-safe", "0", "-i", str(shots), "-i", str(wav),
+        "-vf", f"format=yuv420p,fps={spec.fps}",
+        "-c:v", "libx264", "-preset", spec.preset, "-tune", "stillimage", "-crf", str(spec.crf),
+        "-profile:v", spec.profile, "-c:a", "aac", "-b:a", spec.audio_bitrate, "-ar", str(spec.audio_rate),
+        "-ac", "2", "-shortest", str(out)], check=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--keep", type=Path, help="keep the package and intermediates here")
+    args = ap.parse_args()
+    base = args.keep or Path(tempfile.mkdtemp(prefix="hub-bench-video-"))
+    base.mkdir(parents=True, exist_ok=True)
+    record = ingest_path(SAMPLE)[0].record
+    ctx = build_context(record, record.version_hash())
+    work = base / "work"
+    results: dict[str, list[tuple[float, float]]] = {"pipeline": [], "floor": []}
+    seconds = 0.0
+    timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    try:
+        for r in range(args.rounds):
+            pkgs = []
+
+            def pipeline(pkgs: list[Package] = pkgs) -> None:
+                pkgs.append(build_package(record, ctx, base / "out", work_dir=work, progress=False))
+
+            def floor() -> None:
+                floor_encode(work / "shots.ffconcat", work / "narration.wav", base / "floor.mp4")
+
+            # the floor needs the pipeline's stills: the first round runs the pipeline first
+            order = [("pipeline", pipeline), ("floor", floor)] if r % 2 == 0 else [("floor", floor), ("pipeline", pipeline)]
+            for name, fn in order:
+                results[name].append(timed(fn))
+                print(f"round {r + 1} {name:8s} wall {results[name][-1][0]:6.2f} s  cpu {results[name][-1][1]:6.2f} s",
+                      file=sys.stderr)
+            seconds = pkgs[-1].timeline.seconds
+            timings, cpu = pkgs[-1].timings, pkgs[-1].cpu
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+    def med(name: str, i: int) -> float:
+        return statistics.median(x[i] for x in results[name])
+
+    pw, pc, fw, fc = med("pipeline", 0), med("pipeline", 1), med("floor", 0), med("floor", 1)
+    print(f"programme: {seconds:.2f} s of 1920x1080 25p video ({args.rounds} round(s), medians)")
+    print(f"floor    (direct ffmpeg): wall {fw:6.2f} s  cpu {fc:6.2f} s  realtime {seconds / fw:5.2f}x")
+    print(f"pipeline (hub package)  : wall {pw:6.2f} s  cpu {pc:6.2f} s  realtime {seconds / pw:5.2f}x")
+    print(f"ratio pipeline/floor    : wall {pw / fw:5.3f}   cpu {pc / fc:5.3f}   (target <= 1.2)")
+    print("pipeline stages (last round, wall/cpu s): "
+          + ", ".join(f"{k} {v:.2f}/{cpu.get(k, 0):.2f}" for k, v in timings.items()))
+
+
+if __name__ == "__main__":
+    main()
