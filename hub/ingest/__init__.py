@@ -48,7 +48,10 @@ def ingest_text(text: str, *, file: str | None = None, uri: str | None = None) -
         raise RecordError("empty input", file=file, line=1)
     page = parse_page_text(text, file=file)
     record, warnings = page_to_record(page, file=file, source_uri=source_uri)
-    return [Ingested(record=record, warnings=warnings, source_text=text)]
+    # Without a 索引号 the id is a hash that includes the title; the source URI keeps an edited
+    # page (new title) on the same record instead of starting a new one.
+    key = source_uri if record.index_no is None and (file or uri) else None
+    return [Ingested(record=record, warnings=warnings, source_text=text, source_key=key)]
 
 
 def ingest_bytes(data: bytes, *, file: str | None = None, uri: str | None = None,

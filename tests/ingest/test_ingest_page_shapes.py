@@ -169,3 +169,15 @@ def test_page_text_with_crlf_and_bom_reads_like_the_original(sample_path: Path, 
     [a] = ingest_path(sample_path)
     [b] = ingest_path(variant)
     assert a.record.content() == b.record.content()
+
+
+def test_an_edited_page_without_index_number_stays_the_same_record(run_hub, tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "notice.txt"
+    path.write_text("关于开展安全检查的通知\n正文。\n", encoding="utf-8")
+    first = json.loads(run_hub("ingest", str(path), "--json").stdout)
+    path.write_text("关于开展冬季安全检查的通知\n正文。\n", encoding="utf-8")
+    second = json.loads(run_hub("ingest", str(path), "--json").stdout)
+    assert first["id"] == second["id"] and first["version"] != second["version"]
+    assert second["title"] == "关于开展冬季安全检查的通知"
