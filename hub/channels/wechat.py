@@ -425,10 +425,13 @@ class WeChatChannel:
     # --- status -----------------------------------------------------------------------------------
 
     def describe(self, receipt: Receipt, target: Target) -> tuple[DeliveryStatus, str]:
-        """freepublish/get → (status, the reason in words)."""
+        """(status, the reason in words): from a PUBLISHJOBFINISH event already received, else freepublish/get."""
         ref = receipt.provider_ref
         if ref.startswith("article:"):
             return DeliveryStatus.DELIVERED, "listed among the account's published articles"
+        event = read_note(self.sessions, f"wechat-publish:{ref}")
+        if event and "publish_status" in event:
+            return self._words(event, "(PUBLISHJOBFINISH event)")
         send = _Send(self.client(target))
         try:
             result = self._call(send, "freepublish/get",
@@ -438,15 +441,21 @@ class WeChatChannel:
             raise Retryable(exc.message) from None
         if "publish_status" not in result:
             raise Retryable("wechat freepublish/get: answer without publish_status")
+        return self._words(result, "")
+
+    @staticmethod
+    def _words(result: dict[str, Any], source: str) -> tuple[DeliveryStatus, str]:
         code = int(result["publish_status"])
         status, words = PUBLISH_STATUS.get(code, (DeliveryStatus.FAILED, f"unknown publish_status {code}"))
         if status is DeliveryStatus.FAILED and result.get("fail_idx"):
             words += f"; failed articles {result['fail_idx']}"
         if status is DeliveryStatus.DELIVERED:
             items = (result.get("article_detail") or {}).get("item") or []
+            if isinstance(items, dict):  # one <item> in the event XML parses as a dict
+                items = [items]
             if items:
                 words += f": {safe_message(items[0].get('article_url'), 200)}"
-        return status, words
+        return status, f"{words} {source}".rstrip()
 
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
         return self.describe(receipt, target)[0]
@@ -496,5 +505,55 @@ class WeChatChannel:
         raise Ambiguous("wechat: the draft was submitted but is not among the published articles yet")
 
 
+# --- the PUBLISHJOBFINISH push ----------------------------------------------------------------
+
+
+PUBLISH_EVENTS = ("publishjobfinish", "freepublishjobfinish")  # the docs once showed the second name
+
+
+def publish_event(message: Any) -> dict[str, Any] | None:
+    """The PublishEventInfo of a parsed callback (wechatpy gives an ``UnknownMessage``), or of raw XML.
+
+    Returns ``{"publish_id", "publish_status", "article_id", "article_detail", "fail_idx"}`` with
+    publish_status as an int, or None when the message is not a publish-finished event.
+    """
+    if isinstance(message, bytes | str):
+        from wechatpy import parse_message
+
+        message = parse_message(message)
+    data = getattr(message, "_data", None)
+    if not isinstance(data, dict) or str(data.get("Event") or "").lower() not in PUBLISH_EVENTS:
+        return None
+    info = data.get("PublishEventInfo")
+    if not isinstance(info, dict) or not info.get("publish_id"):
+        return None
+    fail_idx = info.get("fail_idx") or []
+    fail_idx = [int(i) if str(i).isdigit() else i for i in (fail_idx if isinstance(fail_idx, list) else [fail_idx])]
+    return {"publish_id": str(info["publish_id"]), "publish_status": int(info.get("publish_status") or 0),
+            "article_id": info.get("article_id"), "article_detail": info.get("article_detail") or {},
+            "fail_idx": fail_idx}
+
+
+def handle_publish_event(session: Any, account: str, message: Any) -> dict[str, Any] | None:
+    """Keep a verified PUBLISHJOBFINISH event where ``status()`` finds it (``wechat-publish:<publish_id>``).
+
+    Called by the hub's callback endpoint inside its transaction (the signature is checked there);
+    the engine's next status poll then confirms the delivery without asking WeChat.
+    """
+    from hub.store.models import ChannelStateRow
+
+    info = publish_event(message)
+    if info is None:
+        return None
+    key, now = f"wechat-publish:{info['publish_id']}", utcnow()
+    row = session.get(ChannelStateRow, key)
+    value = {**info, "account": account, "received_at": now.isoformat()}
+    if row is None:
+        session.add(ChannelStateRow(key=key, value=value, expires_at=None, updated_at=now))
+    else:
+        row.value, row.updated_at = value, now
+    return info
+
+
 __all__ = ["ERRCODES", "PUBLISH_STATUS", "HubWeChatClient", "SharedTokenStorage", "WeChatChannel",
-           "outcome_for_errcode"]
+           "handle_publish_event", "outcome_for_errcode", "publish_event"]

@@ -365,3 +365,47 @@ def test_the_sample_records_rendition_is_published_and_shown_as_a_citizen_sees_i
     page = httpx.get(f"{sandbox.url}/_sandbox/article",
                      params={"id": article["content"]["article_id"], "idx": "1"}, timeout=5).text
     assert "“五公开”" in page and "阅读原文" in page
+
+
+def test_a_publishjobfinish_event_confirms_without_polling(sandbox: Sandbox, channel: WeChatChannel) -> None:
+    """The sandbox pushes the signed event; the hub's handler keeps it; status() then needs no freepublish/get."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from wechatpy import parse_message
+
+    from hub.channels.wechat import handle_publish_event
+    from hub.store.db import session_scope
+
+    handled: list[dict[str, Any] | None] = []
+
+    class Hub(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            with session_scope() as s:
+                handled.append(handle_publish_event(s, "wechat-county", parse_message(body)))
+            self.send_response(200)
+            self.send_header("Content-Length", "7")
+            self.end_headers()
+            self.wfile.write(b"success")
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        sandbox.options["wechat_callback_url"] = f"http://127.0.0.1:{server.server_address[1]}/callbacks/wechat"
+        sandbox.set_faults("wechat", publish_delay=0.1, publish_status=3)
+        receipt = channel.send(make_rendition(), TARGET, "key-event")
+        deadline = time.monotonic() + 5
+        while not handled and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        server.shutdown()
+        server.server_close()
+    [info] = handled
+    assert info is not None and info["publish_id"] == receipt.provider_ref and info["fail_idx"] == [1]
+    status, words = channel.describe(receipt, TARGET)
+    assert status is DeliveryStatus.FAILED and "常规失败" in words and "event" in words
+    assert sandbox.hit_count("/cgi-bin/freepublish/get") == 0
