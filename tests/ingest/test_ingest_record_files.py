@@ -199,3 +199,9 @@ def test_one_bad_file_among_several_stores_nothing(run_hub, tmp_path: Path, samp
 
     with session_scope() as session:
         assert repo.list_versions(session) == []
+
+
+def test_numbering_warnings_in_record_files_name_the_file_line() -> None:
+    text = '+++\ntitle = "t"\n+++\n\n## 一、总则\n\n## 一、适用范围\n\n## 三、附则\n'
+    [item] = ingest_text(text, file="x.md")
+    assert [w.split(":")[0] for w in item.warnings] == ["line 7", "line 9"]
