@@ -104,3 +104,48 @@ def test_a_restarted_sandbox_remembers_posts_tokens_and_publishes(tmp_path: Path
         r = httpx.post(f"{again.url}/cgi-bin/draft/get", params={"access_token": tok["access_token"]},
                        content=b'{"media_id": "x"}', timeout=5)
         assert r.json()["errcode"] == 40007  # the token is still valid after the restart
+
+
+@pytest.mark.slow
+def test_the_hub_sandbox_command_serves_until_ctrl_c(tmp_path: Path, sandbox_secrets: dict[str, str]) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    state = tmp_path / "state.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from hub.cli import main; main()", "sandbox", "--port", "0", "--state", str(state),
+         "--fault", "weibo:latency_ms=1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ})
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("sandbox listening on http://127.0.0.1:")
+        url = line.split()[3]
+        assert httpx.get(f"{url}/_sandbox/faults", timeout=5).json()["weibo"]["latency_ms"] == 1
+        token = sandbox_secrets["HUB_WEIBO_COUNTY_TOKEN"]
+        r = httpx.post(f"{url}/2/statuses/share.json", data={"status": f"命令行 {LINK}", "rip": "127.0.0.1"},
+                       headers={"Authorization": f"OAuth2 {token}"}, timeout=5)
+        assert r.status_code == 200
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "sandbox stopped" in out
+    assert token not in out + err and "Traceback" not in err
+    assert "命令行" in state.read_text("utf-8")  # the state file kept what it accepted
+
+
+def test_a_malformed_fault_is_one_clear_line_and_status_2() -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli import _register, app
+
+    _register()
+    for spec in ("wechat:explode=1", "no-colon", "weibo:latency_ms=fast"):
+        r = CliRunner().invoke(app, ["sandbox", "--port", "0", "--fault", spec])
+        assert r.exit_code == 2, spec
+        lines = r.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: --fault"), r.output
