@@ -38,11 +38,11 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 from tencentcloud.sms.v20210111 import models
 
@@ -323,7 +323,11 @@ _AWAITING_REPORT = (SENT, UNKNOWN, SENDING)
 
 @dataclass
 class _Batch:
-    rows: dict[str, int]  # E.164 → sms_recipients.id
+    """Up to 200 recipient rows, still encrypted: the pool thread decrypts and re-validates them."""
+
+    rows: list[tuple[int, bytes]]  # (sms_recipients.id, phone_enc)
+    numbers: dict[str, int] = field(default_factory=dict)  # E.164 → row id, filled by the pool thread
+    invalid: list[int] = field(default_factory=list)  # rows whose number failed re-validation
 
 
 @dataclass
@@ -331,6 +335,13 @@ class _BatchResult:
     batch: _Batch
     statuses: list[dict[str, Any]] | None = None
     error: ChannelError | None = None
+
+
+_T_RECIPIENTS: Table = SmsRecipientRow.__table__  # type: ignore[assignment]
+#: one executemany per batch, by primary key (the ORM's bulk update costs more than the SQL)
+_SET_RESULT = (update(_T_RECIPIENTS).where(_T_RECIPIENTS.c.id == bindparam("rid"))
+               .values(state=bindparam("st"), code=bindparam("cd"), serial_no=bindparam("sn"),
+                       updated_at=bindparam("ua")))
 
 
 class SmsChannel:
@@ -458,49 +469,54 @@ class SmsChannel:
         s.add(ChannelStateRow(key=marker, value={"recipients": int(count), "target": target.name,
                                                  "at": now.isoformat()}, expires_at=None, updated_at=now))
 
-    def _next_batch(self, delivery_id: int, after: int, size: int) -> tuple[_Batch | None, int]:
-        """The next ≤ ``size`` sendable numbers after row id ``after``; skips opted-out and invalid ones."""
-        vault = get_vault()
+    def _step(self, delivery_id: int, done: list[_BatchResult], after: int, size: int,
+              want: int) -> tuple[list[_Batch], int]:
+        """One short transaction: record finished batches, then take up to ``want`` new batches of ≤ ``size``.
+
+        New rows are those still ``pending`` after row id ``after`` (so a number put back
+        to pending by a frequency limit waits for the next ``send``); they become
+        ``sending`` before any request leaves; opted-out subscribers become ``skipped``.
+        """
         now = self.clock()
-        while True:
-            with scope(self._sessions) as s:
-                rows = s.execute(
-                    select(SmsRecipientRow.id, SubscriberRow.phone_enc, SubscriberRow.opted_out_at)
-                    .join(SubscriberRow, SubscriberRow.id == SmsRecipientRow.subscriber_id)
-                    .where(SmsRecipientRow.delivery_id == delivery_id, SmsRecipientRow.state == PENDING,
-                           SmsRecipientRow.id > after)
-                    .order_by(SmsRecipientRow.id).limit(size)).all()
-                if not rows:
-                    return None, after
-                after = rows[-1][0]
-                send: dict[str, int] = {}
-                skipped: list[int] = []
-                rejected: list[int] = []
-                for rid, enc, opted_out in rows:
-                    if opted_out is not None:
-                        skipped.append(rid)
-                        continue
-                    e164 = vault.decrypt(enc)
-                    if not valid_at_send(e164) or e164 in send:
-                        rejected.append(rid)
-                        continue
-                    send[e164] = rid
-                if skipped:
-                    s.execute(update(SmsRecipientRow).where(SmsRecipientRow.id.in_(skipped))
-                              .values(state=SKIPPED, code="OptedOut", updated_at=now))
-                if rejected:
-                    s.execute(update(SmsRecipientRow).where(SmsRecipientRow.id.in_(rejected))
-                              .values(state=REJECTED, code="InvalidAtSend", updated_at=now))
-                if send:
-                    s.execute(update(SmsRecipientRow).where(SmsRecipientRow.id.in_(list(send.values())))
-                              .values(state=SENDING, updated_at=now))
-                    return _Batch(send), after
+        values = [v for result in done for v in self._result_values(result, now)]
+        with scope(self._sessions) as s:
+            if values:
+                s.execute(_SET_RESULT, values)
+            if want <= 0:
+                return [], after
+            rows = s.execute(
+                select(SmsRecipientRow.id, SubscriberRow.phone_enc, SubscriberRow.opted_out_at)
+                .join(SubscriberRow, SubscriberRow.id == SmsRecipientRow.subscriber_id)
+                .where(SmsRecipientRow.delivery_id == delivery_id, SmsRecipientRow.state == PENDING,
+                       SmsRecipientRow.id > after)
+                .order_by(SmsRecipientRow.id).limit(size * want)).all()
+            if not rows:
+                return [], after
+            after = rows[-1][0]
+            skipped = [rid for rid, _, opted_out in rows if opted_out is not None]
+            live = [(rid, enc) for rid, enc, opted_out in rows if opted_out is None]
+            if skipped:
+                s.execute(update(SmsRecipientRow).where(SmsRecipientRow.id.in_(skipped))
+                          .values(state=SKIPPED, code="OptedOut", updated_at=now))
+            for i in range(0, len(live), 500):
+                s.execute(update(SmsRecipientRow).where(SmsRecipientRow.id.in_([rid for rid, _ in live[i:i + 500]]))
+                          .values(state=SENDING, updated_at=now))
+        return [_Batch(live[i:i + size]) for i in range(0, len(live), size)], after
 
     def _call(self, account_name: str, request: dict[str, Any], batch: _Batch) -> _BatchResult:
-        """One SendSms for one batch (runs in a pool thread); never raises."""
+        """Decrypt, re-validate and send one batch (runs in a pool thread); never raises."""
         try:
+            vault = get_vault()
+            for rid, enc in batch.rows:
+                e164 = vault.decrypt(enc)
+                if valid_at_send(e164) and e164 not in batch.numbers:
+                    batch.numbers[e164] = rid
+                else:
+                    batch.invalid.append(rid)
+            if not batch.numbers:
+                return _BatchResult(batch, statuses=[])
             req = models.SendSmsRequest()
-            req._deserialize({**request, "PhoneNumberSet": list(batch.rows)})
+            req._deserialize({**request, "PhoneNumberSet": list(batch.numbers)})
             resp = self._client(account_name).SendSms(req)
             raw = resp.SendStatusSet
             if raw is None:  # F12: a body without the success marker
@@ -523,20 +539,24 @@ class SmsChannel:
         errors: list[ChannelError] = []
         stop = False
         after = 0
+        exhausted = False
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sms") as pool:
             running: set[Future[_BatchResult]] = set()
+            finished: list[_BatchResult] = []
             while True:
-                while not stop and len(running) < concurrency:
-                    batch, after = self._next_batch(delivery_id, after, size)
-                    if batch is None:
-                        break
-                    running.add(pool.submit(self._call, account_name, request, batch))
+                want = 0 if (stop or exhausted) else concurrency - len(running)
+                if finished or want > 0:
+                    batches, after = self._step(delivery_id, finished, after, size, want)
+                    finished = []
+                    if want > 0 and not batches:
+                        exhausted = True
+                    running.update(pool.submit(self._call, account_name, request, b) for b in batches)
                 if not running:
                     break
                 done, running = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
                     result = fut.result()
-                    self._record(result)
+                    finished.append(result)
                     if result.error is not None:
                         errors.append(result.error)
                         # an account or request problem, or "slow down": start no new batches
@@ -544,20 +564,26 @@ class SmsChannel:
                             stop = True
         return errors
 
-    def _record(self, result: _BatchResult) -> None:
-        """Write one batch's per-number results in one short transaction."""
-        now = self.clock()
-        rows = result.batch.rows
-        values: list[dict[str, Any]] = []
+    @staticmethod
+    def _result_values(result: _BatchResult, now: datetime) -> list[dict[str, Any]]:
+        """The per-number rows of one finished batch, for ``_SET_RESULT``."""
+        batch = result.batch
+        values: list[dict[str, Any]] = [{"rid": rid, "st": REJECTED, "cd": "InvalidAtSend", "sn": None, "ua": now}
+                                        for rid in batch.invalid]
         if result.statuses is None:
             err = result.error
+            if batch.numbers:
+                targets = list(batch.numbers.values())
+            else:  # failed before decryption finished: nothing can have gone out
+                done = set(batch.invalid)
+                targets = [rid for rid, _ in batch.rows if rid not in done]
             state = UNKNOWN if isinstance(err, Ambiguous) else PENDING
             code = type(err).__name__ if err is not None else "NoAnswer"
-            values = [{"id": rid, "state": state, "code": code, "updated_at": now} for rid in rows.values()]
+            values.extend({"rid": rid, "st": state, "cd": code, "sn": None, "ua": now} for rid in targets)
         else:
             seen: set[int] = set()
             for st in result.statuses:
-                rid = rows.get(_e164(str(st["PhoneNumber"])))
+                rid = batch.numbers.get(_e164(str(st["PhoneNumber"])))
                 if rid is None or rid in seen:
                     continue
                 seen.add(rid)
@@ -571,13 +597,11 @@ class SmsChannel:
                     state, serial = UNKNOWN, None
                 else:
                     state, serial = PENDING, None
-                values.append({"id": rid, "state": state, "code": code[:100], "serial_no": serial,
-                               "updated_at": now})
+                values.append({"rid": rid, "st": state, "cd": code[:100], "sn": serial, "ua": now})
             # a number the answer does not mention may or may not have gone out
-            values.extend({"id": rid, "state": UNKNOWN, "code": "MissingFromAnswer", "serial_no": None,
-                           "updated_at": now} for rid in rows.values() if rid not in seen)
-        with scope(self._sessions) as s:
-            s.execute(update(SmsRecipientRow), values)
+            values.extend({"rid": rid, "st": UNKNOWN, "cd": "MissingFromAnswer", "sn": None, "ua": now}
+                          for rid in batch.numbers.values() if rid not in seen)
+        return values
 
     def _outcome(self, delivery_id: int, key: str, errors: Sequence[ChannelError]) -> Receipt:
         counts = self._counts(delivery_id)

@@ -86,7 +86,13 @@ def make_client(cls: type[Any], account: Account, name: str) -> Any:
     profile = ClientProfile(httpProfile=HttpProfile(protocol=protocol, endpoint=str(endpoint),
                                                     reqTimeout=timeout_of(account)))
     cred = credential.Credential(secret_id.value, secret_key.value)
-    return cls(cred, str(account.get("region", "ap-guangzhou")), profile)
+    client = cls(cred, str(account.get("region", "ap-guangzhou")), profile)
+    # the endpoint comes from config only: no proxy or ~/.netrc from the environment (and no
+    # per-request look-up of them, which costs more than the request itself on a fan-out)
+    session = getattr(getattr(getattr(client, "request", None), "conn", None), "_session", None)
+    if session is not None:
+        session.trust_env = False
+    return client
 
 
 # --- transport and HTTP status ------------------------------------------------------------------

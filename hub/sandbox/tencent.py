@@ -271,8 +271,10 @@ def send_sms(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
     report_delay = float(state.get("report_delay", 0))
     statuses: list[dict[str, Any]] = []
     reports: list[dict[str, Any]] = []
+    today = _day(now)
     with sandbox.lock:
-        history: dict[str, list[list[Any]]] = state.setdefault("history", {})
+        # history: E.164 → [day, [[time, content digest], ...]] (today's sends only)
+        history: dict[str, list[Any]] = state.setdefault("history", {})
         blacklist = set(state.get("blacklist", []))
         undeliverable = set(state.get("undeliverable", []))
         for raw in numbers:
@@ -290,8 +292,8 @@ def send_sms(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
                 statuses.append({**status, "Code": "FailedOperation.PhoneNumberInBlacklist",
                                  "Message": "The phone number is in the blocklist (the user unsubscribed)."})
                 continue
-            today = _day(now)
-            past = [h for h in history.get(e164, []) if _day(h[0]) == today]
+            entry = history.get(e164)
+            past: list[list[Any]] = entry[1] if entry and entry[0] == today else []
             if any(h[1] == digest and now - h[0] < 30 for h in past):
                 statuses.append({**status, "Code": "LimitExceeded.PhoneNumberThirtySecondLimit",
                                  "Message": "The same content was sent to this number within 30 seconds."})
@@ -300,7 +302,7 @@ def send_sms(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
                 statuses.append({**status, "Code": "LimitExceeded.PhoneNumberDailyLimit",
                                  "Message": "The number of messages to this number today exceeds the limit."})
                 continue
-            history[e164] = [*past, [now, digest]]
+            history[e164] = [today, [*past, [now, digest]]]
             state["serial"] = serial = int(state.get("serial", 0)) + 1
             serial_no = f"3369:{serial:019d}"
             statuses.append({**status, "SerialNo": serial_no, "Fee": fee, "Code": "Ok",

@@ -26,6 +26,7 @@ from sms_support import (
 from hub.channels.base import DeliveryStatus, Target
 from hub.channels.sms import CODES, handle_sms_callback, parse_quiet_hours, quiet_wait
 from hub.errors import Ambiguous, AuthExpired, Permanent, RateLimited, Retryable
+from hub.sandbox import tencent
 from hub.store.db import session_scope
 
 
@@ -89,7 +90,7 @@ def test_partial_failure_records_per_number_results_and_a_retry_never_resends_ok
     import hashlib
 
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    sandbox.vendor("tencent")["history"] = {recent: [[time.time(), digest]]}
+    sandbox.vendor("tencent")["history"] = {recent: [tencent._day(time.time()), [[time.time(), digest]]]}
     with pytest.raises(RateLimited) as caught:
         channel().send(rendition, target(), key)
     assert caught.value.retry_after == 30

@@ -1,0 +1,165 @@
+"""SMS fan-out benchmark: N subscribers → the sandbox's SendSms in batches of 200, per-number results recorded.
+
+    .venv/bin/python bench/sms_fanout.py [--subscribers 100000] [--latency-ms 50] [--concurrency 8]
+
+Runs in a temporary hub home (SQLite) against an in-process sandbox with the
+given latency per API call. Prints the hub's send time, recipients/s, the RSS
+growth during the send, and in the same run the floor: bare SDK SendSms calls
+of 200 numbers at the same concurrency with no database (ratio = hub / bare).
+Not a test: numbers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import resource
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--subscribers", type=int, default=100_000)
+    ap.add_argument("--latency-ms", type=int, default=50)
+    ap.add_argument("--concurrency", type=int, default=8)
+    args = ap.parse_args()
+
+    home = tempfile.mkdtemp(prefix="hub-bench-")
+    os.environ["HUB_VAR"] = home
+    os.environ.pop("HUB_DATABASE_URL", None)
+    from cryptography.fernet import Fernet
+
+    os.environ["HUB_PHONE_KEY"] = Fernet.generate_key().decode()
+    from hub.sandbox.app import random_secrets
+
+    for k, v in random_secrets().items():
+        os.environ[k] = v
+    # the sandbox runs in its own process, as the real API does (no GIL shared with the hub)
+    import json
+    import subprocess
+    import urllib.request
+
+    port_file = Path(home) / "sandbox.port"
+    server = subprocess.Popen([sys.executable, "-c", SANDBOX_MAIN, str(port_file), str(args.latency_ms)],
+                              env=os.environ.copy())
+    deadline = time.monotonic() + 30
+    while not port_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    port = int(port_file.read_text())
+    os.environ["HUB_TENCENT_ENDPOINT"] = f"127.0.0.1:{port}"
+
+    from sqlalchemy import insert
+
+    from hub.channels.base import Target
+    from hub.channels.sms import SmsChannel
+    from hub.channels.subscribers import get_vault
+    from hub.config import get_config
+    from hub.record import Record
+    from hub.renderers.base import ArtifactStore, Rendition
+    from hub.settings import get_settings
+    from hub.store import repo
+    from hub.store.db import session_scope
+    from hub.store.models import DeliveryRow, SubscriberRow
+    from hub.timeutil import SHANGHAI, utcnow
+
+    n = args.subscribers
+    t0 = time.perf_counter()
+    vault = get_vault()
+    now = utcnow()
+    with session_scope() as s:
+        for start in range(0, n, 5000):
+            rows = []
+            for i in range(start, min(n, start + 5000)):
+                e164 = f"+86138{i:08d}"
+                rows.append({"phone_enc": vault.encrypt(e164), "phone_hash": vault.hash(e164), "phone_tail": e164[-4:],
+                             "level": "county", "region": None, "topics": [], "opted_out_at": None, "created_at": now})
+            s.execute(insert(SubscriberRow), rows)
+        record = Record(id="bench-1", title="基准测试")
+        version = repo.save_version(s, record, findings=[], warnings=[], actor="bench").version
+        key = hashlib.sha256(b"bench").hexdigest()
+        s.add(DeliveryRow(record_id="bench-1", version=version, channel="sms", target="sms-county",
+                          idempotency_key=key, state="sending", attempts=1, redeliveries=0, created_at=now,
+                          updated_at=now))
+    print(f"setup: {n} subscribers in {time.perf_counter() - t0:.1f} s")
+
+    config = get_config()
+    acc = config.accounts["tencent"]
+    from hub.config import Account
+
+    acc2 = Account.model_validate({"channel": "sms", **(acc.model_extra or {}), "concurrency": args.concurrency})
+    config = config.model_copy(update={"accounts": {**config.accounts, "tencent": acc2}})
+    main_art = ArtifactStore(get_settings().artifacts_dir).put(b"x", ".txt", "text/plain")
+    rendition = Rendition("sms", "bench-1", version, main_art,
+                          facts={"params": ["县政府办", "ab12"], "template_id": "2017168", "sign_name": "汉阴县人民政府"})
+    tcfg = config.targets["sms-county"]
+    target = Target("sms", "sms-county", "tencent", tcfg.model_dump(exclude={"channel", "account"}, exclude_none=True))
+    noon = utcnow().astimezone(SHANGHAI).replace(hour=12)
+    channel = SmsChannel(config, get_settings(), clock=lambda: noon)
+
+    before = rss_mb()
+    t1 = time.perf_counter()
+    receipt = channel.send(rendition, target, key)
+    hub_s = time.perf_counter() - t1
+    after = rss_mb()
+    print(f"hub send: {n} recipients in {hub_s:.2f} s = {n / hub_s:,.0f} recipients/s "
+          f"(results {receipt.raw['recipients']}); RSS {before:.0f} → {after:.0f} MB")
+
+    # the floor: bare SDK calls of 200 numbers, same concurrency, no database, no decryption
+    from hub.channels.tencent_client import SmsClient, make_client
+    from tencentcloud.sms.v20210111 import models
+
+    import threading
+
+    local = threading.local()
+
+    def bare(batch: int) -> None:
+        client = getattr(local, "c", None) or make_client(SmsClient, acc2, "tencent")
+        local.c = client
+        req = models.SendSmsRequest()
+        req._deserialize({"PhoneNumberSet": [f"+86139{batch * 200 + i:08d}" for i in range(200)],
+                          "SmsSdkAppId": "1400000001", "SignName": "汉阴县人民政府", "TemplateId": "2017168",
+                          "TemplateParamSet": ["县政府办", "ab12"], "SessionContext": "bare"})
+        client.SendSms(req)
+
+    t2 = time.perf_counter()
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        list(pool.map(bare, range((n + 199) // 200)))
+    bare_s = time.perf_counter() - t2
+    print(f"bare SDK: {n} recipients in {bare_s:.2f} s = {n / bare_s:,.0f} recipients/s")
+    print(f"ratio hub/bare throughput: {bare_s / hub_s:.2f}")
+    server.terminate()
+    server.wait(timeout=10)
+    del json, urllib
+
+
+SANDBOX_MAIN = """
+import socketserver, sys, time
+from pathlib import Path
+socketserver.StreamRequestHandler.disable_nagle_algorithm = True  # see the report: 40 ms delayed-ACK stalls
+from hub.sandbox.app import build_sandbox
+from hub.sandbox.credentials import credentials_from_env
+sb = build_sandbox(0, credentials=credentials_from_env()).start()
+sb.vendor("tencent")["daily_limit"] = 1000
+sb.set_faults("sms", latency_ms=int(sys.argv[2]))
+Path(sys.argv[1]).write_text(str(sb.port))
+time.sleep(3600)
+"""
+
+
+if __name__ == "__main__":
+    main()
