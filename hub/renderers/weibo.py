@@ -94,7 +94,7 @@ def render_weibo(record: Record, ctx: RenderContext, store: ArtifactStore) -> Re
     points = s.key_points or s.sentences
     card = points_card(cut(clean(record.title), 60), [clean(p) for p in points],
                        f"{ctx.settings.get('site_name', '')} · {ctx.short_url('weibo')}", str(render["font"]))
-    pic = store.put(jpeg(card, PIC_MAX_BYTES, start_quality=85), ".jpg", "image/jpeg")
+    pic = store.put(jpeg(card, PIC_MAX_BYTES, start_quality=85, optimize=False), ".jpg", "image/jpeg")
     post = {"status": text, "topics": tags, "url": url, "pic": pic.sha256 + ".jpg",
             "record_id": record.id, "version": ctx.version}
     blob = json.dumps(post, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")

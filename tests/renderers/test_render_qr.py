@@ -20,13 +20,15 @@ def decode(img: Image.Image) -> list[str]:
 
 
 def rasterize_svg(svg: str, scale: int = 8) -> Image.Image:
-    """Draw the one-path SVG qrcode writes (``M x,y H.. V.. H.. z`` per module) onto a bitmap."""
+    """Draw the SVG's one path (``M x,y h w v1 h-w z`` per run of dark modules) onto a bitmap."""
     size = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg).group(1))  # type: ignore[union-attr]
     img = Image.new("L", (size * scale, size * scale), 255)
     draw = ImageDraw.Draw(img)
-    for x, y in re.findall(r"M(\d+),(\d+)H", svg):
+    runs = re.findall(r"M(\d+),(\d+)h(\d+)v1h-\3z", svg)
+    assert runs and len(runs) == svg.count("M")
+    for x, y, w in runs:
         x0, y0 = int(x) * scale, int(y) * scale
-        draw.rectangle((x0, y0, x0 + scale - 1, y0 + scale - 1), fill=0)
+        draw.rectangle((x0, y0, x0 + int(w) * scale - 1, y0 + scale - 1), fill=0)
     return img
 
 
