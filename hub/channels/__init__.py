@@ -17,29 +17,18 @@ from hub.channels.newspaper import NewspaperChannel
 from hub.channels.sms import SmsChannel
 from hub.channels.tv import TvChannel
 from hub.channels.web import WebChannel
+from hub.channels.wechat import WeChatChannel
+from hub.channels.weibo import WeiboChannel
 from hub.errors import ConfigError
 
 CHANNELS: dict[str, type[Any]] = {
+    "wechat": WeChatChannel,
+    "weibo": WeiboChannel,
     "sms": SmsChannel,
     "web": WebChannel,
     "tv": TvChannel,
     "newspaper": NewspaperChannel,
 }
-
-try:  # written at the same time by the WeChat/Weibo engineer; unguarded once both have landed
-    from hub.channels.wechat import WeChatChannel
-
-    CHANNELS["wechat"] = WeChatChannel
-except ModuleNotFoundError as exc:  # pragma: no cover - only while the module does not exist
-    if exc.name != "hub.channels.wechat":
-        raise
-try:
-    from hub.channels.weibo import WeiboChannel  # type: ignore[import-not-found,unused-ignore]
-
-    CHANNELS["weibo"] = WeiboChannel
-except ModuleNotFoundError as exc:  # pragma: no cover
-    if exc.name != "hub.channels.weibo":
-        raise
 
 _instances: dict[tuple[str, int, int], Channel] = {}
 _lock = threading.Lock()
