@@ -134,7 +134,7 @@ def _body(record: Record, st: dict[str, ParagraphStyle], width: float) -> list[F
     return out
 
 
-class QrFlowable(Flowable):
+class QrFlowable(Flowable):  # type: ignore[misc]
     """The QR as filled rectangles, one per run of dark modules (reportlab's own QR widget
     encodes the data twice per draw and cost ~70 ms; the matrix comes from the same
     encoder as the QR PNGs, so print and PNG agree module for module)."""

@@ -37,14 +37,15 @@ LOGO_RATIO = 0.25
 
 def error_level(logo: str) -> int:
     """H with a logo (it hides modules), Q without (print and TV robustness)."""
-    return qrcode.constants.ERROR_CORRECT_H if logo else qrcode.constants.ERROR_CORRECT_Q
+    return int(qrcode.constants.ERROR_CORRECT_H if logo else qrcode.constants.ERROR_CORRECT_Q)
 
 
 @lru_cache(maxsize=4)
 def _logo(path: str) -> Image.Image:
     try:
         with Image.open(Path(path)) as img:
-            return img.convert("RGB")
+            rgb: Image.Image = img.convert("RGB")
+            return rgb
     except OSError as exc:
         raise RenderError(f"qr: logo {path}: {exc}") from exc
 

@@ -8,10 +8,9 @@ the 300-character cap.
 from __future__ import annotations
 
 import json
-
-import feedparser
 from html.parser import HTMLParser
 
+import feedparser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
