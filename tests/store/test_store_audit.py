@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_record
+from storekit import make_record
 
 from hub.store import repo
 from hub.store.db import session_scope

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import CheckFinding, make_record
 from sqlalchemy import func, select
+from storekit import CheckFinding, make_record
 
 from hub.errors import NotFound
 from hub.record import Level, Record, Source, Stage

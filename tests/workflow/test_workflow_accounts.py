@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
-from conftest import DEPT
+from workflowkit import DEPT
 
 from hub import auth
 from hub.errors import InputError

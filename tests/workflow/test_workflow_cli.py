@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DEPT, ID_NUMBER, WORD, Draft
 from typer.testing import CliRunner
+from workflowkit import DEPT, ID_NUMBER, WORD, Draft
 
 import hub.commands.workflow  # noqa: F401 - registers the commands
 from hub import auth

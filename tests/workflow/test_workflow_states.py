@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import ID_NUMBER, OTHER, PHONE, WORD, Draft, make_record
+from workflowkit import ID_NUMBER, OTHER, PHONE, WORD, Draft, make_record
 
 from hub import workflow
 from hub.errors import NotFound, PermissionDenied, WorkflowError
