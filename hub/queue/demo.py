@@ -134,6 +134,16 @@ def run_demo(*, sample: Path = SAMPLE, timeout: float = 300.0, echo: Echo = prin
 
 def _prepare(sample: Path, echo: Echo) -> tuple[str, str]:
     """Accounts, the sample stored and approved, demo subscribers; returns (password, version)."""
+    password = os.environ.get("HUB_DEMO_PASSWORD") or DEMO_PASSWORD_DEFAULT
+    return password, _prepare_record(sample, echo=echo, password=password)
+
+
+def _prepare_record(sample: Path, *, echo: Echo, password: str = DEMO_PASSWORD_DEFAULT,
+                    kinds: tuple[str, ...] | None = None) -> str:
+    """Demo accounts, ``sample`` stored, submitted and approved, demo subscribers, renditions; the version.
+
+    ``kinds`` limits the pre-rendering (default: every kind a channel needs).
+    """
     from hub import auth, workflow
     from hub.channels import subscribers
     from hub.checks import run_checks
@@ -141,7 +151,6 @@ def _prepare(sample: Path, echo: Echo) -> tuple[str, str]:
     from hub.store import repo
     from hub.store.db import session_scope
 
-    password = os.environ.get("HUB_DEMO_PASSWORD") or DEMO_PASSWORD_DEFAULT
     with session_scope() as s:
         auth.seed_demo_users(s, password)
     items = ingest_path(sample)
@@ -172,7 +181,7 @@ def _prepare(sample: Path, echo: Echo) -> tuple[str, str]:
     from hub.queue.context import RENDITION_KIND
     from hub.renderers.service import render_version
 
-    for kind in dict.fromkeys(RENDITION_KIND.values()):
+    for kind in kinds if kinds is not None else tuple(dict.fromkeys(RENDITION_KIND.values())):
         started = time.monotonic()
         try:
             with session_scope() as s:
@@ -180,7 +189,7 @@ def _prepare(sample: Path, echo: Echo) -> tuple[str, str]:
             echo(f"rendered {kind} in {time.monotonic() - started:.1f} s")
         except (HubError, OSError, TypeError, ValueError) as exc:  # the delivery will record it in words
             echo(f"could not render {kind}: {type(exc).__name__}: {exc}")
-    return password, version
+    return version
 
 
 def _wait(ids: list[int], timeout: float, echo: Echo) -> bool:

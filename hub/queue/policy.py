@@ -132,7 +132,7 @@ def decide(exc: ChannelError, *, attempt: int, channel: str, account: str, now: 
         if attempt >= settings.max_attempts:
             return Decision(Action.FAIL, None, f"{name}: {exc.message}; gave up after {attempt} attempts")
         if exc.retry_after is not None:
-            delay = min(max(exc.retry_after, 0.0), settings.max_backoff)
+            delay = min(max(exc.retry_after, 0.0), 86400.0)  # the platform's word, never shortened
         else:
             delay = backoff(attempt, settings, rng)
         return Decision(Action.RETRY, delay, f"{name}: {exc.message}; retry {attempt + 1} in {delay:.0f} s")
