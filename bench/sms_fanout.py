@@ -120,10 +120,11 @@ def main() -> None:
           f"(results {receipt.raw['recipients']}); RSS {before:.0f} → {after:.0f} MB")
 
     # the floor: bare SDK calls of 200 numbers, same concurrency, no database, no decryption
-    from hub.channels.tencent_client import SmsClient, make_client
+    import threading
+
     from tencentcloud.sms.v20210111 import models
 
-    import threading
+    from hub.channels.tencent_client import SmsClient, make_client
 
     local = threading.local()
 
