@@ -58,6 +58,18 @@ def render_instant(record: Record, version: str) -> datetime:
     return _EPOCH + timedelta(seconds=int(version[:7], 16))
 
 
+def not_after(record: Record, ctx: RenderContext, channel: str) -> datetime | None:
+    """Until when ``channel`` may still deliver this version (F11): publication + ``not_after_hours``.
+
+    None when the record has no publication time (the derived render instant is not a real
+    date) or the channel has no window; the delivery engine then applies its own bound.
+    """
+    hours = ctx.settings.get("render", {}).get("not_after_hours", {}).get(channel)
+    if record.published_at is None or hours is None:
+        return None
+    return record.published_at + timedelta(hours=int(hours))
+
+
 def render_settings() -> dict[str, Any]:
     """What of the configuration renderers may read: the ``[render]`` table and the site name."""
     config = get_config()

@@ -40,6 +40,7 @@ from hub.record import Heading, ListBlock, Record
 from hub.record import Paragraph as Para
 from hub.record import Table as TableBlock
 from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.context import not_after
 from hub.renderers.qr import qr_matrix
 from hub.renderers.text import clean
 from hub.timeutil import to_local
@@ -200,5 +201,6 @@ def render_print(record: Record, ctx: RenderContext, store: ArtifactStore) -> Re
     main = store.put(data, ".pdf", "application/pdf")
     pages = data.count(b"/Type /Page\n") or data.count(b"/Type /Page ")
     return Rendition("print", record.id, ctx.version, main,
-                     facts={"short_url": ctx.short_url("newspaper"), "meta_line": meta_line(record),
-                            "pages": pages})
+                     facts={"title": clean(record.title), "short_url": ctx.short_url("newspaper"),
+                            "meta_line": meta_line(record),
+                            "pages": pages}, not_after=not_after(record, ctx, "newspaper"))

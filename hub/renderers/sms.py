@@ -23,6 +23,7 @@ from typing import Any
 from hub.errors import RenderError
 from hub.record import Record
 from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.context import not_after
 from hub.renderers.text import clean
 from hub.timeutil import to_local
 
@@ -105,7 +106,7 @@ def _params_from_override(text: str, template: str, signature: str) -> list[str]
     if m is None:
         raise RenderError(f"sms: override does not match the approved template ({template!r}); "
                           "only the {n} parameters may change")
-    return [m.group(f"p{i}") for i in sorted((int(k[1:]) for k in m.groupdict()))]
+    return [m.group(f"p{i}") for i in sorted(int(k[1:]) for k in m.groupdict())]
 
 
 def _check(params: list[str], names: list[str], limit: int) -> None:
@@ -147,4 +148,4 @@ def render_sms(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rend
                      "application/json")
     return Rendition("sms", record.id, ctx.version, main,
                      facts={"text": text, "segments": n, "chars": len(text), "template_id": cfg["template_id"],
-                            "params": params, "sign_name": signature})
+                            "params": params, "sign_name": signature}, not_after=not_after(record, ctx, "sms"))

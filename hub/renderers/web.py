@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from hub.record import LEVEL_NAMES, Level, Record, Stage
 from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.context import not_after
 from hub.renderers.qr import qr_svg
 from hub.renderers.summary import summarize
 from hub.renderers.templating import render_template
@@ -105,7 +106,7 @@ def render_web(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rend
     entry = entry_of(record, ctx)
     return Rendition("web", record.id, ctx.version, main,
                      facts={"site_path": f"records/{record.id}/index.html", "page_url": ctx.page_url,
-                            "entry": entry.to_json()})
+                            "entry": entry.to_json()}, not_after=not_after(record, ctx, "web"))
 
 
 # --- the site: listings and feed ---------------------------------------------------------

@@ -27,6 +27,7 @@ import nh3
 from hub.errors import RenderError
 from hub.record import Record
 from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.context import not_after
 from hub.renderers.images import cover, jpeg
 from hub.renderers.summary import MAX_CHARS as DIGEST_MAX
 from hub.renderers.summary import summarize
@@ -129,4 +130,4 @@ def render_wechat(record: Record, ctx: RenderContext, store: ArtifactStore) -> R
     return Rendition("wechat", record.id, ctx.version, main, files={"cover": cover_art, "content": html_art},
                      facts={"title": article["title"], "author": article["author"], "digest": article["digest"],
                             "content_chars": len(content), "content_bytes": size, "cover_bytes": len(thumb),
-                            "content_source_url": ctx.page_url})
+                            "content_source_url": ctx.page_url}, not_after=not_after(record, ctx, "wechat"))

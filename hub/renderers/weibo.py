@@ -26,6 +26,7 @@ import re
 from hub.errors import RenderError
 from hub.record import Record
 from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.context import not_after
 from hub.renderers.images import jpeg, points_card
 from hub.renderers.summary import summarize
 from hub.renderers.text import clean, cut
@@ -101,4 +102,4 @@ def render_weibo(record: Record, ctx: RenderContext, store: ArtifactStore) -> Re
     main = store.put(blob, ".json", "application/json")
     return Rendition("weibo", record.id, ctx.version, main, files={"pic": pic},
                      facts={"text": text, "chars": weibo_length(text), "limit": LIMIT, "topics": tags,
-                            "url": url})
+                            "url": url}, not_after=not_after(record, ctx, "weibo"))

@@ -46,3 +46,17 @@ def test_an_unpublished_record_gets_a_fixed_instant_not_now() -> None:
     a = build_context(record, "0123456789" + "0" * 54).rendered_at
     assert a == build_context(record, "0123456789" + "0" * 54).rendered_at
     assert a < datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def test_renditions_carry_not_after_from_publication_and_the_channel_window(store) -> None:  # type: ignore[no-untyped-def]
+    """SMS may be delivered up to 72 h after publication, the newspaper 336 h; no publication time → no bound."""
+    from datetime import timedelta
+
+    from hub.renderers import RENDERERS
+
+    record = load_record("sample")
+    ctx = build_context(record, record.version_hash())
+    assert RENDERERS["sms"](record, ctx, store).not_after == record.published_at + timedelta(hours=72)
+    assert RENDERERS["print"](record, ctx, store).not_after == record.published_at + timedelta(hours=336)
+    bare = Record(id="x", title="t")
+    assert RENDERERS["sms"](bare, build_context(bare, bare.version_hash()), store).not_after is None
