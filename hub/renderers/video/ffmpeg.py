@@ -24,8 +24,9 @@ from typing import Any, TextIO
 from hub.errors import ConfigError, RenderError
 
 #: Options that make ffmpeg's own output reproducible (no encoder version strings, no creation time).
-BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
-            "-map_metadata", "-1", "-map_chapters", "-1"]
+#: (The video codec's ``-flags:v +bitexact`` is set with each command's own codec flags: a second
+#: ``-flags`` option would replace, not add to, e.g. MPEG-2's interlace flags.)
+BITEXACT = ["-fflags", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1", "-map_chapters", "-1"]
 
 
 def _tool(env: str, name: str) -> str:
