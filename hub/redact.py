@@ -45,39 +45,67 @@ _SECRET_ENV = re.compile(r"(SECRET|TOKEN|KEY|PASSWORD|PASSWD|CREDENTIAL)", re.IG
 _MIN_SECRET_LEN = 6
 
 #: secret-looking parameter names in query strings, forms, JSON and ``key: value`` text
-_PARAM_NAMES = (
-    r"access_token|refresh_token|accesstoken|token|secret|appsecret|app_secret|client_secret|secretkey|"
-    r"secret_key|secretid|secret_id|password|passwd|sign|signature|key|ticket|authorization"
-)
-# key=value (query, form, cookie); stops at & ; whitespace, quotes and closing brackets
-_KV = re.compile(rf"(?i)\b({_PARAM_NAMES})=([^&;\s\"'<>)\]}},]+)")
-# "key": "value" (JSON) and key: value (repr / headers)
-_JSON_KV = re.compile(rf"(?i)([\"']?)\b({_PARAM_NAMES})\1(\s*[:]\s*)([\"'])(.*?)\4")
+_PARAM_NAMES = frozenset({
+    "access_token", "refresh_token", "accesstoken", "token", "secret", "appsecret", "app_secret", "client_secret",
+    "secretkey", "secret_key", "secretid", "secret_id", "password", "passwd", "sign", "signature", "key", "ticket",
+    "authorization"})
+# name=value (query, form, cookie); the value stops at & ; whitespace, quotes and closing brackets
+_KV = re.compile(r"\b([A-Za-z_]+)=([^&;\s\"'<>)\]},]+)")
+# "name": "value" (JSON) and name: 'value' (repr)
+_JSON_KV = re.compile(r"([\"']?)\b([A-Za-z_]+)\1(\s*:\s*)([\"'])(.*?)\4")
 # Authorization header values: Bearer / OAuth2 / TC3-HMAC-SHA256 ... Signature=
 _AUTH = re.compile(r"(?i)\b(Bearer|OAuth2|OAuth|Basic)\s+[A-Za-z0-9._~+/=\-]{6,}")
 # Chinese mobile numbers (with or without +86 / 86 / 0086) and other E.164 numbers
 _CN_MOBILE = re.compile(r"(?<![\w*])(?:\+?86[- ]?|0086[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+_DIGITS = re.compile(r"\d{4}")
 _E164 = re.compile(r"(?<![\w*])\+(\d{1,3})[- ]?(\d{3,13}?)(\d{4})(?!\d)")
 
 _lock = threading.Lock()
 _known: set[str] = set()
 _installed = False
+_cache: tuple[object, list[str]] | None = None
 
 
 def register_secret(value: str | None) -> None:
     """Remember a secret value (e.g. a fetched access token) so ``redact`` removes it anywhere."""
-    if value and len(value) >= _MIN_SECRET_LEN:
+    global _cache
+    if value and len(value) >= _MIN_SECRET_LEN and value not in _known:
         with _lock:
             _known.add(value)
+            _cache = None
+
+
+def _env_fingerprint() -> object:
+    data = getattr(os.environ, "_data", None)  # the raw dict: hashing it is far cheaper than decoding every item
+    return hash(frozenset(data.items())) if isinstance(data, dict) else tuple(sorted(os.environ.items()))
 
 
 def _secret_values() -> list[str]:
+    """Every value to scrub: registered secrets and secret-named environment variables (cached per environment)."""
+    global _cache
+    fingerprint = (_env_fingerprint(), len(_known))
+    cached = _cache
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
     values = set(_known)
     for name, value in os.environ.items():
         if value and len(value) >= _MIN_SECRET_LEN and _SECRET_ENV.search(name):
             values.add(value)
     # longest first, so a secret containing another is removed whole
-    return sorted(values, key=len, reverse=True)
+    ordered = sorted(values, key=len, reverse=True)
+    _cache = (fingerprint, ordered)
+    return ordered
+
+
+def _kv(m: re.Match[str]) -> str:
+    return f"{m.group(1)}={MASK}" if m.group(1).lower() in _PARAM_NAMES else m.group(0)
+
+
+def _json_kv(m: re.Match[str]) -> str:
+    if m.group(2).lower() not in _PARAM_NAMES:
+        return m.group(0)
+    q = m.group(1)
+    return f"{q}{m.group(2)}{q}{m.group(3)}{m.group(4)}{MASK}{m.group(4)}"
 
 
 def mask_phone(number: str) -> str:
@@ -109,12 +137,16 @@ def redact(text: str, *, extra: Iterable[str] = ()) -> str:
     for value in [*(v for v in extra if v and len(v) >= _MIN_SECRET_LEN), *_secret_values()]:
         if value in text:
             text = text.replace(value, MASK)
-    text = _KV.sub(lambda m: f"{m.group(1)}={MASK}", text)
-    text = _JSON_KV.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{MASK}{m.group(4)}",
-                        text)
-    text = _AUTH.sub(lambda m: f"{m.group(1)} {MASK}", text)
-    text = _CN_MOBILE.sub(_mask_cn, text)
-    text = _E164.sub(_mask_e164, text)
+    if "=" in text:
+        text = _KV.sub(_kv, text)
+    if ":" in text:
+        text = _JSON_KV.sub(_json_kv, text)
+    lowered = text.lower()
+    if "bearer" in lowered or "oauth" in lowered or "basic" in lowered:
+        text = _AUTH.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    if _DIGITS.search(text):
+        text = _CN_MOBILE.sub(_mask_cn, text)
+        text = _E164.sub(_mask_e164, text)
     return text
 
 
@@ -132,7 +164,7 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {k: (MASK if isinstance(k, str) and re.fullmatch(_PARAM_NAMES, k, re.IGNORECASE) else redact_value(v))
+        return {k: (MASK if isinstance(k, str) and k.lower() in _PARAM_NAMES else redact_value(v))
                 for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact_value(v) for v in value]
