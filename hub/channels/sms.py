@@ -34,6 +34,7 @@ Phone numbers never leave this module unmasked except inside the SDK request.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -78,6 +79,8 @@ from hub.store.models import (
     UtcDateTime,
 )
 from hub.timeutil import SHANGHAI, utcnow
+
+log = logging.getLogger(__name__)
 
 #: the API's limit of numbers per SendSms
 MAX_BATCH = 200
@@ -507,12 +510,17 @@ class SmsChannel:
         """Decrypt, re-validate and send one batch (runs in a pool thread); never raises."""
         try:
             vault = get_vault()
+            refused: list[str] = []
             for rid, enc in batch.rows:
                 e164 = vault.decrypt(enc)
                 if valid_at_send(e164) and e164 not in batch.numbers:
                     batch.numbers[e164] = rid
                 else:
                     batch.invalid.append(rid)
+                    refused.append(redact.mask_phone(e164))
+            if refused:
+                log.warning("sms: %d number(s) failed re-validation at send and are not sent: %s",
+                            len(refused), ", ".join(refused[:20]))
             if not batch.numbers:
                 return _BatchResult(batch, statuses=[])
             req = models.SendSmsRequest()

@@ -119,7 +119,8 @@ def test_201_recipients_go_out_as_two_requests_of_at_most_200(sandbox: Any) -> N
     assert len(sms_inbox(sandbox)) == 201
 
 
-def test_a_number_that_fails_validation_at_send_is_rejected_and_never_sent(sandbox: Any) -> None:
+def test_a_number_that_fails_validation_at_send_is_rejected_and_never_sent(sandbox: Any,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
     from hub.channels.subscribers import get_vault
     from hub.store.models import SubscriberRow
     from hub.timeutil import utcnow
@@ -133,6 +134,7 @@ def test_a_number_that_fails_validation_at_send_is_rejected_and_never_sent(sandb
     record_id, version, key = setup_delivery()
     receipt = channel().send(sms_rendition(record_id, version), target(), key)
     assert states(key)[bad] == "rejected"
+    assert "+86*******0001" in caplog.text and "10000000001" not in caplog.text  # reported, masked
     assert [m["content"]["phone"] for m in sms_inbox(sandbox)] == numbers(1)
     assert receipt.raw["recipients"] == {"sent": 1, "rejected": 1}
 
