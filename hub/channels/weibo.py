@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from typing import Any, ClassVar
 
 import httpx
@@ -97,6 +98,8 @@ class WeiboChannel:
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
         self.config, self.settings = config, settings
         self.sessions = session_factory or default_sessions()
+        self._clients: dict[tuple[str, str], httpx.Client] = {}
+        self._lock = threading.Lock()
         redact.install()
 
     def _account(self, target: Target) -> tuple[str, Account]:
@@ -117,12 +120,23 @@ class WeiboChannel:
         return httpx.Client(base_url=base, timeout=timeouts, follow_redirects=False,
                             headers={"Authorization": f"OAuth2 {token}", "User-Agent": "hub/0.1"})
 
+    def _client(self, target: Target) -> httpx.Client:
+        """The account's pooled client (httpx clients are thread-safe; building one costs an SSL context)."""
+        name, account = self._account(target)
+        token = account.secret("access_token_env", name).value
+        key = (name, hashlib.sha256(token.encode()).hexdigest())
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None or client.is_closed:
+                client = self._clients[key] = self.http(target)
+            return client
+
     def _request(self, target: Target, method: str, path: str, *, publishing: bool, **kwargs: Any) -> Any:
         """One call: transport errors, vendor error bodies and statuses → typed outcomes; the parsed JSON."""
         what = path.rsplit("/", 1)[-1]
+        client = self._client(target)
         try:
-            with self.http(target) as client:
-                response = client.request(method, path, **kwargs)
+            response = client.request(method, path, **kwargs)
         except TRANSPORT_ERRORS as exc:
             raise from_transport("weibo", what, exc, publishing=publishing) from None
         try:
