@@ -124,11 +124,15 @@ def _mail(msgs: list[dict[str, Any]]) -> str:
     out = []
     for m in msgs:
         c = m["content"]
-        rows = "".join(f"<div><b>{escape(str(k))}</b>: {escape(str(v))}</div>"
-                       for k, v in c.items() if k not in ("text", "body"))
+        rows = "".join(f"<div><b>{escape(str(k))}</b>: {escape(str(c[k]))}</div>"
+                       for k in ("from", "to", "subject") if c.get(k))
+        files = "".join(
+            f"<li>📎 {escape(str(a.get('filename') or '?'))} · {escape(str(a.get('content_type') or ''))} · "
+            f"{int(a.get('bytes') or 0):,} bytes</li>"
+            for a in (c.get("attachments") or []) if isinstance(a, dict))
         text = c.get("text") or c.get("body") or ""
         out.append(f'<div class="mail"><div class="meta">{escape(_when(m["at"]))}</div>{rows}'
-                   f'<pre>{escape(str(text))}</pre></div>')
+                   f'<pre>{escape(str(text))}</pre><ul>{files}</ul></div>')
     return "".join(out) or '<p class="meta">no mail yet</p>'
 
 

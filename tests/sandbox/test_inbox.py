@@ -46,7 +46,9 @@ def test_the_page_escapes_everything_and_frames_articles_without_scripts(sb: San
         "title": "<img src=x onerror=alert(1)>标题", "author": "公开办", "publish_id": "1", "article_id": "A1",
         "content": "<p>正文</p>", "article_url": f"{sb.url}/_sandbox/article?id=A1&idx=1&sn=x"})
     sb.record("sms", "sms", "1400000001", {"phone": "+8613800000001", "text": "<b>短信</b>"})
-    sb.record("newspaper", "mail", "desk", {"subject": "<i>稿件</i>", "to": "desk@example", "text": "见附件"})
+    sb.record("newspaper", "mail", "desk", {"subject": "<i>稿件</i>", "to": "desk@example", "text": "见附件",
+                                            "attachments": [{"filename": "<x>.pdf", "content_type": "application/pdf",
+                                                             "bytes": 12345, "sha256": "ab"}]})
     r = httpx.get(f"{sb.url}/_sandbox/", timeout=5)
     page = r.text
     assert r.headers["content-type"].startswith("text/html")
@@ -60,7 +62,7 @@ def test_the_page_escapes_everything_and_frames_articles_without_scripts(sb: San
     assert "&lt;img src=x onerror" in article.text and "<p>正文</p>" in article.text
     assert httpx.get(f"{sb.url}/_sandbox/article", params={"id": "nope"}, timeout=5).status_code == 404
     assert "+86*******0001" in page and "13800000001" not in page  # numbers are shown masked
-    assert "&lt;i&gt;稿件&lt;/i&gt;" in page
+    assert "&lt;i&gt;稿件&lt;/i&gt;" in page and "&lt;x&gt;.pdf" in page and "12,345 bytes" in page
 
 
 def test_an_sms_thread_per_number(sb: Sandbox) -> None:
