@@ -27,6 +27,7 @@ from typing import ClassVar
 from sqlalchemy import select
 
 from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.boundary import typed_errors
 from hub.channels.files import safe_id, write_atomic
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import Account, HubConfig
@@ -141,6 +142,7 @@ class NewspaperChannel:
         except OSError as exc:
             raise Retryable(f"newspaper: cannot write the pickup copy ({type(exc).__name__})") from None
 
+    @typed_errors("newspaper")
     def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
         account = self._account(target.account)
         msg = self.message(rendition, target, key)
@@ -180,9 +182,11 @@ class NewspaperChannel:
         return Receipt(provider_ref=str(msg["Message-ID"]), accepted_at=utcnow(), confirmed=True,
                        raw={"to": msg["To"], "bytes": rendition.main.bytes})
 
+    @typed_errors("newspaper")
     def lookup(self, target: Target, key: str) -> Receipt | None:
         """SMTP cannot be asked whether a message arrived: nothing to look up (a person decides)."""
         return None
 
+    @typed_errors("newspaper")
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
         return DeliveryStatus.DELIVERED

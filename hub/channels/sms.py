@@ -49,6 +49,7 @@ from tencentcloud.sms.v20210111 import models
 
 from hub import redact
 from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.boundary import typed_errors
 from hub.channels.sessions import SessionFactory, scope
 from hub.channels.subscribers import get_vault, valid_at_send
 from hub.channels.tencent_client import (
@@ -385,6 +386,7 @@ class SmsChannel:
 
     # --- send -----------------------------------------------------------------------------------------
 
+    @typed_errors("sms")
     def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
         account = self._account(target.account)
         batch_size = int(account.get("batch_size", MAX_BATCH))
@@ -537,8 +539,8 @@ class SmsChannel:
             if code in ("ClientNetworkError", "ServerNetworkError"):
                 return _BatchResult(batch, error=transport_error("sms", exc))
             return _BatchResult(batch, error=request_error(code, sdk_error_text(exc), self.clock()))
-        except ConfigError as exc:
-            return _BatchResult(batch, error=Permanent(f"sms: {exc}"))
+        except ConfigError as exc:  # a secret or the phone key is missing: the account needs a person
+            return _BatchResult(batch, error=AuthExpired(f"sms: configuration needs a person: {exc}"))
         except Exception as exc:  # requests errors while reading the body, unparsable JSON: F1/F12
             return _BatchResult(batch, error=transport_error("sms", exc))
 
@@ -653,6 +655,7 @@ class SmsChannel:
 
     # --- lookup and status ---------------------------------------------------------------------------
 
+    @typed_errors("sms")
     def lookup(self, target: Target, key: str) -> Receipt | None:
         """A receipt when every number of the delivery has a result; None while any is still pending.
 
@@ -671,6 +674,7 @@ class SmsChannel:
         return Receipt(provider_ref=key, accepted_at=self.clock(), confirmed=False,
                        raw={"delivery_id": delivery_id, "recipients": dict(counts)})
 
+    @typed_errors("sms")
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
         """Pull reports (bounded pages), then DELIVERED when every sent number has a final report.
 

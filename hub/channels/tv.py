@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.boundary import typed_errors
 from hub.channels.files import safe_id, same_file, sha256_file
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig
@@ -118,6 +119,7 @@ class TvChannel:
         self.config, self.settings = config, settings
         self._sessions = session_factory
 
+    @typed_errors("tv")
     def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
         ref = package_id(rendition.record_id, rendition.version)
         folder = package_dir(ref, self.settings)
@@ -161,6 +163,7 @@ class TvChannel:
         return Receipt(provider_ref=ref, accepted_at=utcnow(), confirmed=False,
                        raw={"package": str(folder), "reused": reused})
 
+    @typed_errors("tv")
     def lookup(self, target: Target, key: str) -> Receipt | None:
         with scope(self._sessions) as s:
             row = s.scalar(select(DeliveryRow).where(DeliveryRow.idempotency_key == key))
@@ -173,6 +176,7 @@ class TvChannel:
             return None
         return self._receipt(ref, folder, reused=True)
 
+    @typed_errors("tv")
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
         with scope(self._sessions) as s:
             done = collected(s, receipt.provider_ref)

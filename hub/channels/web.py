@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 
 from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.boundary import typed_errors
 from hub.channels.files import confined, safe_id, same_file, write_atomic
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig
@@ -85,6 +86,7 @@ class WebChannel:
             return {}
         return build_site(entries, public_url=self.settings.public_url, site_name=self.config.portal.site_name)
 
+    @typed_errors("web")
     def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
         plan = self.plan(rendition)
         record_id = rendition.record_id
@@ -126,6 +128,7 @@ class WebChannel:
             return None
         return data if isinstance(data, dict) else None
 
+    @typed_errors("web")
     def lookup(self, target: Target, key: str) -> Receipt | None:
         """A receipt when the record's site files are the ones this delivery wrote (same hashes)."""
         with scope(self._sessions) as s:
@@ -142,6 +145,7 @@ class WebChannel:
         return Receipt(provider_ref=str(manifest["main"]), accepted_at=utcnow(), confirmed=True,
                        raw={"files": len(manifest.get("files", {})), "version": version})
 
+    @typed_errors("web")
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
         path = confined(self.root, receipt.provider_ref, what="web")
         return DeliveryStatus.DELIVERED if path.is_file() else DeliveryStatus.FAILED

@@ -94,8 +94,6 @@ def test_the_smtp_error_table(exc: BaseException, after_data: bool, expected: ty
     assert type(smtp_error(exc, after_data=after_data)) is expected
 
 
-def test_a_target_without_an_address_is_a_config_error(sandbox: Any) -> None:
-    from hub.errors import ConfigError
-
-    with pytest.raises(ConfigError):
+def test_a_target_without_an_address_needs_a_person(sandbox: Any) -> None:
+    with pytest.raises(AuthExpired, match="targets.x.to"):
         newspaper().send(print_rendition(), Target("newspaper", "x", "newspaper-desk", {}), "k" * 64)

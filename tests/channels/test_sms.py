@@ -348,3 +348,23 @@ def test_every_sdk_error_code_has_a_row_in_the_one_table() -> None:
     codes = {v for k, v in vars(errorcodes).items() if k.isupper() and isinstance(v, str)}
     assert len(codes) > 90
     assert codes <= set(CODES)
+
+
+def test_a_missing_phone_key_stops_the_channel_and_names_the_variable(sandbox: Any,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    subscribe(numbers(1))
+    record_id, version, key = setup_delivery()
+    monkeypatch.delenv("HUB_PHONE_KEY")
+    with pytest.raises(AuthExpired, match="HUB_PHONE_KEY"):
+        channel().send(sms_rendition(record_id, version), target(), key)
+    assert sms_inbox(sandbox) == []
+
+
+def test_a_missing_secret_stops_the_channel_and_names_the_variable(sandbox: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    subscribe(numbers(1))
+    record_id, version, key = setup_delivery()
+    monkeypatch.delenv("HUB_TENCENT_SECRET_KEY")
+    with pytest.raises(AuthExpired, match="HUB_TENCENT_SECRET_KEY"):
+        channel().send(sms_rendition(record_id, version), target(), key)
+    assert set(states(key).values()) == {"pending"}
