@@ -18,6 +18,7 @@ Callers of ``build_sandbox`` start it with ``start_smtp(sandbox)``; the tests'
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import socket
 import time
@@ -27,6 +28,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from hub.sandbox.core import Sandbox
 
@@ -74,10 +76,31 @@ class DeskHandler:
         return "250 2.0.0 Message accepted for delivery"
 
 
-def start_smtp(sandbox: Sandbox, *, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int, Callable[[], None]]:
-    """Start the desk's SMTP server; returns ``(host, port, stop)``. ``port=0`` picks a free port."""
+def _authenticator(logins: dict[str, str]) -> Callable[..., AuthResult]:
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        if isinstance(data, LoginPassword):
+            user, password = data.login.decode("utf-8", "replace"), data.password.decode("utf-8", "replace")
+            if hmac.compare_digest(logins.get(user, "\x00"), password):
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
+    return check
+
+
+def start_smtp(sandbox: Sandbox, *, host: str = "127.0.0.1", port: int = 0,
+               logins: dict[str, str] | None = None) -> tuple[str, int, Callable[[], None]]:
+    """Start the desk's SMTP server; returns ``(host, port, stop)``. ``port=0`` picks a free port.
+
+    With ``logins`` (user → password) the desk offers AUTH (PLAIN/LOGIN; on
+    loopback without TLS, as a test stand-in only) and answers 535 to a wrong password.
+    """
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs peers and commands at INFO
     chosen = port or _free_port(host)
-    controller = Controller(DeskHandler(sandbox), hostname=host, port=chosen, ready_timeout=10)
+    extra: dict[str, Any] = {}
+    if logins:
+        # AUTH offered on plain loopback (a test stand-in); not *required*, so a client that skips it still
+        # gets through, but a wrong password is refused with 535
+        extra = {"authenticator": _authenticator(logins), "auth_require_tls": False}
+    controller = Controller(DeskHandler(sandbox), hostname=host, port=chosen, ready_timeout=10, **extra)
     controller.start()
     return host, chosen, controller.stop

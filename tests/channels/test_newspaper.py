@@ -97,3 +97,33 @@ def test_the_smtp_error_table(exc: BaseException, after_data: bool, expected: ty
 def test_a_target_without_an_address_needs_a_person(sandbox: Any) -> None:
     with pytest.raises(AuthExpired, match="targets.x.to"):
         newspaper().send(print_rendition(), Target("newspaper", "x", "newspaper-desk", {}), "k" * 64)
+
+
+def desk_config(port: int, **keys: str) -> HubConfig:
+    config = get_config()
+    acc = config.accounts["newspaper-desk"]
+    changed = Account.model_validate({"channel": "newspaper", **(acc.model_extra or {}), "smtp_port": str(port),
+                                      **keys})
+    return config.model_copy(update={"accounts": {**config.accounts, "newspaper-desk": changed}})
+
+
+def test_smtp_auth_with_the_password_from_the_environment(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.sandbox.smtp import start_smtp
+
+    _, port, stop = start_smtp(sandbox, logins={"gongkai": "desk-password-4f1a"})
+    try:
+        monkeypatch.setenv("HUB_DESK_USER", "gongkai")
+        monkeypatch.setenv("HUB_DESK_PASSWORD", "desk-password-4f1a")
+        ch = newspaper(desk_config(port, username_env="HUB_DESK_USER", password_env="HUB_DESK_PASSWORD"))
+        ch.send(print_rendition(), TARGET, "a" * 64)
+        assert len(sandbox.messages("newspaper")) == 1
+        monkeypatch.setenv("HUB_DESK_PASSWORD", "wrong-password-9c2e")
+        with pytest.raises(AuthExpired) as caught:
+            ch.send(print_rendition(), TARGET, "b" * 64)
+        assert "wrong-password-9c2e" not in str(caught.value)
+        assert len(sandbox.messages("newspaper")) == 1
+        monkeypatch.delenv("HUB_DESK_PASSWORD")
+        with pytest.raises(AuthExpired, match="HUB_DESK_PASSWORD"):
+            ch.send(print_rendition(), TARGET, "c" * 64)
+    finally:
+        stop()
