@@ -173,6 +173,8 @@ class Sandbox:
         self.routes: dict[tuple[str, str], tuple[ChannelOf, Handler]] = {}
         #: requests seen per "METHOD /path" (whatever the outcome), for tests that count calls
         self.hits: Counter[str] = Counter()
+        #: uploaded files (images), kept out of the JSON state: in memory, or beside the state file
+        self._blobs: dict[str, bytes] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._load()
@@ -194,11 +196,16 @@ class Sandbox:
             self.faults.clear()
 
     def reset(self) -> None:
-        """Forget everything: inbox, vendor state (tokens, drafts, posts) and faults."""
+        """Forget everything: inbox, vendor state (tokens, drafts, posts), uploaded files and faults."""
         with self.lock:
             self.inbox.clear()
             self.data.clear()
             self.faults.clear()
+            self._blobs.clear()
+            folder = self._blob_dir()
+            if folder is not None and folder.is_dir():
+                for path in folder.iterdir():
+                    path.unlink()
             self.save()
 
     def take_error_code(self, channel: str, path: str) -> int | None:
@@ -258,6 +265,33 @@ class Sandbox:
         with self.lock:
             return [m for m in self.inbox
                     if (channel is None or m["channel"] == channel) and (kind is None or m["kind"] == kind)]
+
+    def _blob_dir(self) -> Path | None:
+        return None if self.state_file is None else self.state_file.with_name(self.state_file.name + ".blobs")
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        """Keep an uploaded file under ``key`` (a vendor-made id: letters, digits, ``-`` and ``_``)."""
+        if not key.replace("-", "").replace("_", "").isalnum():
+            raise ValueError("blob keys are letters, digits, - and _")
+        folder = self._blob_dir()
+        if folder is None:
+            with self.lock:
+                self._blobs[key] = data
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{key}.tmp"
+        tmp.write_bytes(data)
+        tmp.replace(folder / key)
+
+    def get_blob(self, key: str) -> bytes | None:
+        if not key.replace("-", "").replace("_", "").isalnum():
+            return None
+        folder = self._blob_dir()
+        if folder is None:
+            with self.lock:
+                return self._blobs.get(key)
+        path = folder / key
+        return path.read_bytes() if path.is_file() else None
 
     def vendor(self, name: str) -> dict[str, Any]:
         with self.lock:

@@ -20,7 +20,6 @@ fault knobs (``rate_limit_rate`` → 45009, or ``rate_limit_code`` e.g. 45011).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import re
@@ -214,9 +213,10 @@ def _image_type(data: bytes) -> str | None:
 def _store_image(sb: Sandbox, appid: str, data: bytes, kind: str, filename: str | None) -> tuple[str, str]:
     media_id = secrets.token_urlsafe(24)
     url = _media_url(sb, media_id)
+    sb.put_blob(f"wechat-{media_id}", data)
     with sb.lock:
         state(sb)["images"][media_id] = {"appid": appid, "kind": kind, "filename": filename,
-                                         "b64": base64.b64encode(data).decode(), "type": _image_type(data)}
+                                         "bytes": len(data), "type": _image_type(data)}
     return media_id, url
 
 
@@ -530,13 +530,15 @@ def _schedule_event(sb: Sandbox, pub: dict[str, Any], delay: float) -> None:
 
 def media(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     """GET /_sandbox/media?id= → the uploaded image (so the inbox can show covers and inline images)."""
+    media_id = req.arg("id") or ""
     with sb.lock:
-        img = state(sb)["images"].get(req.arg("id") or "")
-    if img is None:
+        img = state(sb)["images"].get(media_id)
+    data = sb.get_blob(f"wechat-{media_id}") if img is not None else None
+    if img is None or data is None:
         return SandboxResponse.json({"error": "no such media"}, 404)
     ctype = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "bmp": "image/bmp"}.get(
         img.get("type") or "", "application/octet-stream")
-    return SandboxResponse(200, base64.b64decode(img["b64"]), ctype, {"Cache-Control": "max-age=3600"})
+    return SandboxResponse(200, data, ctype, {"Cache-Control": "max-age=3600"})
 
 
 def register(sb: Sandbox) -> None:

@@ -13,7 +13,6 @@ five posts, as the restricted API does since 2014.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import math
 import re
@@ -179,7 +178,8 @@ def share(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
         idstr = str(sid)
         pic_url = None
         if pic is not None:
-            st["images"][idstr] = {"b64": base64.b64encode(pic[1]).decode(), "type": _image_type(pic[1])}
+            sb.put_blob(f"weibo-{idstr}", pic[1])
+            st["images"][idstr] = {"bytes": len(pic[1]), "type": _image_type(pic[1])}
             pic_url = f"{sb.url}/_sandbox/weibo-pic?id={idstr}"
         status: dict[str, Any] = {
             "created_at": created_at(now), "id": sid, "idstr": idstr, "mid": idstr, "text": text,
@@ -255,11 +255,13 @@ def get_token_info(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
 
 
 def picture(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
+    idstr = req.arg("id") or ""
     with sb.lock:
-        img = state(sb)["images"].get(req.arg("id") or "")
-    if img is None:
+        img = state(sb)["images"].get(idstr)
+    data = sb.get_blob(f"weibo-{idstr}") if img is not None else None
+    if img is None or data is None:
         return SandboxResponse.json({"error": "no such picture"}, 404)
-    return SandboxResponse(200, base64.b64decode(img["b64"]), img["type"] or "application/octet-stream")
+    return SandboxResponse(200, data, img["type"] or "application/octet-stream")
 
 
 def register(sb: Sandbox) -> None:

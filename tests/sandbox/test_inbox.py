@@ -95,8 +95,16 @@ def test_reset_forgets_posts_state_and_faults(sb: Sandbox) -> None:
 
 def test_a_restarted_sandbox_remembers_posts_tokens_and_publishes(tmp_path: Path) -> None:
     state = tmp_path / "sandbox.json"
+    from io import BytesIO
+
+    from PIL import Image
+
+    pic = BytesIO()
+    Image.new("RGB", (32, 32), "#bada55").save(pic, "JPEG")
     with make(state) as first:
-        post_weibo(first, f"记得我 {LINK}")
+        posted = httpx.post(f"{first.url}/2/statuses/share.json", data={"status": f"记得我 {LINK}", "rip": "1.2.3.4"},
+                            files={"pic": ("p.jpg", pic.getvalue(), "image/jpeg")},
+                            headers={"Authorization": f"OAuth2 {WEIBO_TOKEN}"}, timeout=5).json()
         tok = httpx.get(f"{first.url}/cgi-bin/token", params={"grant_type": "client_credential", "appid": "wxinbox",
                                                               "secret": "inbox-secret"}, timeout=5).json()
     with make(state) as again:
@@ -106,6 +114,9 @@ def test_a_restarted_sandbox_remembers_posts_tokens_and_publishes(tmp_path: Path
         r = httpx.post(f"{again.url}/cgi-bin/draft/get", params={"access_token": tok["access_token"]},
                        content=b'{"media_id": "x"}', timeout=5)
         assert r.json()["errcode"] == 40007  # the token is still valid after the restart
+        picture = httpx.get(f"{again.url}/_sandbox/weibo-pic", params={"id": posted["idstr"]}, timeout=5)
+        assert picture.content == pic.getvalue()  # uploads live beside the state file, not inside it
+    assert len(state.read_bytes()) < 20_000  # no image bytes inside the JSON state
 
 
 @pytest.mark.slow
