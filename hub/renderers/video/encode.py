@@ -41,7 +41,7 @@ def mp4_args(shots: Path, wav: Path, out: Path, *, profile: StationProfile, keyf
     spec = profile.mp4
     vf = (f"[0:v]scale={spec.width}:{spec.height}:out_color_matrix=bt709:out_range=tv,"
           f"format=yuv420p,fps={spec.fps},setsar=1[v]")
-    af = f"[1:a]{normalise_filter(measured, profile)}[a]"
+    af = f"[1:a]{normalise_filter(measured, profile, total_frames)}[a]"
     return [
         ffmpeg.ffmpeg_bin(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
         "-f", "concat", "-safe", "0", "-i", str(shots),
@@ -64,7 +64,7 @@ def mxf_args(shots: Path, wav: Path, out: Path, *, profile: StationProfile,
     field = "tff" if mxf.top_field_first else "bff"
     vf = (f"[0:v]scale={spec.width}:{spec.height}:out_color_matrix=bt709:out_range=tv,"
           f"format=yuv422p,fps={spec.fps},setfield={field},setsar=1[v]")
-    af = f"[1:a]{normalise_filter(measured, profile)}[a]"
+    af = f"[1:a]{normalise_filter(measured, profile, total_frames)}[a]"
     return [
         ffmpeg.ffmpeg_bin(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
         "-f", "concat", "-safe", "0", "-i", str(shots), "-i", str(wav),

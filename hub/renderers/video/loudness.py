@@ -61,10 +61,13 @@ def measure(path: Path) -> Measured:
     return parse_ebur128(proc.stderr)
 
 
-def normalise_filter(measured: Measured | None, profile: StationProfile) -> str:
-    """Pass 2, followed by conversion to the delivery rate in stereo."""
+def normalise_filter(measured: Measured | None, profile: StationProfile, total_frames: int) -> str:
+    """Pass 2, then conversion to the delivery rate in stereo, padded/trimmed to exactly the
+    programme's length (the resampler would otherwise end a few AAC frames short)."""
     ld, rate = profile.loudness, profile.mp4.audio_rate
-    tail = f"aresample={rate},aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts=stereo"
+    samples = round(total_frames * rate / profile.mp4.fps)
+    tail = (f"aresample={rate},aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts=stereo,"
+            f"apad=whole_len={samples},atrim=end_sample={samples}")
     if measured is None or measured.silent or measured.integrated is None:
         return tail
     gain = ld.target_i - measured.integrated

@@ -17,7 +17,9 @@ import logging
 import os
 import shutil
 import subprocess
+import time
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -97,23 +99,38 @@ class EspeakNarrator:
 
 
 class TencentNarrator:
-    """Tencent Cloud TTS through the channels' adapter (``hub.channels.tts``), which owns credentials,
-    signing, retries and the 150-character split."""
+    """Tencent Cloud TTS through the channels' adapter (``hub.channels.tts.TtsService``), which owns
+    credentials, signing, the error table and the 150-character split.
 
-    def __init__(self, account: str) -> None:
-        self.account = account
-        self.name = f"tencent-tts:{account}"
+    The adapter retries nothing ("the caller decides"): a cue is asked again up to
+    ``ATTEMPTS`` times on ``Retryable``/``RateLimited`` (synthesis publishes nothing, so
+    asking twice is harmless); any other channel error fails the render as a RenderError.
+    """
+
+    ATTEMPTS = 3
+
+    def __init__(self, account: str, sample_rate: int = 16000, *, sleep: Callable[[float], None] = time.sleep) -> None:
         try:
-            from hub.channels import tts  # the channels engineer's adapter
+            from hub.channels.tts import TtsService
         except ImportError as exc:
-            raise ConfigError("video: narration engine 'tencent' needs hub.channels.tts, which is not installed") from exc
-        self._tts = tts
+            raise ConfigError("video: narration engine 'tencent' needs hub.channels.tts") from exc
+        self.service = TtsService(account=account)
+        self.sample_rate, self.sleep = sample_rate, sleep
+        self.name = f"tencent-tts:{account}:{self.service.account.get('voice_type', '')}:{sample_rate}"
 
     def synthesize(self, text: str) -> bytes:
-        fn = getattr(self._tts, "synthesize", None)
-        if fn is None:
-            raise ConfigError("video: hub.channels.tts has no synthesize(text, account=) function")
-        return bytes(fn(text, account=self.account))
+        from hub.errors import ChannelError, Retryable
+
+        for attempt in range(1, self.ATTEMPTS + 1):
+            try:
+                return self.service.synthesize(text, sample_rate=self.sample_rate)
+            except Retryable as exc:
+                if attempt == self.ATTEMPTS:
+                    raise RenderError(f"video: Tencent TTS still failing after {attempt} attempts: {exc.message}") from None
+                self.sleep(min(exc.retry_after or float(attempt), 10.0))
+            except ChannelError as exc:
+                raise RenderError(f"video: Tencent TTS refused the narration: {exc.message}") from None
+        raise AssertionError("unreachable")
 
 
 def _tencent_available(spec: NarrationSpec) -> bool:
@@ -121,12 +138,8 @@ def _tencent_available(spec: NarrationSpec) -> bool:
         from hub.config import get_config
 
         account = get_config().accounts.get(spec.tencent_account)
-        if account is None or not os.environ.get(str(account.get("secret_id_env", ""))):
-            return False
-        import importlib.util
-
-        return importlib.util.find_spec("hub.channels.tts") is not None
-    except (ImportError, ConfigError):
+        return account is not None and bool(os.environ.get(str(account.get("secret_id_env", ""))))
+    except ConfigError:
         return False
 
 
@@ -138,7 +151,7 @@ def select_narrator(spec: NarrationSpec) -> Narrator | None:
     if engine == "none":
         return None
     if engine == "tencent" or (engine == "auto" and _tencent_available(spec)):
-        return TencentNarrator(spec.tencent_account)
+        return TencentNarrator(spec.tencent_account, spec.tencent_sample_rate)
     if shutil.which("espeak-ng") is None:
         if engine == "espeak":
             raise ConfigError("HUB_TTS=espeak but espeak-ng is not installed (apt-get install espeak-ng)")

@@ -64,6 +64,7 @@ class NarrationSpec(_Strict):
     espeak_voice: str = "cmn"
     espeak_speed: int = 210
     tencent_account: str = "tencent-tts"
+    tencent_sample_rate: Literal[8000, 16000, 24000] = 16000
 
 
 class MxfSpec(_Strict):
