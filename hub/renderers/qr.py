@@ -79,6 +79,8 @@ def qr_png(data: str, logo: str = "") -> bytes:
         mark = _logo(logo).resize((side, side), Image.Resampling.LANCZOS)
         offset = (img.width - side) // 2
         img.paste(mark, (offset, offset))
+    else:
+        img = img.convert("1", dither=Image.Dither.NONE)  # 1-bit: half the encode time, half the bytes
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
