@@ -364,12 +364,15 @@ def pull_status(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
         queue: list[dict[str, Any]] = state.setdefault("reports", [])
         taken: list[dict[str, Any]] = []
         kept: list[dict[str, Any]] = []
-        for item in queue:
-            if len(taken) < limit and item["app_id"] == app_id and item["due"] <= now:
+        i = 0
+        while i < len(queue) and len(taken) < limit:  # stop scanning once the page is full
+            item = queue[i]
+            if item["app_id"] == app_id and item["due"] <= now:
                 taken.append(item["report"])
             else:
                 kept.append(item)
-        state["reports"] = kept
+            i += 1
+        state["reports"] = kept + queue[i:]
         sandbox.save()
     return {"PullSmsSendStatusSet": taken}
 
