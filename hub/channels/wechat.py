@@ -300,11 +300,11 @@ class WeChatChannel:
     def _from_wechat(exc: WeChatClientException, what: str, *, publishing: bool) -> ChannelError:
         if exc.errcode is None:
             response = getattr(exc, "response", None)
-            if response is None:
-                return Ambiguous(f"wechat {what}: {safe_message(exc.errmsg)}") if publishing else \
-                    Retryable(f"wechat {what}: {safe_message(exc.errmsg)}")
-            return from_status("wechat", what, int(response.status_code), dict(response.headers),
-                               publishing=publishing)
+            status = getattr(response, "status_code", None)
+            if response is None or status is None or int(status) < 400:  # e.g. a 200 that is not JSON
+                msg = f"wechat {what}: {safe_message(exc.errmsg or 'unexpected answer')}"
+                return Ambiguous(msg + "; it may have been applied") if publishing else Retryable(msg)
+            return from_status("wechat", what, int(status), dict(response.headers), publishing=publishing)
         return outcome_for_errcode(int(exc.errcode), what, exc.errmsg)
 
     def _call(self, send: _Send, what: str, request: Any, *, publishing: bool = False,

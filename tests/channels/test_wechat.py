@@ -175,6 +175,8 @@ TRANSPORT_CASES = [
     ({"drop_rate": 1.0, "only_on": "draft/add"}, Retryable),
     ({"garbage_rate": 1.0, "only_on": "freepublish/submit"}, Ambiguous),
     ({"garbage_rate": 1.0, "only_on": "material/add_material"}, Retryable),
+    ({"garbage_rate": 1.0, "only_on": "stable_token"}, Retryable),
+    ({"drop_rate": 1.0, "only_on": "stable_token"}, Retryable),
     ({"late_rate": 1.0, "late_seconds": 1.5, "only_on": "freepublish/submit"}, Ambiguous),
     ({"late_rate": 1.0, "late_seconds": 1.5, "only_on": "draft/add"}, Retryable),
 ]
