@@ -18,7 +18,7 @@ from datetime import date, datetime
 from hub.errors import RecordError
 from hub.ingest.dates import DateError, fold, has_time, parse_date, parse_datetime
 from hub.ingest.numbering import Numbered, check_sequence, heading_line
-from hub.record import Attachment, Block, Disclosure, Heading, Paragraph, Signature
+from hub.record import Attachment, Block, Disclosure, Heading, Paragraph, Signature, Table
 
 #: header field names → record field; one table, every synonym (compared after folding)
 SYNONYMS: dict[str, str] = {
@@ -101,6 +101,10 @@ def _pipe_pairs(line: str) -> list[tuple[str, str]] | None:
             return None
         pairs.append((key.rstrip(":：").strip(), value))
         i += 2
+    # a header row names at least one known field (or marks its labels with a colon);
+    # otherwise it is the first row of a table in the body (序号 | 姓名 | …)
+    if not any(field_for(k) is not None or cells[2 * n].endswith((":", "：")) for n, (k, _) in enumerate(pairs)):
+        return None
     return pairs
 
 
@@ -137,6 +141,21 @@ def _header_pairs(lines: list[str], i: int) -> tuple[list[tuple[str, str, int]],
     if len(parts) == 2 and field_for(parts[0]) is not None:
         return [(parts[0], parts[1].strip(), i + 1)], i + 1
     return None
+
+
+_SEPARATOR = re.compile(r"^[|｜]?\s*:?-{3,}:?\s*([|｜]\s*:?-{3,}:?\s*)*[|｜]?$")
+
+
+def _table_cells(line: str) -> list[str] | None:
+    """The cells of a pipe-table row in the body (``| 1 | 张某某 | … |``), or None."""
+    if line.count("|") + line.count("｜") < 2:
+        return None
+    cells = [c.strip() for c in re.split(r"[|｜]", line)]
+    if cells and not cells[0]:
+        cells.pop(0)
+    if cells and not cells[-1]:
+        cells.pop()
+    return cells if len(cells) >= 2 else None
 
 
 def _is_addressee_line(line: str) -> list[str] | None:
@@ -229,8 +248,20 @@ def parse_page_text(text: str, *, file: str | None = None) -> PageFields:
         rest = rest[: -sig[1]]
     rest += tail
     numbered: list[tuple[Numbered, int | None]] = []
-    for k in rest:
+    table: list[list[str]] = []
+    for pos, k in enumerate(rest):
         line = lines[k].strip()
+        cells = _table_cells(line)
+        if cells is not None:
+            if not table:
+                page.body_lines.append(k + 1)
+            if not _SEPARATOR.match(line):
+                table.append(cells)
+            nxt = _table_cells(lines[rest[pos + 1]].strip()) if pos + 1 < len(rest) else None
+            if nxt is None:
+                page.body.append(Table(header=table[0], rows=table[1:]) if table else Paragraph(text=line))
+                table = []
+            continue
         att = _ATTACH.match(line)
         if att is not None:
             page.attachments.extend(Attachment(name=name.strip()) for name in re.split(r"\s{2,}|；|;", att.group(1))

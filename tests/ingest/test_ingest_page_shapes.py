@@ -181,3 +181,16 @@ def test_an_edited_page_without_index_number_stays_the_same_record(run_hub, tmp_
     second = json.loads(run_hub("ingest", str(path), "--json").stdout)
     assert first["id"] == second["id"] and first["version"] != second["version"]
     assert second["title"] == "关于开展冬季安全检查的通知"
+
+
+def test_pipe_tables_in_the_body_become_tables_and_are_not_mistaken_for_a_header() -> None:
+    text = ("城关镇临时救助对象公示\n| 序号 | 姓名 | 金额(元) |\n|---|---|---|\n| 1 | 张某某 | 500.00 |\n"
+            "| 2 | 李某某 | 600.00 |\n公示期7天。\n")
+    r, _ = one(text)
+    assert r.extra == {}
+    from hub.record import Table
+
+    [table] = [b for b in r.body if isinstance(b, Table)]
+    assert table.header == ["序号", "姓名", "金额(元)"]
+    assert table.rows == [["1", "张某某", "500.00"], ["2", "李某某", "600.00"]]
+    assert r.body[-1].type == "paragraph"
