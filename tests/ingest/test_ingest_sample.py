@@ -100,3 +100,20 @@ def test_hub_ingest_text_output_names_every_field(run_hub, sample_path: Path) ->
     for text in ("xzfgzbmzfb-2017-0168", "汉政办通字〔2017〕168号", "2017-11-15T14:52:00+08:00",
                  "县政府各工作部门、直属机构", "blocks      16", "findings: none"):
         assert text in result.stdout
+
+
+def test_hub_ingest_stores_the_findings_of_the_gongshi_sample_as_blocking(run_hub) -> None:
+    from hub.settings import PROJECT_ROOT
+    from hub.store import repo
+    from hub.store.db import session_scope
+
+    path = PROJECT_ROOT / "samples" / "gongshi-zhengdi-buchang.md"
+    result = run_hub("ingest", str(path), "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert len(data["findings"]) == 9 and all(f["blocking"] for f in data["findings"])
+    assert "61092119650312864X" not in result.stdout
+    with session_scope() as session:
+        row, _ = repo.get_version(session, data["id"])
+        stored = repo.findings_of(session, row)
+        assert sorted(f.kind for f in stored) == ["bank_card"] * 3 + ["id_number"] * 3 + ["mobile"] * 3
