@@ -9,6 +9,8 @@ MP4 (performance.md §A, the fastest measured path that keeps quality):
   still so QC can check the pictures by decoding keyframes only;
 - loudness: pass 1 measures the narration (``loudness.measure``), pass 2 applies the
   gain inside the encode's own filter graph (no extra pass over the audio);
+- the lengths come from ``trim``/``atrim`` in the graph, not ``-frames:v``, which closes the
+  file before the last audio packets are written (the audio came out 2 AAC frames short);
 - ``-fflags +bitexact`` etc. and no metadata, so the same inputs give the same bytes.
 
 MXF (only when the station profile enables it): XDCAM HD422-style MPEG-2 4:2:2
@@ -40,7 +42,7 @@ def mp4_args(shots: Path, wav: Path, out: Path, *, profile: StationProfile, keyf
              measured: Measured | None, total_frames: int) -> list[str]:
     spec = profile.mp4
     vf = (f"[0:v]scale={spec.width}:{spec.height}:out_color_matrix=bt709:out_range=tv,"
-          f"format=yuv420p,fps={spec.fps},setsar=1[v]")
+          f"format=yuv420p,fps={spec.fps},trim=end_frame={total_frames},setsar=1[v]")
     af = f"[1:a]{normalise_filter(measured, profile, total_frames)}[a]"
     return [
         ffmpeg.ffmpeg_bin(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
@@ -52,7 +54,6 @@ def mp4_args(shots: Path, wav: Path, out: Path, *, profile: StationProfile, keyf
         "-force_key_frames", ",".join(f"{t:.3f}" for t in keyframes),
         "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv",
         "-c:a", "aac", "-b:a", spec.audio_bitrate, "-ar", str(spec.audio_rate), "-ac", "2",
-        "-frames:v", str(total_frames),
         *ffmpeg.BITEXACT, "-movflags", "+faststart",
         str(out),
     ]
@@ -63,7 +64,7 @@ def mxf_args(shots: Path, wav: Path, out: Path, *, profile: StationProfile,
     spec, mxf = profile.mp4, profile.mxf
     field = "tff" if mxf.top_field_first else "bff"
     vf = (f"[0:v]scale={spec.width}:{spec.height}:out_color_matrix=bt709:out_range=tv,"
-          f"format=yuv422p,fps={spec.fps},setfield={field},setsar=1[v]")
+          f"format=yuv422p,fps={spec.fps},trim=end_frame={total_frames},setfield={field},setsar=1[v]")
     af = f"[1:a]{normalise_filter(measured, profile, total_frames)}[a]"
     return [
         ffmpeg.ffmpeg_bin(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
@@ -75,7 +76,6 @@ def mxf_args(shots: Path, wav: Path, out: Path, *, profile: StationProfile,
         "-intra_vlc", "1", "-non_linear_quant", "1", "-dc", "10", "-qmin", "1", "-qmax", "12",
         "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
         "-c:a", f"pcm_s{mxf.audio_bits}le", "-ar", str(spec.audio_rate),
-        "-frames:v", str(total_frames),
         *ffmpeg.BITEXACT, "-f", "mxf",
         str(out),
     ]
