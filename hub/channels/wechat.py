@@ -227,6 +227,15 @@ class HubWeChatClient(WeChatClient):  # type: ignore[misc]
         return {"expires_in": result.get("expires_in")}  # never hand the token back to callers
 
 
+_fetch_locks: dict[str, threading.Lock] = {}
+_fetch_locks_guard = threading.Lock()
+
+
+def _fetch_lock(scope: str) -> threading.Lock:
+    with _fetch_locks_guard:
+        return _fetch_locks.setdefault(scope, threading.Lock())
+
+
 class _Send:
     """Per-call bookkeeping: the one token refresh a send (or status, or lookup) may spend."""
 
@@ -285,16 +294,23 @@ class WeChatChannel:
             raise from_transport("wechat", "stable_token", exc, publishing=False) from None
 
     def _ensure_token(self, send: _Send) -> None:
-        """Fetch a token before a call when none is usable, so a token failure is never taken for a publish."""
+        """Fetch a token before a call when none is usable, so a token failure is never taken for a publish.
+
+        Threads of one process wait for each other's fetch (one stable_token call, not one per thread);
+        other processes may fetch too, and stable_token hands them the same token.
+        """
         client = send.client
         if client.session.get(client.access_token_key):
             return
-        try:
-            client.fetch_access_token()
-        except WeChatClientException as exc:
-            raise self._from_wechat(exc, "stable_token", publishing=False) from None
-        except TRANSPORT_ERRORS as exc:
-            raise from_transport("wechat", "stable_token", exc, publishing=False) from None
+        with _fetch_lock(client.storage.scope):
+            if client.session.get(client.access_token_key):
+                return
+            try:
+                client.fetch_access_token()
+            except WeChatClientException as exc:
+                raise self._from_wechat(exc, "stable_token", publishing=False) from None
+            except TRANSPORT_ERRORS as exc:
+                raise from_transport("wechat", "stable_token", exc, publishing=False) from None
 
     @staticmethod
     def _from_wechat(exc: WeChatClientException, what: str, *, publishing: bool) -> ChannelError:

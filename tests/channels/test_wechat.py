@@ -411,3 +411,14 @@ def test_a_publishjobfinish_event_confirms_without_polling(sandbox: Sandbox, cha
     status, words = channel.describe(receipt, TARGET)
     assert status is DeliveryStatus.FAILED and "常规失败" in words and "event" in words
     assert sandbox.hit_count("/cgi-bin/freepublish/get") == 0
+
+
+def test_concurrent_sends_of_one_process_share_one_token_fetch(sandbox: Sandbox, channel: WeChatChannel) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    renditions = [make_rendition(title=f"并发第{i}条") for i in range(8)]
+    sandbox.set_faults("wechat", latency_ms=200)  # a slow token answer: every thread finds no token at first
+    with ThreadPoolExecutor(8) as pool:
+        receipts = list(pool.map(lambda i: channel.send(renditions[i], TARGET, f"key-c{i}"), range(8)))
+    assert len({r.provider_ref for r in receipts}) == 8
+    assert sandbox.hit_count(TOKEN) == 1 and sandbox.hit_count(SUBMIT) == 8
