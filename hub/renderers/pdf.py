@@ -36,7 +36,7 @@ from reportlab.platypus import (
 )
 
 from hub.errors import RenderError
-from hub.record import Heading, ListBlock, Record
+from hub.record import ChannelOverride, Heading, ListBlock, Record
 from hub.record import Paragraph as Para
 from hub.record import Table as TableBlock
 from hub.renderers.base import ArtifactStore, RenderContext, Rendition
@@ -115,9 +115,14 @@ def _table(block: TableBlock, st: dict[str, ParagraphStyle], width: float) -> Fl
     return table
 
 
+def _override(record: Record) -> ChannelOverride | None:
+    """The editor's newspaper text: keyed by the channel (``newspaper``), or by the kind (``print``)."""
+    return record.overrides.get("newspaper") or record.overrides.get("print")
+
+
 def _body(record: Record, st: dict[str, ParagraphStyle], width: float) -> list[Flowable]:
     out: list[Flowable] = []
-    override = record.overrides.get("print")
+    override = _override(record)
     if override and override.text:
         return [_p(line, st["body"]) for line in override.text.splitlines() if line.strip()]
     for block in record.body:
@@ -173,7 +178,7 @@ def pdf_bytes(record: Record, ctx: RenderContext) -> bytes:
                             bottomMargin=18 * mm, invariant=1, title=clean(record.title)[:200],
                             author=clean(record.department or str(ctx.settings.get("site_name", ""))),
                             creator="hub", producer="hub", subject=record.index_no or "")
-    override = record.overrides.get("print")
+    override = _override(record)
     title = override.title if override and override.title else record.title
     story: list[Flowable] = [_p(title, st["title"]), _p(meta_line(record), st["meta"])]
     if record.addressees:

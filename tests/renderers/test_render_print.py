@@ -48,3 +48,14 @@ def test_pdf_bytes_are_deterministic(ctx_of, store) -> None:  # type: ignore[no-
     """invariant mode: no creation date or random id, so the same version gives the same sha256."""
     record = load_record("policy")
     assert render_print(record, ctx_of(record), store).main.sha256 == render_print(record, ctx_of(record), store).main.sha256
+
+
+def test_the_newspapers_own_text_replaces_the_body(ctx_of, store) -> None:  # type: ignore[no-untyped-def]
+    """overrides.newspaper (the channel's name) wins; the title and 索引号 stay."""
+    from hub.record import ChannelOverride
+
+    record = load_record("sample").model_copy(update={"overrides": {
+        "newspaper": ChannelOverride(text="县政府办公室推出五公开落地创新措施。\n详情扫码阅读。")}})
+    text = pdftotext(render_print(record, ctx_of(record), store).main.path).replace(" ", "")
+    assert "县政府办公室推出五公开落地创新措施。" in text and "指导思想" not in text
+    assert "索引号：xzfgzbmzfb/2017-0168" in text
