@@ -78,25 +78,21 @@ def test_a_version_walks_draft_review_approved_published_withdrawn_with_who_when
         assert s.get(VersionRow, v).state == "withdrawn"  # type: ignore[union-attr]
 
 
-ILLEGAL = [
-    (state, name)
-    for state in PATH
-    for name in workflow.TRANSITIONS
-    if workflow.State(state) not in workflow.TRANSITIONS[name].sources
-    and not (state == "published" and name == "publish")  # publishing is idempotent
-]
-
-
-@pytest.mark.parametrize(("state", "name"), ILLEGAL)
-def test_a_transition_not_in_the_table_is_refused_and_changes_nothing(
-    staff: str, draft: Draft, state: str, name: str
-) -> None:
+@pytest.mark.parametrize("state", list(PATH))
+def test_a_transition_not_in_the_table_is_refused_and_changes_nothing(staff: str, draft: Draft, state: str) -> None:
+    illegal = [
+        name
+        for name, t in workflow.TRANSITIONS.items()
+        if workflow.State(state) not in t.sources and not (state == "published" and name == "publish")
+    ]  # publishing a published version is an idempotent no-op, not an error
+    assert illegal
     v = draft()
     bring_to(staff, v, state)
-    with pytest.raises(WorkflowError, match=f"it is {state}") as caught:
-        step(staff, name, v)
-    assert not isinstance(caught.value, PermissionDenied)
-    assert state_of(staff, v) == state
+    for name in illegal:
+        with pytest.raises(WorkflowError, match=f"cannot {name} .*it is {state}") as caught:
+            step(staff, name, v)
+        assert not isinstance(caught.value, PermissionDenied), name
+        assert state_of(staff, v) == state
     with session_scope(staff) as s:
         assert len(workflow.history(s, v)) == 1 + len(PATH[state])
 
