@@ -86,15 +86,20 @@ def jpeg(img: Image.Image, max_bytes: int, start_quality: int = 88, *, optimize:
     raise RenderError(f"cover: cannot encode under {max_bytes} bytes")
 
 
-def cover(title: str, department: str, date: str, font_path: str, size: tuple[int, int] = (900, 383)) -> Image.Image:
-    """The 900×383 (2.35:1) cover: a red band, the title in up to three lines, office and date."""
+def cover(title: str, department: str, date: str, font_path: str, size: tuple[int, int] = (900, 383),
+          logo: Image.Image | None = None) -> Image.Image:
+    """The 900×383 (2.35:1) cover: a red band, the title in up to three lines, office and date,
+    and the configured logo (``render.logo``) in the top-right corner when there is one."""
     w, h = size
     img = Image.new("RGB", size, PAPER)
+    if logo is not None:
+        mark = logo.convert("RGB").resize((72, 72), Image.Resampling.LANCZOS)
+        img.paste(mark, (w - 60 - 72, 30))
     draw = ImageDraw.Draw(img)
     draw.rectangle((0, 0, w, 14), fill=RED)
     draw.rectangle((0, h - 64, w, h), fill=RED)
     title_font = font(font_path, 46)
-    lines = fit_lines(title, title_font, w - 120, 3)
+    lines = fit_lines(title, title_font, w - 120 - (90 if logo is not None else 0), 3)
     line_h = 62
     top = 24 + (h - 64 - 24 - line_h * len(lines)) // 2
     for i, line in enumerate(lines):

@@ -41,7 +41,8 @@ def error_level(logo: str) -> int:
 
 
 @lru_cache(maxsize=4)
-def _logo(path: str) -> Image.Image:
+def load_logo(path: str) -> Image.Image:
+    """The configured logo (``render.logo``), loaded once; a bad file is a RenderError naming it."""
     try:
         with Image.open(Path(path)) as img:
             rgb: Image.Image = img.convert("RGB")
@@ -76,7 +77,7 @@ def qr_png(data: str, logo: str = "") -> bytes:
     if logo:
         img = img.convert("RGB")
         side = int(img.width * LOGO_RATIO)
-        mark = _logo(logo).resize((side, side), Image.Resampling.LANCZOS)
+        mark = load_logo(logo).resize((side, side), Image.Resampling.LANCZOS)
         offset = (img.width - side) // 2
         img.paste(mark, (offset, offset))
     else:

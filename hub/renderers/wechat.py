@@ -29,6 +29,7 @@ from hub.record import Record
 from hub.renderers.base import ArtifactStore, RenderContext, Rendition
 from hub.renderers.context import not_after
 from hub.renderers.images import cover, jpeg
+from hub.renderers.qr import load_logo
 from hub.renderers.summary import MAX_CHARS as DIGEST_MAX
 from hub.renderers.summary import summarize
 from hub.renderers.templating import environment, render_template
@@ -90,8 +91,9 @@ def article_html(record: Record, ctx: RenderContext) -> str:
 def _cover_jpeg(record: Record, ctx: RenderContext) -> bytes:
     font_path = str(ctx.settings["render"]["font"])
     date = record.written_on or (to_local(record.published_at).date() if record.published_at else None)
+    logo_path = str(ctx.settings["render"].get("logo") or "")
     img = cover(clean(record.title), clean(record.department or str(ctx.settings.get("site_name", ""))),
-                date.isoformat() if date else "", font_path, COVER_SIZE)
+                date.isoformat() if date else "", font_path, COVER_SIZE, logo=load_logo(logo_path) if logo_path else None)
     return jpeg(img, THUMB_MAX_BYTES)
 
 

@@ -113,3 +113,18 @@ def test_content_over_wechats_limit_is_an_error_not_a_cut(ctx_of, store) -> None
     record = Record(id="big", title="很长的文件", body=[Paragraph(text="政务公开内容。" * 400)] * 8)
     with pytest.raises(RenderError, match="20000"):
         render_wechat(record, ctx_of(record), store)
+
+
+def test_a_configured_logo_appears_on_the_cover(ctx_of, store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """render.logo is drawn in the cover's top-right corner (and the cover stays ≤ 64 KB)."""
+    import dataclasses
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (100, 100), (0, 90, 200)).save(logo)
+    record = load_record("sample")
+    ctx = ctx_of(record)
+    ctx = dataclasses.replace(ctx, settings={**ctx.settings, "render": {**ctx.settings["render"], "logo": str(logo)}})
+    cover = render_wechat(record, ctx, store).files["cover"]
+    img = Image.open(cover.path).convert("RGB")
+    r, g, b = img.getpixel((900 - 60 - 36, 30 + 36))
+    assert b > 150 and r < 80 and cover.bytes <= 64 * 1024
