@@ -16,7 +16,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound, RenderError
@@ -129,8 +129,10 @@ def get_rendition(session: Session, version: str, kind: str) -> Rendition:
     query = select(RenditionRow).where(RenditionRow.kind == kind)
     if len(version) == 64:
         query = query.where(RenditionRow.version == version)
+    elif len(version) >= 8:
+        query = query.where(RenditionRow.version.startswith(version))
     else:
-        query = query.where(or_(RenditionRow.version.startswith(version)))
+        raise NotFound(f"version {version!r}: give the full hash or a prefix of at least 8 characters")
     rows = session.scalars(query).all()
     if len(rows) != 1:
         raise NotFound(f"no single {kind} rendition for version {version[:12]} (found {len(rows)})")

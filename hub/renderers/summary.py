@@ -30,6 +30,7 @@ from functools import lru_cache
 
 import jieba
 
+from hub.errors import RenderError
 from hub.record import Heading, ListBlock, Paragraph, Record, Table
 from hub.renderers.base import ArtifactStore, RenderContext, Rendition
 from hub.renderers.text import clauses, clean, cut, sentences
@@ -215,8 +216,6 @@ def render_summary(record: Record, ctx: RenderContext, store: ArtifactStore) -> 
     An editor's ``overrides.summary.text`` replaces the generated text but is held to
     the same 120-character limit.
     """
-    from hub.errors import RenderError
-
     s = summarize(record)
     text = s.text
     override = record.overrides.get("summary")

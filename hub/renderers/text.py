@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from hub.record import Heading, Record
+
 #: Sentence terminators (full-width and ASCII).
 _SENT_END = "。！？；!?;"
 _SENT_RE = re.compile(rf"[^{_SENT_END}]*[{_SENT_END}]+[”’」』）)]*|[^{_SENT_END}]+$")
@@ -57,3 +59,9 @@ def cut(text: str, limit: int, ellipsis: str = "…") -> str:
 def heading_text(number: str | None, text: str) -> str:
     """A heading as the document prints it: its own number, then its text."""
     return f"{number or ''}{text}"
+
+
+def heading_base(record: Record) -> int:
+    """The record's top heading level: outputs number their headings from it (the page title is h1)."""
+    levels = [b.level for b in record.body if isinstance(b, Heading)]
+    return min(levels) if levels else 1

@@ -24,7 +24,7 @@ from hub.renderers.context import not_after
 from hub.renderers.qr import qr_svg
 from hub.renderers.summary import summarize
 from hub.renderers.templating import render_template
-from hub.renderers.text import clean
+from hub.renderers.text import clean, heading_base
 from hub.timeutil import to_local
 
 #: URL slugs of the five stages (file names stay ASCII).
@@ -94,7 +94,7 @@ def page_html(record: Record, ctx: RenderContext) -> str:
         "web/record.html", record=record, page_url=ctx.page_url, version=ctx.version,
         summary=summarize(record).text, stage_slug=STAGE_SLUGS.get(record.stage) if record.stage else None,
         published_iso=to_local(record.published_at).isoformat() if record.published_at else "",
-        attachments=attachments, related=ctx.related, short_url=ctx.short_url("web"),
+        attachments=attachments, related=ctx.related, heading_base=heading_base(record), short_url=ctx.short_url("web"),
         qr_svg=_inline_svg(qr_svg(ctx.short_url("web"), logo)), level_name=LEVEL_NAMES[record.level],
         **_base_values(ctx))
 

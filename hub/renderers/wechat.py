@@ -33,7 +33,7 @@ from hub.renderers.qr import load_logo
 from hub.renderers.summary import MAX_CHARS as DIGEST_MAX
 from hub.renderers.summary import summarize
 from hub.renderers.templating import environment, render_template
-from hub.renderers.text import clean
+from hub.renderers.text import clean, heading_base
 from hub.timeutil import to_local
 
 TITLE_MAX = 32
@@ -80,7 +80,7 @@ def article_html(record: Record, ctx: RenderContext) -> str:
     paras = [p.strip() for p in re.split(r"\n+", override.text) if p.strip()] if override and override.text else []
     date = record.written_on or (to_local(record.published_at).date() if record.published_at else None)
     html = render_template(
-        "wechat/article.html", record=record, blocks=record.body, override_text=paras,
+        "wechat/article.html", record=record, blocks=record.body, heading_base=heading_base(record), override_text=paras,
         site_name=ctx.settings.get("site_name", ""), page_url=ctx.page_url,
         date=f"{date.year}年{date.month}月{date.day}日" if date else "", narrow_columns=NARROW_COLUMNS)
     css = environment().loader.get_source(environment(), "wechat/article.css")[0]  # type: ignore[union-attr]
