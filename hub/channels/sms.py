@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, Table, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 from tencentcloud.sms.v20210111 import models
 
@@ -342,10 +342,30 @@ class _BatchResult:
 
 
 _T_RECIPIENTS: Table = SmsRecipientRow.__table__  # type: ignore[assignment]
-#: one executemany per batch, by primary key (the ORM's bulk update costs more than the SQL)
-_SET_RESULT = (update(_T_RECIPIENTS).where(_T_RECIPIENTS.c.id == bindparam("rid"))
-               .values(state=bindparam("st"), code=bindparam("cd"), serial_no=bindparam("sn"),
-                       updated_at=bindparam("ua")))
+
+
+def _write_results(s: Session, values: list[dict[str, Any]]) -> None:
+    """Per-number results as one DBAPI ``executemany`` by primary key.
+
+    The fan-out's hottest write: SQLAlchemy's per-row parameter processing cost more
+    than SQLite itself, so the timestamp is bound once through the column's own type
+    and the rows go to the driver as plain tuples (SQLite ``?`` / psycopg ``%s``).
+    """
+    if not values:
+        return
+    conn = s.connection()
+    dialect = conn.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    proc = _T_RECIPIENTS.c.updated_at.type.bind_processor(dialect)
+    stamps: dict[Any, Any] = {}
+    rows = []
+    for v in values:
+        ua = v["ua"]
+        if ua not in stamps:
+            stamps[ua] = proc(ua) if proc else ua
+        rows.append((v["st"], v["cd"], v["sn"], stamps[ua], v["rid"]))
+    conn.exec_driver_sql(f"UPDATE sms_recipients SET state={mark}, code={mark}, serial_no={mark}, "  # noqa: S608
+                         f"updated_at={mark} WHERE id={mark}", rows)
 
 
 class SmsChannel:
@@ -486,7 +506,7 @@ class SmsChannel:
         values = [v for result in done for v in self._result_values(result, now)]
         with scope(self._sessions) as s:
             if values:
-                s.execute(_SET_RESULT, values)
+                _write_results(s, values)
             if want <= 0:
                 return [], after
             rows = s.execute(
@@ -508,21 +528,30 @@ class SmsChannel:
                           .values(state=SENDING, updated_at=now))
         return [_Batch(live[i:i + size]) for i in range(0, len(live), size)], after
 
+    @staticmethod
+    def _open(batch: _Batch) -> None:
+        """Decrypt and re-validate a batch's numbers (F18), in the calling thread.
+
+        Done by the coordinating thread on purpose: it holds the GIL while it works,
+        whereas CPU work in the pool threads makes every database call of the
+        coordinator wait for the GIL again and again (a convoy that halved throughput).
+        """
+        vault = get_vault()
+        refused: list[str] = []
+        for rid, enc in batch.rows:
+            e164 = vault.decrypt(enc)
+            if valid_at_send(e164) and e164 not in batch.numbers:
+                batch.numbers[e164] = rid
+            else:
+                batch.invalid.append(rid)
+                refused.append(redact.mask_phone(e164))
+        if refused:
+            log.warning("sms: %d number(s) failed re-validation at send and are not sent: %s",
+                        len(refused), ", ".join(refused[:20]))
+
     def _call(self, account_name: str, request: dict[str, Any], batch: _Batch) -> _BatchResult:
-        """Decrypt, re-validate and send one batch (runs in a pool thread); never raises."""
+        """Send one opened batch (runs in a pool thread); never raises."""
         try:
-            vault = get_vault()
-            refused: list[str] = []
-            for rid, enc in batch.rows:
-                e164 = vault.decrypt(enc)
-                if valid_at_send(e164) and e164 not in batch.numbers:
-                    batch.numbers[e164] = rid
-                else:
-                    batch.invalid.append(rid)
-                    refused.append(redact.mask_phone(e164))
-            if refused:
-                log.warning("sms: %d number(s) failed re-validation at send and are not sent: %s",
-                            len(refused), ", ".join(refused[:20]))
             if not batch.numbers:
                 return _BatchResult(batch, statuses=[])
             req = models.SendSmsRequest()
@@ -560,7 +589,15 @@ class SmsChannel:
                     finished = []
                     if want > 0 and not batches:
                         exhausted = True
-                    running.update(pool.submit(self._call, account_name, request, b) for b in batches)
+                    for b in batches:
+                        try:
+                            self._open(b)
+                        except ConfigError as exc:  # the phone key is missing or wrong: a person must fix it
+                            finished.append(_BatchResult(b, error=AuthExpired(f"sms: configuration needs a person: {exc}")))
+                            errors.append(finished[-1].error)  # type: ignore[arg-type]
+                            stop = True
+                            continue
+                        running.add(pool.submit(self._call, account_name, request, b))
                 if not running:
                     break
                 done, running = wait(running, return_when=FIRST_COMPLETED)
@@ -576,7 +613,7 @@ class SmsChannel:
 
     @staticmethod
     def _result_values(result: _BatchResult, now: datetime) -> list[dict[str, Any]]:
-        """The per-number rows of one finished batch, for ``_SET_RESULT``."""
+        """The per-number rows of one finished batch, for ``_write_results``."""
         batch = result.batch
         values: list[dict[str, Any]] = [{"rid": rid, "st": REJECTED, "cd": "InvalidAtSend", "sn": None, "ua": now}
                                         for rid in batch.invalid]
