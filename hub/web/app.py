@@ -9,7 +9,9 @@ Content-Security-Policy) and the error pages.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -23,14 +25,23 @@ from hub.web.security import SECURITY_HEADERS, SESSION_COOKIE, SESSION_MAX_AGE_S
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = __import__("pathlib").Path(__file__).parent / "static"
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_app(*, warm_search: bool = True) -> FastAPI:
     """Build the web app over the current settings (database, templates, secrets)."""
     from hub.web import api, callbacks, console, portal, tv
 
-    app = FastAPI(title="政务公开发布平台", docs_url=None, redoc_url=None, openapi_url=None)
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        from hub.store.db import get_engine
+
+        search.ensure_index(get_engine())  # also done lazily before the first search
+        if warm_search:
+            search.warm_up()
+        yield
+
+    app = FastAPI(title="政务公开发布平台", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     codec = SessionCodec(secret_key())
     app.state.codec = codec
 
@@ -89,19 +100,11 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
     app.include_router(api.router)
     app.include_router(callbacks.router)
 
-    @app.on_event("startup")
-    def _startup() -> None:
-        from hub.store.db import get_engine
-
-        search.ensure_index(get_engine())
-        if warm_search:
-            search.warm_up()
-
     return app
 
 
 def _error_page(request: Request, status: int, title: str, message: str,
-                headers: dict[str, str] | None = None) -> HTMLResponse:
+                headers: Mapping[str, str] | None = None) -> HTMLResponse:
     ctx: dict[str, Any] = {"title": title, "message": message, "status": status}
     response = render(request, "error.html", ctx, status_code=status)
     if headers:

@@ -36,6 +36,7 @@ ERROR_WORDS = {
     "DuplicateRejected": "平台表示已收到过相同内容，系统正在核对。",
     "Expired": "超过了该渠道的有效发送时间，已不再发送。",
     "QCFailed": "视频包质量检查未通过，请联系技术人员。",
+    "RenderCrash": "生成该渠道的内容时出错（如视频生成超时），已暂停发送，请技术人员检查后点“重试”。",
     "RenderError": "内容不符合该渠道的规则（如字数超限），请修改后重新提交。",
 }
 #: A delivery in these states longer than this is "stuck" on the county board.

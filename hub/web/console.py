@@ -17,7 +17,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -250,7 +250,8 @@ def _create(request: Request, form: dict[str, Any]) -> Response:
 
 
 @route("POST", "/records/upload", Action.RECORD_CREATE)
-async def upload(request: Request, file: UploadFile | None = File(None), text: str = Form("")) -> Response:
+async def upload(request: Request, file: Annotated[UploadFile | None, File()] = None,
+                 text: Annotated[str, Form()] = "") -> Response:
     data = await file.read(20 * 1024 * 1024 + 1) if file is not None and file.filename else b""
     name = file.filename if file is not None and file.filename else ""
     return await _run_sync(_upload, request, data, name, text)
@@ -564,6 +565,20 @@ def _render_video(version: str) -> None:
             render_version(s, version, ["video"])
     except HubError as exc:
         log.warning("video preview of %s failed: %s", version[:12], exc)
+
+
+@route("GET", "/v/{ref}/subtitles.vtt", Action.RECORD_VIEW)
+def subtitles(request: Request, ref: str) -> Response:
+    """The TV package's SRT subtitles as WebVTT, for the preview player's <track>."""
+    from hub.renderers.service import get_rendition
+    from hub.web.media import srt_to_vtt
+
+    with session_scope() as s:
+        row, _ = _see(s, request, ref)
+        art = get_rendition(s, row.version, "video").files.get("subtitles.srt")
+    if art is None or not art.path.is_file():
+        raise NotFound("subtitles")
+    return Response(srt_to_vtt(art.path.read_text(encoding="utf-8")), media_type="text/vtt; charset=utf-8")
 
 
 def preview_text(rendition: Any) -> str | None:

@@ -50,11 +50,7 @@ def body_to_text(record: Record) -> str:
 
 
 def text_to_body(text: str) -> list[Block]:
-    try:
-        from hub.ingest.numbering import heading_line
-    except ImportError:  # pragma: no cover - ingest is part of the hub; kept for a partial checkout
-        def heading_line(_: str) -> Any:
-            return None
+    from hub.ingest.numbering import heading_line  # the same heading rule as the page-text ingest
     blocks: list[Block] = []
     items: list[str] = []
     for raw in text.replace("\r\n", "\n").split("\n"):

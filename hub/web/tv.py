@@ -31,7 +31,7 @@ from hub.web.security import ARTIFACT_CSP, session
 
 router = APIRouter(prefix="/tv")
 
-_ROLE = re.compile(r"^[a-z0-9_-]{1,32}$")
+_ROLE = re.compile(r"^[a-z0-9_-]{1,32}(\.[a-z0-9]{1,5})?$")
 
 
 def _token_ok(request: Request) -> bool:
@@ -94,7 +94,7 @@ def _packages(limit: int = 50) -> list[Package]:
                 r = get_rendition(s, d.version, "video")
                 files = {"main": r.main, **r.files}
                 facts = dict(r.facts)
-                qc_file = r.files.get("qc")
+                qc_file = r.files.get("qc.json")
                 if qc_file is not None and qc_file.path.is_file():
                     qc = json.loads(qc_file.path.read_text(encoding="utf-8"))
                 elif isinstance(facts.get("qc"), dict):
@@ -130,13 +130,18 @@ def media(request: Request, delivery_id: int, role: str) -> Response:
     station(request)
     if not _ROLE.match(role):
         raise NotFound(role)
-    art = _video_files(delivery_id).get(role)
+    files = _video_files(delivery_id)
+    if role == "subtitles.vtt":  # the package's SRT, as WebVTT for the browser's <track>
+        from hub.web.media import srt_to_vtt
+
+        srt = files.get("subtitles.srt")
+        if srt is None or not srt.path.is_file():
+            raise NotFound(role)
+        return Response(srt_to_vtt(srt.path.read_text(encoding="utf-8")), media_type="text/vtt; charset=utf-8")
+    art = files.get(role)
     if art is None or not art.path.is_file():
         raise NotFound(role)
-    media_type = art.media_type
-    if art.path.suffix == ".vtt":
-        media_type = "text/vtt; charset=utf-8"
-    resp = FileResponse(art.path, media_type=media_type)
+    resp = FileResponse(art.path, media_type=art.media_type)
     resp.headers["Content-Security-Policy"] = ARTIFACT_CSP
     return resp
 

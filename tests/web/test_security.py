@@ -8,12 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from hub import auth
-from hub.web.pages import ROUTE_ACTIONS
-from web_helpers import PASSWORD, all_routes, TestClient, csrf_of, make_record, publish_directly, sign_in
+from web_helpers import PASSWORD, TestClient, all_routes, csrf_of, make_record, publish_directly, sign_in
 
 import hub.web.console  # noqa: F401,E402  (fills ROUTE_ACTIONS)
+from hub import auth
+from hub.web.pages import ROUTE_ACTIONS
 
 ROUTES = sorted(set(ROUTE_ACTIONS))
 SCRIPT_TITLE = '<script>alert("x")</script>公示 {{ 7*7 }}'

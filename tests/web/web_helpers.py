@@ -75,3 +75,21 @@ def all_routes(app: Any) -> list[tuple[str, str]]:
 
     walk(app.routes, "")
     return out
+
+
+def clear_caches() -> None:
+    """Forget per-process caches that depend on the environment (as the root conftest does)."""
+    from hub import config, settings
+    from hub.store import db
+
+    settings.get_settings.cache_clear()
+    config._cached.cache_clear()
+    db._engine_for.cache_clear()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
