@@ -261,7 +261,11 @@ def find_version(session: Session, ref: str) -> VersionRow:
         return current
     prefix = ref.lower()
     if len(prefix) >= MIN_PREFIX and _HEX.match(prefix):
-        hits = list(session.scalars(select(VersionRow).where(VersionRow.version.startswith(prefix)).limit(2)))
+        # the range lets the primary-key index answer (LIKE 'x%' cannot under a non-C collation)
+        query = select(VersionRow).where(
+            VersionRow.version >= prefix, VersionRow.version < prefix + "g", VersionRow.version.startswith(prefix)
+        )
+        hits = list(session.scalars(query.limit(2)))
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:
