@@ -356,7 +356,7 @@ def _write_results(s: Session, values: list[dict[str, Any]]) -> None:
     conn = s.connection()
     dialect = conn.dialect
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    proc = _T_RECIPIENTS.c.updated_at.type.bind_processor(dialect)
+    proc = _T_RECIPIENTS.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
     stamps: dict[Any, Any] = {}
     rows = []
     for v in values:

@@ -54,6 +54,12 @@ def test_every_county_subscriber_gets_the_approved_text_once(sandbox: Any) -> No
     assert {m["content"]["text"] for m in inbox} == {"【汉阴县人民政府】县政府办发布新公开信息，详见hanyin.gov.cn/s/ab12 拒收请回复R"}
     assert {m["ref"] for m in inbox} == {key} and {m["account"] for m in inbox} == {"1400000001"}
     assert set(states(key).values()) == {"sent"}
+    from sqlalchemy import select
+
+    from hub.store.models import SmsRecipientRow
+
+    with session_scope() as s:  # results are written through the driver directly: same timestamps back
+        assert set(s.scalars(select(SmsRecipientRow.updated_at))) == {DAYTIME}
 
 
 def test_a_township_audience_reaches_only_the_records_region(sandbox: Any) -> None:
