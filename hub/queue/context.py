@@ -8,8 +8,9 @@ import the real parts lazily, so this module loads before they exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,9 +49,24 @@ def default_renditions(session: Session, version: str, kind: str) -> Rendition:
         return render_version(session, version, [kind])[0]
 
 
+#: one SQLite writer at a time in this process: threads queue on a Python lock (a fast hand-off)
+#: instead of meeting in SQLite's busy handler, which sleeps 1–100 ms per retry
+_SQLITE_WRITER = threading.RLock()
+
+
+@contextmanager
+def _serialised(inner: AbstractContextManager[Session]) -> Iterator[Session]:
+    with _SQLITE_WRITER, inner as session:
+        yield session
+
+
 def default_sessions() -> AbstractContextManager[Session]:
+    """One short transaction (``session_scope``); on SQLite, serialised within this process."""
+    from hub.settings import get_settings
     from hub.store.db import session_scope
 
+    if get_settings().database_url.startswith("sqlite"):
+        return _serialised(session_scope())
     return session_scope()
 
 

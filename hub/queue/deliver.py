@@ -134,6 +134,28 @@ def record_decision(s: Session, delivery_id: int, attempt: int | None, decision:
     return dst if ok else None
 
 
+def _held(delivery_id: int, d: Deps, state: str, attempts: int, account: str, auth: Any, quota: Any, actor: str,
+          now: datetime) -> Outcome:
+    """An account flag is set: an expired authorisation holds the row; an exhausted quota waits for the reset."""
+    with d.sessions() as s:
+        if auth is not None:
+            dec = Decision(Action.HOLD, None, f"account {account} needs re-authorisation; held")
+            st = record_decision(s, delivery_id, attempts, dec, error_class="AuthExpired", actor=actor, now=now,
+                                 settings=d.settings, account=account)
+            return Outcome(delivery_id, st, note="held: account needs re-authorisation")
+        delay = (quota.expires_at - now).total_seconds()
+        dec = Decision(Action.RETRY, delay, f"daily quota of {account} exhausted; waiting for the reset")
+        if state == State.QUEUED:
+            st = record_decision(s, delivery_id, attempts, dec, error_class="RateLimited", actor=actor,
+                                 now=now, settings=d.settings, account=account)
+        else:
+            row = s.get(DeliveryRow, delivery_id)
+            assert row is not None
+            row.next_attempt_at, row.hinted_at, row.updated_at = quota.expires_at, quota.expires_at, now
+            st = state
+        return Outcome(delivery_id, st, then="deliver", delay=delay, note="waiting for quota reset")
+
+
 def _next(state: str | None, decision: Decision | None, settings: EngineSettings) -> tuple[str | None, float | None]:
     if state in (State.RETRY_WAIT, State.QUEUED) and decision is not None and decision.action is Action.RETRY:
         return "deliver", decision.delay
@@ -184,6 +206,7 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
         snap = {c: getattr(row, c) for c in ("state", "attempts", "channel", "target", "version", "not_after",
                                              "next_attempt_at", "idempotency_key", "needs_attention",
                                              "created_at")}
+        flagged = {f.key: f for f in ledger.flags(s, now=now)}  # account flags, read in the same transaction
     state, attempts = snap["state"], int(snap["attempts"])
     if state not in CLAIMABLE or snap["needs_attention"]:
         return Outcome(delivery_id, state, note=f"not claimable ({state})")
@@ -198,28 +221,9 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
             st = record_decision(s, delivery_id, attempts, dec, error_class="ConfigError", actor=actor, now=now,
                                  settings=d.settings, account="")
         return Outcome(delivery_id, st, note="held: configuration")
-
-    # account flags: an expired authorisation holds the channel; an exhausted daily quota waits
-    with d.sessions() as s:
-        auth = ledger.get_flag(s, f"auth-expired:{target.account}", now=now)
-        quota = ledger.get_flag(s, f"quota-exhausted:{target.account}", now=now)
-        if auth is not None:
-            dec = Decision(Action.HOLD, None, f"account {target.account} needs re-authorisation; held")
-            st = record_decision(s, delivery_id, attempts, dec, error_class="AuthExpired", actor=actor, now=now,
-                                 settings=d.settings, account=target.account)
-            return Outcome(delivery_id, st, note="held: account needs re-authorisation")
-        if quota is not None and quota.expires_at is not None:
-            delay = (quota.expires_at - now).total_seconds()
-            dec = Decision(Action.RETRY, delay, f"daily quota of {target.account} exhausted; waiting for the reset")
-            if state == State.QUEUED:
-                st = record_decision(s, delivery_id, attempts, dec, error_class="RateLimited", actor=actor,
-                                     now=now, settings=d.settings, account=target.account)
-            else:
-                row = s.get(DeliveryRow, delivery_id)
-                assert row is not None
-                row.next_attempt_at, row.hinted_at, row.updated_at = quota.expires_at, quota.expires_at, now
-                st = state
-            return Outcome(delivery_id, st, then="deliver", delay=delay, note="waiting for quota reset")
+    auth, quota = flagged.get(f"auth-expired:{target.account}"), flagged.get(f"quota-exhausted:{target.account}")
+    if auth is not None or quota is not None:
+        return _held(delivery_id, d, state, attempts, target.account, auth, quota, actor, now)
 
     # stale: never send past not_after (F11)
     if snap["not_after"] is not None and snap["not_after"] <= now:

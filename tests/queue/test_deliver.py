@@ -151,10 +151,17 @@ def test_auth_expired_holds_the_account_for_a_person_and_retry_releases_it(engin
 
 
 def test_expired_rendition_is_never_sent(engine: Engine) -> None:
-    engine.rendition_not_after = engine.clock() - timedelta(seconds=1)
     d = engine.add()
+    engine.rendition_not_after = engine.clock() + timedelta(seconds=10)
+    engine.clock.advance(11)
     assert deliver_one(d, deps=engine.deps()).state == State.EXPIRED
     assert engine.channels["fake"].platform.sends == 0
+
+
+def test_a_window_anchored_before_publication_does_not_expire_a_fresh_delivery(engine: Engine) -> None:
+    engine.rendition_not_after = engine.clock() - timedelta(days=3000)  # an old document's own date + hours
+    d = engine.add()
+    assert deliver_one(d, deps=engine.deps()).state == State.CONFIRMED
 
 
 def test_stale_rows_expire_in_the_sweeper_without_a_send(engine: Engine) -> None:
