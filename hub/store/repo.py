@@ -366,11 +366,15 @@ def record_to_json(
 ) -> dict[str, Any]:
     """The ``hub show --json`` / ``hub ingest --json`` shape of one stored version.
 
-    ``findings`` defaults to the version's stored findings (read through the row's session).
+    ``findings`` defaults to the version's stored findings (read through the row's session;
+    a detached row needs them passed).
     """
     if findings is None:
         session = object_session(row)
-        findings = findings_of(session, row) if session is not None else []
+        if session is None:
+            # an empty list here would tell a reader a record with blockers is clean
+            raise ValueError("record_to_json: the row is detached; pass findings=")
+        findings = findings_of(session, row)
     return {
         "id": record.id,
         "version": row.version,

@@ -193,6 +193,9 @@ def test_the_json_shape_carries_every_field_of_the_contract(db_url: str, record:
     with session_scope(db_url) as s:
         row, rec = repo.get_version(s, record.id)
         out = repo.record_to_json(row, rec)
+    with pytest.raises(ValueError, match="detached"):
+        repo.record_to_json(row, rec)  # the session is closed: findings must be passed, never guessed empty
+    assert repo.record_to_json(row, rec, findings=[PHONE])["findings"][0]["kind"] == "mobile"
     required = {
         "id", "version", "title", "index_no", "doc_no", "department", "catalog", "disclosure", "written_on",
         "published_at", "validity", "stage", "domain", "level", "region", "addressees", "signature", "blocks",
