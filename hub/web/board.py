@@ -39,6 +39,15 @@ ERROR_WORDS = {
     "RenderCrash": "生成该渠道的内容时出错（如视频生成超时），已暂停发送，请技术人员检查后点“重试”。",
     "RenderError": "内容不符合该渠道的规则（如字数超限），请修改后重新提交。",
 }
+#: Audit actions as the office reads them in the log (unknown ones are shown as recorded).
+ACTION_NAMES = {
+    "login": "登录", "login.failed": "登录失败", "login.throttled": "登录受限", "logout": "退出",
+    "record.save": "保存版本", "record.current": "切换当前版本", "record.submit": "提交审核",
+    "record.approve": "审核通过", "record.reject": "退回", "record.publish": "发布", "record.withdraw": "撤回",
+    "record.urge": "督办", "record.override": "改写渠道文字", "finding.mask": "一键遮盖", "finding.waive": "豁免检查结果",
+    "web.publish": "一键发布", "delivery.retry": "重试发送", "delivery.cancel": "取消发送", "tv.collect": "电视台取片",
+    "user.add": "新建账号",
+}
 #: A delivery in these states longer than this is "stuck" on the county board.
 STUCK_AFTER = {"queued": timedelta(minutes=10), "sending": timedelta(minutes=10),
                "retry_wait": timedelta(hours=2), "unknown": timedelta(minutes=30),

@@ -51,6 +51,13 @@ def _environment(path: str) -> jinja2.Environment:
     env.filters["state_name"] = lambda s: STATE_NAMES.get(s, s)
     env.filters["role_name"] = lambda s: ROLE_NAMES.get(s, s)
     env.filters["level_name"] = level_name
+    from hub.web.board import ACTION_NAMES, CHANNEL_NAMES
+    from hub.web.board import STATE_NAMES as DELIVERY_STATE_NAMES
+
+    env.filters["channel_name"] = lambda c: CHANNEL_NAMES.get(c, c)
+    env.filters["dstate_name"] = lambda s: DELIVERY_STATE_NAMES.get(s, s)
+    env.filters["action_name"] = lambda a: ACTION_NAMES.get(a, a)
+    env.filters["qc_value"] = qc_value
     env.globals["STAGES"] = [s.value for s in Stage]
     env.globals["LEVELS"] = [(lv.value, LEVEL_NAMES[lv]) for lv in Level]
     return env
@@ -58,6 +65,17 @@ def _environment(path: str) -> jinja2.Environment:
 
 def environment() -> jinja2.Environment:
     return _environment(str(get_settings().templates_dir / "web"))
+
+
+def qc_value(value: Any) -> str:
+    """A QC measurement as a line of text (dicts as key=value, lists comma-separated, empty as —)."""
+    if value in (None, [], {}, ""):
+        return "—"
+    if isinstance(value, dict):
+        return "，".join(f"{k}={qc_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "，".join(qc_value(v) for v in value)
+    return str(value)
 
 
 def level_name(value: str | None) -> str:
