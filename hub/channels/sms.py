@@ -510,16 +510,17 @@ class SmsChannel:
             if want <= 0:
                 return [], after
             rows = s.execute(
-                select(SmsRecipientRow.id, SubscriberRow.phone_enc, SubscriberRow.opted_out_at)
+                select(SmsRecipientRow.id, SubscriberRow.phone_enc,
+                       SubscriberRow.opted_out_at.is_not(None))  # a flag: no datetime to convert per row
                 .join(SubscriberRow, SubscriberRow.id == SmsRecipientRow.subscriber_id)
                 .where(SmsRecipientRow.delivery_id == delivery_id, SmsRecipientRow.state == PENDING,
                        SmsRecipientRow.id > after)
-                .order_by(SmsRecipientRow.id).limit(size * want)).all()
+                .order_by(SmsRecipientRow.id).limit(size * want)).tuples().all()
             if not rows:
                 return [], after
             after = rows[-1][0]
-            skipped = [rid for rid, _, opted_out in rows if opted_out is not None]
-            live = [(rid, enc) for rid, enc, opted_out in rows if opted_out is None]
+            skipped = [rid for rid, _, opted_out in rows if opted_out]
+            live = [(rid, enc) for rid, enc, opted_out in rows if not opted_out]
             if skipped:
                 s.execute(update(SmsRecipientRow).where(SmsRecipientRow.id.in_(skipped))
                           .values(state=SKIPPED, code="OptedOut", updated_at=now))
