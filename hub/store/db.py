@@ -75,6 +75,8 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
+    import hub.store.repo  # noqa: F401 - registers the append-only guards of audit_log and workflow_events
+
     return sessionmaker(get_engine(url), expire_on_commit=False)
 
 
