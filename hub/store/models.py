@@ -274,7 +274,8 @@ class SmsRecipientRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"))
-    #: pending → sent (Code Ok) → delivered / undelivered (receipt); or rejected / skipped (opt-out, quiet).
+    #: pending → sending (request out) → sent (Code Ok) → delivered / undelivered (receipt); or rejected / skipped
+    #: (opt-out); unknown = the batch's outcome was ambiguous: never resent, settled by a report (hub.channels.sms).
     state: Mapped[str] = mapped_column(String(20), default="pending")
     code: Mapped[str | None] = mapped_column(String(100))
     serial_no: Mapped[str | None] = mapped_column(String(100), index=True)
