@@ -227,6 +227,14 @@ class HubWeChatClient(WeChatClient):  # type: ignore[misc]
         return {"expires_in": result.get("expires_in")}  # never hand the token back to callers
 
 
+def _capture(fn: Any) -> tuple[Any, BaseException | None]:
+    """Call ``fn``; return (result, None) or (None, the SDK/transport exception) so the caller raises afresh."""
+    try:
+        return fn(), None
+    except (WeChatClientException, *TRANSPORT_ERRORS) as exc:
+        return None, exc
+
+
 _fetch_locks: dict[str, threading.Lock] = {}
 _fetch_locks_guard = threading.Lock()
 
@@ -286,12 +294,17 @@ class WeChatChannel:
         """Evict the token and fetch one (the single refresh a call may spend)."""
         client = send.client
         client.session.delete(client.access_token_key)
-        try:
-            client.fetch_access_token()
-        except WeChatClientException as exc:
-            raise self._from_wechat(exc, "stable_token", publishing=False) from None
-        except TRANSPORT_ERRORS as exc:
-            raise from_transport("wechat", "stable_token", exc, publishing=False) from None
+        self._fetch(client)
+
+    def _fetch(self, client: HubWeChatClient) -> None:
+        _, failure = _capture(client.fetch_access_token)
+        if failure is not None:
+            raise self._outcome(failure, "stable_token", publishing=False)
+
+    def _outcome(self, failure: BaseException, what: str, *, publishing: bool) -> ChannelError:
+        if isinstance(failure, WeChatClientException):
+            return self._from_wechat(failure, what, publishing=publishing)
+        return from_transport("wechat", what, failure, publishing=publishing)
 
     def _ensure_token(self, send: _Send) -> None:
         """Fetch a token before a call when none is usable, so a token failure is never taken for a publish.
@@ -305,12 +318,7 @@ class WeChatChannel:
         with _fetch_lock(client.storage.scope):
             if client.session.get(client.access_token_key):
                 return
-            try:
-                client.fetch_access_token()
-            except WeChatClientException as exc:
-                raise self._from_wechat(exc, "stable_token", publishing=False) from None
-            except TRANSPORT_ERRORS as exc:
-                raise from_transport("wechat", "stable_token", exc, publishing=False) from None
+            self._fetch(client)
 
     @staticmethod
     def _from_wechat(exc: WeChatClientException, what: str, *, publishing: bool) -> ChannelError:
@@ -328,17 +336,19 @@ class WeChatChannel:
         """One API call with the bounded token rule; the answer must be a JSON object (with ``marker``)."""
         for _attempt in range(2):
             self._ensure_token(send)
-            try:
-                result = request()
-            except WeChatClientException as exc:
-                if exc.errcode is not None and int(exc.errcode) in TOKEN_ERRCODES and not send.refreshed:
+            # raised outside any ``except``: the SDK's exception (its request URL carries the token)
+            # is not even kept as ``__context__`` of the hub error
+            result, failure = _capture(request)
+            if failure is not None:
+                code = getattr(failure, "errcode", None)
+                if isinstance(failure, WeChatClientException) and code is not None \
+                        and int(code) in TOKEN_ERRCODES and not send.refreshed:
                     send.refreshed = True
-                    log.info("wechat %s: token rejected (errcode %s); refreshing once", what, exc.errcode)
+                    log.info("wechat %s: token rejected (errcode %s); refreshing once", what, code)
+                    del failure
                     self._refresh(send, what)
                     continue
-                raise self._from_wechat(exc, what, publishing=publishing) from None
-            except TRANSPORT_ERRORS as exc:
-                raise from_transport("wechat", what, exc, publishing=publishing) from None
+                raise self._outcome(failure, what, publishing=publishing)
             if not isinstance(result, dict) or (marker is not None and not result.get(marker)):
                 kind = "unparsable answer" if not isinstance(result, dict) else f"answer without {marker}"
                 msg = f"wechat {what}: HTTP 200 with an {kind}"

@@ -87,6 +87,13 @@ def outcome_for_error(code: int, what: str, message: object, headers: httpx.Head
     return outcome
 
 
+def _capture(fn: Any) -> tuple[Any, BaseException | None]:
+    try:
+        return fn(), None
+    except TRANSPORT_ERRORS as exc:
+        return None, exc
+
+
 class WeiboChannel:
     """Posts a rendered Weibo text (and picture) on the county's official Weibo account."""
 
@@ -135,10 +142,10 @@ class WeiboChannel:
         """One call: transport errors, vendor error bodies and statuses → typed outcomes; the parsed JSON."""
         what = path.rsplit("/", 1)[-1]
         client = self._client(target)
-        try:
-            response = client.request(method, path, **kwargs)
-        except TRANSPORT_ERRORS as exc:
-            raise from_transport("weibo", what, exc, publishing=publishing) from None
+        response, failure = _capture(lambda: client.request(method, path, **kwargs))
+        if failure is not None:  # raised outside ``except``: no SDK exception kept as __context__
+            raise from_transport("weibo", what, failure, publishing=publishing)
+        assert isinstance(response, httpx.Response)
         try:
             body = response.json()
         except (ValueError, UnicodeDecodeError):

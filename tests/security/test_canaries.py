@@ -113,10 +113,25 @@ def _texts_of(records: list[logging.LogRecord]) -> list[str]:
     return out
 
 
+def _chain(e: BaseException) -> list[BaseException]:
+    """The error and everything it keeps a reference to (cause and context), suppressed or not."""
+    seen: list[BaseException] = []
+    stack: list[BaseException | None] = [e]
+    while stack:
+        item = stack.pop()
+        if item is None or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        stack += [item.__cause__, item.__context__]
+    return seen
+
+
 def _texts_of_errors(errors: list[BaseException]) -> list[str]:
     out = []
     for e in errors:
         out += [str(e), repr(e), "".join(traceback.format_exception(e))]
+        for linked in _chain(e):  # a debugger or error tracker walks __context__ even when suppressed
+            out += [str(linked), repr(linked), str(getattr(getattr(linked, "request", None), "url", ""))]
     return out
 
 
