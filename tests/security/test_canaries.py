@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import traceback
 from collections.abc import Callable, Iterator
 from io import BytesIO
@@ -298,3 +299,37 @@ def test_config_errors_and_secret_reprs_name_the_variable_never_the_value(monkey
     with pytest.raises(ConfigError) as info:
         config.accounts["weibo-county"].secret("access_token_env", "weibo-county")
     assert "HUB_WEIBO_COUNTY_TOKEN" in str(info.value)
+
+
+def test_sms_errors_keep_no_secret_or_number_anywhere_in_their_chain(
+        sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SMS adapter's own canary test (tests/channels/test_sms_security.py) checks str/repr; this walks
+    the exception chain too, as an error tracker would."""
+    import sys
+    from pathlib import Path
+
+    helpers = str(Path(__file__).parents[1] / "channels")
+    if helpers not in sys.path:
+        sys.path.insert(0, helpers)
+    from sms_support import channel, make_delivery, save_version, sms_rendition, subscribe, target
+
+    from hub.channels.subscribers import new_key
+
+    monkeypatch.setenv("HUB_PHONE_KEY", new_key())
+    phones = ["+8613800000001", "+8613900000002"]
+    subscribe(phones)
+    errors: list[BaseException] = []
+    for i, knobs in enumerate([{"error_5xx_rate": 1.0}, {"drop_rate": 1.0}, {"rate_limit_rate": 1.0},
+                               {"token_expired": 3}]):
+        version = save_version(f"chain-{i}")
+        key = make_delivery(version, f"chain-{i}", "sms-county")
+        sandbox.clear_faults()
+        sandbox.set_faults("sms", **knobs)
+        errors += _run([lambda v=version, k=key, n=i: channel().send(sms_rendition(f"chain-{n}", v), target(), k)])
+    sandbox.clear_faults()
+    assert len(errors) == 4
+    secrets = [os.environ["HUB_TENCENT_SECRET_ID"], os.environ["HUB_TENCENT_SECRET_KEY"],
+               os.environ["HUB_PHONE_KEY"], *phones, *(p[3:] for p in phones)]
+    for text in _texts_of_errors(errors):
+        for secret in secrets:
+            assert secret not in text, f"leaked into: {text[:200]!r}"
