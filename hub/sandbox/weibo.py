@@ -265,7 +265,18 @@ def picture(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
 
 
 def register(sb: Sandbox) -> None:
-    """Add the Weibo routes to the sandbox."""
+    """Add the Weibo routes to the sandbox (safe domain: the option, else the configured account's)."""
+    if "weibo_safe_domain" not in sb.options:
+        from hub.config import get_config
+        from hub.errors import ConfigError
+
+        try:
+            domains = [str(a.get("safe_domain")) for a in get_config().accounts.values()
+                       if a.channel == CHANNEL and a.get("safe_domain")]
+        except ConfigError:
+            domains = []
+        if domains:
+            sb.options["weibo_safe_domain"] = domains[0]
     sb.route("POST", "/2/statuses/share.json", CHANNEL, share)
     sb.route("GET", "/2/statuses/count.json", CHANNEL, count)
     sb.route("GET", "/2/statuses/user_timeline.json", CHANNEL, user_timeline)
