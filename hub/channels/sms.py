@@ -41,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from time import monotonic
 from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, Table, func, insert, literal, or_, select, update
@@ -325,6 +326,10 @@ DELIVERED, UNDELIVERED, REJECTED, SKIPPED = "delivered", "undelivered", "rejecte
 _AWAITING_REPORT = (SENT, UNKNOWN, SENDING)
 
 
+class _BudgetSpent(Retryable):
+    """Internal marker: the per-call time budget ran out (not a platform error)."""
+
+
 @dataclass
 class _Batch:
     """Up to 200 recipient rows, still encrypted: the pool thread decrypts and re-validates them."""
@@ -442,7 +447,8 @@ class SmsChannel:
                       .values(state=UNKNOWN, code="CrashedWhileSending", updated_at=now))
         request = {"SmsSdkAppId": str(account.get("sdk_app_id", "")), "SignName": sign,
                    "TemplateId": template_id, "TemplateParamSet": params, "SessionContext": key}
-        errors = self._fan_out(delivery_id, target.account, request, batch_size, concurrency)
+        budget = float(account.get("send_budget_seconds", 120))
+        errors = self._fan_out(delivery_id, target.account, request, batch_size, concurrency, budget)
         return self._outcome(delivery_id, key, errors)
 
     def _record_facts(self, s: Session, rendition: Rendition) -> tuple[str | None, bool]:
@@ -515,7 +521,9 @@ class SmsChannel:
                 .join(SubscriberRow, SubscriberRow.id == SmsRecipientRow.subscriber_id)
                 .where(SmsRecipientRow.delivery_id == delivery_id, SmsRecipientRow.state == PENDING,
                        SmsRecipientRow.id > after)
-                .order_by(SmsRecipientRow.id).limit(size * want)).tuples().all()
+                .order_by(SmsRecipientRow.id).limit(size * want)
+                # PostgreSQL: two senders of one delivery never claim the same rows (SQLite: BEGIN IMMEDIATE)
+                .with_for_update(skip_locked=True, of=SmsRecipientRow)).tuples().all()
             if not rows:
                 return [], after
             after = rows[-1][0]
@@ -575,8 +583,15 @@ class SmsChannel:
             return _BatchResult(batch, error=transport_error("sms", exc))
 
     def _fan_out(self, delivery_id: int, account_name: str, request: dict[str, Any], size: int,
-                 concurrency: int) -> list[ChannelError]:
+                 concurrency: int, budget: float = 120.0) -> list[ChannelError]:
+        """Send every pending number, at most ``concurrency`` batches in flight, for at most ``budget`` seconds.
+
+        The budget keeps one ``send`` shorter than the engine's lease and actor time
+        limit: what is left stays ``pending`` and ``send`` raises ``Retryable(retry_after=0)``
+        so the engine continues at once (a fan-out is a series of bounded calls).
+        """
         errors: list[ChannelError] = []
+        deadline = monotonic() + budget
         stop = False
         after = 0
         exhausted = False
@@ -584,6 +599,9 @@ class SmsChannel:
             running: set[Future[_BatchResult]] = set()
             finished: list[_BatchResult] = []
             while True:
+                if not stop and monotonic() >= deadline:
+                    stop = True
+                    errors.append(_BudgetSpent("sms: the send budget is spent; continuing in the next call", 0.0))
                 want = 0 if (stop or exhausted) else concurrency - len(running)
                 if finished or want > 0:
                     batches, after = self._step(delivery_id, finished, after, size, want)
@@ -666,7 +684,10 @@ class SmsChannel:
                 daily = any(e.daily for e in limited)
                 raise RateLimited(f"sms: {counts[PENDING]} number(s) wait for a rate limit (recipients: {summary})",
                                   min(waits) if waits else None, daily=daily)
-            first = errors[0].message if errors else "numbers left to send"
+            if errors and all(isinstance(e, _BudgetSpent) for e in errors):
+                raise Retryable(f"{errors[0].message} (recipients: {summary})", 0.0)
+            real = [e for e in errors if not isinstance(e, _BudgetSpent)]
+            first = real[0].message if real else "numbers left to send"
             raise Retryable(f"{first} (recipients: {summary})")
         sent = sum(counts.get(k, 0) for k in (SENT, DELIVERED, UNDELIVERED, UNKNOWN))
         if sent == 0 and counts.get(REJECTED):

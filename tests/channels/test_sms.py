@@ -374,3 +374,15 @@ def test_a_missing_secret_stops_the_channel_and_names_the_variable(sandbox: Any,
     with pytest.raises(AuthExpired, match="HUB_TENCENT_SECRET_KEY"):
         channel().send(sms_rendition(record_id, version), target(), key)
     assert set(states(key).values()) == {"pending"}
+
+
+def test_a_spent_send_budget_returns_at_once_and_the_next_call_continues(sandbox: Any) -> None:
+    subscribe(numbers(3))
+    record_id, version, key = setup_delivery()
+    calls = count_calls(sandbox, "SendSms")
+    with pytest.raises(Retryable) as caught:
+        channel(config=config_with(send_budget_seconds=0)).send(sms_rendition(record_id, version), target(), key)
+    assert type(caught.value) is Retryable and caught.value.retry_after == 0
+    assert calls() == 0 and set(states(key).values()) == {"pending"}
+    channel().send(sms_rendition(record_id, version), target(), key)
+    assert calls() == 1 and set(states(key).values()) == {"sent"}
