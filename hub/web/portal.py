@@ -26,6 +26,8 @@ from hub.web.pages import render
 router = APIRouter()
 
 PAGE_SIZE = 20
+#: Search shows the best matches only (each hit parses its record for the snippet).
+SEARCH_LIMIT = 30
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -68,10 +70,9 @@ def record_page(request: Request, record_id: str) -> HTMLResponse:
         explained_by = [{"id": r.record_id, "title": r.title} for r in queries.interpretations(s, record_id)]
         link = queries.short_link(s, row.version, "web")
         short_url = f"{get_settings().public_url}/s/{link.code}" if link else None
-        facets = queries.facets(s)
     return render(request, "portal/record.html", {
         "row": row, "record": record, "interprets": interprets, "explained_by": explained_by,
-        "short_url": short_url, "facets": facets})
+        "short_url": short_url})
 
 
 @router.get("/records/{record_id}/qr.svg")
@@ -99,7 +100,7 @@ def search_page(request: Request, q: str = Query("", max_length=200)) -> HTMLRes
     query = q.strip()
     if query:
         with session_scope() as s:
-            hits = search.search(s, query)
+            hits = search.search(s, query, limit=SEARCH_LIMIT)
     return render(request, "portal/search.html", {"q": query, "hits": hits})
 
 

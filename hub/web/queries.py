@@ -7,13 +7,13 @@ correction is published too.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
-from hub.record import Record
+from hub.record import Record, Stage
 from hub.store.models import ShortLinkRow, VersionRow
 
 PUBLISHED = "published"
@@ -33,16 +33,28 @@ def _newest_first(rows: list[VersionRow]) -> list[VersionRow]:
 def published(session: Session, *, stage: str | None = None, domain: str | None = None, item: str | None = None,
               level: str | None = None, region: str | None = None, department: str | None = None,
               limit: int = 20, offset: int = 0) -> list[VersionRow]:
-    """Published records matching the filters, newest first."""
+    """Published records matching the filters, newest first (one row per record).
+
+    Reads in windows rather than the whole table: a record rarely has more than one
+    published version, so the first window almost always suffices.
+    """
     order = func.coalesce(VersionRow.published_at, VersionRow.created_at)
-    query = select(VersionRow).where(VersionRow.state == PUBLISHED)
+    # listings never need the canonical JSON: leave the largest column in the database
+    query = select(VersionRow).options(defer(VersionRow.content)).where(VersionRow.state == PUBLISHED)
     for column, value in ((VersionRow.stage, stage), (VersionRow.domain, domain), (VersionRow.item, item),
                           (VersionRow.level, level), (VersionRow.region, region),
                           (VersionRow.department, department)):
         if value:
             query = query.where(column == value)
-    rows = list(session.scalars(query.order_by(order.desc(), VersionRow.created_at.desc())))
-    return _newest_first(rows)[offset:offset + limit]
+    query = query.order_by(order.desc(), VersionRow.created_at.desc(), VersionRow.version)
+    want = offset + limit
+    window = max(2 * want, 50)
+    while True:
+        rows = list(session.scalars(query.limit(window)))
+        unique = _newest_first(rows)
+        if len(unique) >= want or len(rows) < window:
+            return unique[offset:want]
+        window *= 4
 
 
 def published_version(session: Session, record_id: str) -> VersionRow | None:
@@ -66,23 +78,29 @@ class Facets:
 
 
 def facets(session: Session) -> Facets:
-    rows = _newest_first(list(session.scalars(
-        select(VersionRow).where(VersionRow.state == PUBLISHED).order_by(VersionRow.created_at.desc()))))
-    stages = Counter(r.stage for r in rows if r.stage)
-    domains = Counter(r.domain for r in rows if r.domain)
-    levels = Counter(r.level for r in rows if r.level)
-    regions = Counter(r.region for r in rows if r.region)
-    items: dict[str, Counter[str]] = {}
-    for r in rows:
-        if r.domain and r.item:
-            items.setdefault(r.domain, Counter())[r.item] += 1
+    """Counts of published records per facet, computed in the database (GROUP BY, distinct records)."""
+    base = select(func.count(func.distinct(VersionRow.record_id))).where(VersionRow.state == PUBLISHED)
+
+    def counts(column: Any) -> list[tuple[str, int]]:
+        q = (select(column, func.count(func.distinct(VersionRow.record_id)))
+             .where(VersionRow.state == PUBLISHED, column.is_not(None)).group_by(column)
+             .order_by(func.count(func.distinct(VersionRow.record_id)).desc(), column))
+        return [(str(k), int(n)) for k, n in session.execute(q)]
+
+    items: dict[str, list[tuple[str, int]]] = {}
+    q = (select(VersionRow.domain, VersionRow.item, func.count(func.distinct(VersionRow.record_id)))
+         .where(VersionRow.state == PUBLISHED, VersionRow.domain.is_not(None), VersionRow.item.is_not(None))
+         .group_by(VersionRow.domain, VersionRow.item).order_by(VersionRow.domain, VersionRow.item))
+    for domain, item, n in session.execute(q):
+        items.setdefault(str(domain), []).append((str(item), int(n)))
+    order = {s.value: i for i, s in enumerate(Stage)}
     return Facets(
-        stages=list(stages.items()),
-        domains=domains.most_common(),
-        items={d: c.most_common() for d, c in items.items()},
-        levels=list(levels.items()),
-        regions=regions.most_common(),
-        total=len(rows),
+        stages=sorted(counts(VersionRow.stage), key=lambda kv: order.get(kv[0], 99)),
+        domains=counts(VersionRow.domain),
+        items=items,
+        levels=counts(VersionRow.level),
+        regions=counts(VersionRow.region),
+        total=int(session.scalar(base) or 0),
     )
 
 
