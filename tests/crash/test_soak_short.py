@@ -1,0 +1,23 @@
+"""The short chaos soak (bench/soak.py --short) as a CI test: duplicates, lost and stuck must all be 0."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hub.settings import PROJECT_ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+def test_the_short_seeded_chaos_soak_loses_nothing_duplicates_nothing_and_leaves_nothing_stuck() -> None:
+    out = subprocess.run([sys.executable, str(PROJECT_ROOT / "bench" / "soak.py"), "--short", "--json"],
+                         capture_output=True, text=True, timeout=280)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["kills"] >= 3
+    assert (result["duplicates"], result["lost"], result["stuck"]) == (0, 0, 0), result
+    assert result["unknown_without_reason"] == 0
+    assert result["states"].get("confirmed", 0) >= result["deliveries"] * 0.9
