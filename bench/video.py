@@ -34,6 +34,7 @@ from hub.ingest import ingest_path  # noqa: E402
 from hub.renderers.context import build_context  # noqa: E402
 from hub.renderers.video import Package, build_package  # noqa: E402
 from hub.renderers.video.ffmpeg import ffmpeg_bin  # noqa: E402
+from hub.renderers.video.package import _scratch  # noqa: E402
 from hub.renderers.video.profile import get_profile  # noqa: E402
 
 SAMPLE = ROOT / "samples" / "hanyin-2017-168-wugongkai.txt"
@@ -70,7 +71,8 @@ def main() -> None:
     base.mkdir(parents=True, exist_ok=True)
     record = ingest_path(SAMPLE)[0].record
     ctx = build_context(record, record.version_hash())
-    work = base / "work"
+    # the stills go where the hub puts them (RAM when /dev/shm has room); both runs read them there
+    work = Path(tempfile.mkdtemp(prefix="hub-bench-video-", dir=_scratch()))
     results: dict[str, list[tuple[float, float]]] = {"pipeline": [], "floor": []}
     seconds = 0.0
     timings: dict[str, float] = {}
@@ -94,6 +96,7 @@ def main() -> None:
             seconds = pkgs[-1].timeline.seconds
             timings, cpu = pkgs[-1].timings, pkgs[-1].cpu
     finally:
+        shutil.rmtree(work, ignore_errors=True)
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
 

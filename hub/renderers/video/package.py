@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import resource
 import shutil
 import tempfile
@@ -110,6 +111,18 @@ def _write_stills(tl: timeline.Timeline, stills: dict[str, Still], tmp: Path) ->
     return jobs
 
 
+def _scratch() -> str | None:
+    """Where the intermediate stills go: RAM (/dev/shm) when it has room, since a package writes
+    a few hundred MB of raw frames that ffmpeg reads once; else the default temp dir."""
+    shm = Path("/dev/shm")  # noqa: S108 -- only a parent for mkdtemp's private 0700 directory
+    try:
+        if shm.is_dir() and shutil.disk_usage(shm).free > 2 * 1024**3 and os.access(shm, os.W_OK):
+            return str(shm)
+    except OSError:
+        pass
+    return None
+
+
 def package_name(record_id: str, version: str) -> str:
     return f"{record_id}-{short_version(version)}"
 
@@ -194,7 +207,7 @@ def build_package(record: Record, ctx: RenderContext, out_dir: Path, *, profile:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    tmp = Path(tempfile.mkdtemp(prefix="hub-video-")) if work_dir is None else work_dir
+    tmp = Path(tempfile.mkdtemp(prefix="hub-video-", dir=_scratch())) if work_dir is None else work_dir
     tmp.mkdir(parents=True, exist_ok=True)
     try:
         with watch("total"):
@@ -244,15 +257,15 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
 
     tl = timeline.build(profile, plans, chunks, lines, speech)
     # stills → PPM (fade frames blended on the fly); identical keys are written once
-    with watch("stills_write"):
+    wav = tmp / "narration.wav"
+    _write_wav(wav, timeline.audio_track(tl, speech, rate), rate)
+    # loudness pass 1 (an ffmpeg process) runs while Python writes the stills
+    with ThreadPoolExecutor(max_workers=1) as pool, watch("stills_and_loudness"):
+        pass1 = None if silent else pool.submit(loudness.measure, wav)
         paths = _write_stills(tl, stills, tmp)
-        wav = tmp / "narration.wav"
-        _write_wav(wav, timeline.audio_track(tl, speech, rate), rate)
         shots_file = tmp / "shots.ffconcat"
         shots_file.write_text(encode.concat_list([(paths[s.key], s.frames) for s in tl.shots], tl.fps))
-
-    with watch("loudness_pass1"):
-        measured = None if silent else loudness.measure(wav)
+        measured = pass1.result() if pass1 is not None else None
     video = folder / "video.mp4"
     with watch("encode"):
         ffmpeg.run_with_progress(

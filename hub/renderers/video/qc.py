@@ -24,6 +24,7 @@ A package whose report does not pass is not deliverable: ``QCFailed`` names the 
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -110,7 +111,11 @@ def run_qc(path: Path, *, profile: StationProfile, timeline: Timeline, artist: S
     """Measure ``path`` and judge it against ``profile`` and the intended ``timeline``."""
     spec, ld, fps = profile.mp4, profile.loudness, profile.mp4.fps
     report = QCReport()
-    info = ffmpeg.probe(path, packets=True)
+    # the stream/packet probe and the keyframe+audio pass are independent: run them side by side
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        probing = pool.submit(ffmpeg.probe, path, packets=True)
+        measuring = pool.submit(measure_picture_and_sound, path)
+        info, m = probing.result(), measuring.result()
     streams = info.get("streams", [])
     v: dict[str, Any] = next((s for s in streams if s.get("codec_type") == "video"), {})
     a: dict[str, Any] = next((s for s in streams if s.get("codec_type") == "audio"), {})
@@ -146,7 +151,6 @@ def run_qc(path: Path, *, profile: StationProfile, timeline: Timeline, artist: S
                {"frames": timeline.total_frames, "video_s": round(timeline.seconds, 3)},
                "sum of the slides plus the still-frame tail; audio within one frame of the video")
 
-    m = measure_picture_and_sound(path)
     f.update({k: m[k] for k in ("integrated_lufs", "lra_lu", "true_peak_dbtp")})
     lo, hi = ld.target_i - ld.tolerance_lu, ld.target_i + ld.tolerance_lu
     if silent:
