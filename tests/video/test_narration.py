@@ -58,3 +58,21 @@ def test_expired_tencent_credentials_fail_the_render_at_once(sandbox: Any) -> No
     with pytest.raises(RenderError, match="refused"):
         TencentNarrator("tencent-tts", sleep=waits.append).synthesize("测试。")
     assert waits == []
+
+
+def test_the_progress_bar_draws_only_on_a_terminal() -> None:
+    import io
+
+    from hub.renderers.video.ffmpeg import Progress
+
+    quiet = io.StringIO()
+    bar = Progress("video", 10.0, stream=quiet)  # a StringIO is not a TTY
+    bar.update(5.0)
+    bar.close()
+    assert quiet.getvalue() == ""
+    shown = io.StringIO()
+    bar = Progress("video", 10.0, stream=shown, enabled=True)
+    bar.update(5.0)
+    bar.close()
+    text = shown.getvalue()
+    assert " 50.0%" in text and "100.0%" in text and text.endswith("\n")
