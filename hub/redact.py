@@ -171,17 +171,45 @@ def redact_value(value: Any) -> Any:
     return value
 
 
+def _redact_arg(value: Any) -> Any:
+    """One log argument, scrubbed; kept as it is (type and all) when there is nothing to scrub."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = value if isinstance(value, str) else str(value)  # e.g. httpx.URL, an exception
+    cleaned = redact(text)
+    return value if cleaned == text else cleaned
+
+
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Scrub one log record in place: the formatted message, its args and any exception text."""
+    """Scrub one log record in place: its message, its args and any exception text.
+
+    Args are scrubbed one by one and keep their shape, because some formatters
+    unpack them (uvicorn's access log reads ``record.args`` as a 5-tuple). If the
+    formatted message would still carry something to scrub (a secret split
+    between the format string and an argument), the record is flattened to the
+    scrubbed message with no args.
+    """
+    if isinstance(record.msg, str):
+        record.msg = redact(record.msg)
+    elif record.msg is not None and not isinstance(record.msg, bool | int | float):
+        record.msg = _redact_arg(record.msg)
+    if isinstance(record.args, dict):
+        record.args = {k: _redact_arg(v) for k, v in record.args.items()}
+    elif isinstance(record.args, tuple):
+        record.args = tuple(_redact_arg(a) for a in record.args)
     try:
         message = record.getMessage()
     except Exception:  # a bad format string must not break logging
         message = f"{record.msg!r} {record.args!r}"
-    record.msg, record.args = redact(message), None
+        record.msg, record.args = redact(message), None
+    else:
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
     if record.exc_info and record.exc_info[1] is not None:
         formatted = logging.Formatter().formatException(record.exc_info)
         record.exc_text = redact(formatted)
-        # keep the type for handlers that inspect it, but never the (possibly secret) message
+        # the exception object itself (its message, its request URL) is not kept on the record
         exc_type = record.exc_info[0]
         record.exc_info = None
         record.__dict__["exc_type_name"] = getattr(exc_type, "__name__", "Exception")

@@ -333,3 +333,14 @@ def test_sms_errors_keep_no_secret_or_number_anywhere_in_their_chain(
     for text in _texts_of_errors(errors):
         for secret in secrets:
             assert secret not in text, f"leaked into: {text[:200]!r}"
+
+
+def test_log_args_keep_their_shape_for_formatters_that_unpack_them(caplog: pytest.LogCaptureFixture) -> None:
+    redact.install()
+    caplog.set_level(logging.INFO, logger="uvicorn.access.test")
+    logging.getLogger("uvicorn.access.test").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
+                                                  "/cb?access_token=LEAKME999999", "1.1", 200)
+    [record] = caplog.records
+    assert isinstance(record.args, tuple) and len(record.args) == 5 and record.args[4] == 200
+    client, method, path, version, status = record.args  # what uvicorn's AccessFormatter does
+    assert "LEAKME" not in path and "LEAKME" not in record.getMessage()
