@@ -214,3 +214,38 @@ def test_the_wechat_callback_refuses_a_bad_signature(client: TestClient, monkeyp
     sig = hashlib.sha1("".join(sorted(["cb-token", "1", "2"])).encode()).hexdigest()
     ok = client.get(f"/callbacks/wechat/wechat-county?signature={sig}&timestamp=1&nonce=2&echostr=hello")
     assert ok.status_code == 200 and ok.text == "hello"
+
+
+def test_a_signed_publishjobfinish_event_asks_the_engine_to_confirm_that_delivery(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from hub.queue import actors
+    from hub.store.db import session_scope
+    from hub.store.models import DeliveryRow
+    from hub.store.repo import audit_rows
+    from hub.timeutil import utcnow
+
+    monkeypatch.setenv("HUB_WECHAT_CALLBACK_TOKEN", "cb-token")
+    hinted: list[tuple[str, int]] = []
+    monkeypatch.setattr(actors, "hint", lambda name, did, delay: hinted.append((name, did)))
+    now = utcnow()
+    with session_scope() as s:
+        row = DeliveryRow(record_id="r1", version="0" * 64, channel="wechat", target="wechat-county",
+                          idempotency_key="k" * 64, state="submitted", attempts=1, redeliveries=0,
+                          provider_ref="2247483999", needs_attention=False, created_at=now, updated_at=now)
+        s.add(row)
+        s.flush()
+        delivery_id = row.id
+    sig = hashlib.sha1("".join(sorted(["cb-token", "7", "9"])).encode()).hexdigest()
+    xml = ("<xml><ToUserName>gh_1</ToUserName><FromUserName>o1</FromUserName><CreateTime>1</CreateTime>"
+           "<MsgType>event</MsgType><Event>PUBLISHJOBFINISH</Event><PublishEventInfo>"
+           "<publish_id>2247483999</publish_id><publish_status>0</publish_status></PublishEventInfo></xml>")
+    bad = client.post("/callbacks/wechat/wechat-county?signature=bad&timestamp=7&nonce=9", content=xml)
+    assert bad.status_code == 403 and hinted == []
+    r = client.post(f"/callbacks/wechat/wechat-county?signature={sig}&timestamp=7&nonce=9", content=xml)
+    assert r.status_code == 200 and r.text == "success"
+    assert hinted == [("confirm", delivery_id)]
+    with session_scope() as s:
+        rows = audit_rows(s, action="callback.publishjobfinish")
+        assert rows[-1].detail["deliveries"] == [delivery_id]
