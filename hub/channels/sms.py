@@ -56,6 +56,7 @@ from hub.channels.subscribers import get_vault, valid_at_send
 from hub.channels.tencent_client import (
     SmsClient,
     TencentCloudSDKException,
+    is_api_error,
     make_client,
     quiet_sdk_logs,
     sdk_error_text,
@@ -573,10 +574,9 @@ class SmsChannel:
                                                   "SerialNo": st.SerialNo or "", "Fee": st.Fee}
                                                  for st in raw])
         except TencentCloudSDKException as exc:
-            code = str(exc.get_code() or "")
-            if code in ("ClientNetworkError", "ServerNetworkError"):
-                return _BatchResult(batch, error=transport_error("sms", exc))
-            return _BatchResult(batch, error=request_error(code, sdk_error_text(exc), self.clock()))
+            if not is_api_error(exc):
+                return _BatchResult(batch, error=transport_error("sms", exc, what="SendSms"))
+            return _BatchResult(batch, error=request_error(str(exc.get_code()), sdk_error_text(exc), self.clock()))
         except ConfigError as exc:  # a secret or the phone key is missing: the account needs a person
             return _BatchResult(batch, error=AuthExpired(f"sms: configuration needs a person: {exc}"))
         except Exception as exc:  # requests errors while reading the body, unparsable JSON: F1/F12
@@ -682,8 +682,8 @@ class SmsChannel:
             if limited or holds:
                 waits = [e.retry_after for e in limited if e.retry_after] + holds
                 daily = any(e.daily for e in limited)
-                raise RateLimited(f"sms: {counts[PENDING]} number(s) wait for a rate limit (recipients: {summary})",
-                                  min(waits) if waits else None, daily=daily)
+                why = limited[0].message if limited else f"sms: {counts[PENDING]} number(s) held by a frequency limit"
+                raise RateLimited(f"{why} (recipients: {summary})", min(waits) if waits else None, daily=daily)
             if errors and all(isinstance(e, _BudgetSpent) for e in errors):
                 raise Retryable(f"{errors[0].message} (recipients: {summary})", 0.0)
             real = [e for e in errors if not isinstance(e, _BudgetSpent)]
@@ -773,12 +773,13 @@ class SmsChannel:
             try:
                 resp = self._client(account_name).PullSmsSendStatus(req)
             except TencentCloudSDKException as exc:
-                code = str(exc.get_code() or "")
-                if code in ("ClientNetworkError", "ServerNetworkError"):
-                    raise transport_error("sms", exc) from None
-                raise request_error(code, sdk_error_text(exc), self.clock()) from None
+                if not is_api_error(exc):
+                    err = transport_error("sms", exc, what="PullSmsSendStatus")
+                    # pulling reports changes nothing we sent: a lost answer is simply asked again
+                    raise (Retryable(err.message) if isinstance(err, Ambiguous) else err) from None
+                raise request_error(str(exc.get_code()), sdk_error_text(exc), self.clock()) from None
             except Exception as exc:
-                raise transport_error("sms", exc) from None
+                raise Retryable(f"sms: PullSmsSendStatus: unreadable answer ({type(exc).__name__})") from None
             items = resp.PullSmsSendStatusSet or []
             reports = [Report(serial_no=str(it.SerialNo or ""), ok=(it.ReportStatus == "SUCCESS"),
                               description=str(it.Description or it.ReportStatus or ""),

@@ -108,6 +108,8 @@ def transport_error(channel: str, exc: BaseException, *, what: str = "call") -> 
     ``Retryable``, 504 and anything after the request went out ``Ambiguous``;
     a 200 whose body is not the API's JSON is ``Ambiguous`` (F12).
     """
+    if isinstance(exc, TencentCloudSDKException) and exc.get_code() in ("ClientParamsError", "ClientError"):
+        return Permanent(f"{channel} {what}: the SDK refused the request before sending it ({exc.get_code()})")
     if isinstance(exc, TencentCloudSDKException) and exc.get_code() == "ServerNetworkError":
         m = _STATUS.search(str(exc.get_message()))
         if m is None:
@@ -122,10 +124,21 @@ def transport_error(channel: str, exc: BaseException, *, what: str = "call") -> 
     return Ambiguous(f"{channel} {what}: unreadable answer ({type(exc).__name__}); it may have been applied")
 
 
+def is_api_error(exc: TencentCloudSDKException) -> bool:
+    """True for an error *answer* of the API (it carries a RequestId); False for the SDK's own wrappers.
+
+    The generated clients wrap every other exception — a network error, a body that
+    is not JSON, a connection reset while reading — into ``TencentCloudSDKException``
+    named after the Python exception, with the original as ``__context__``.
+    """
+    return bool(exc.get_request_id()) and exc.get_code() not in ("ClientNetworkError", "ServerNetworkError")
+
+
 def sdk_error_text(exc: TencentCloudSDKException) -> str:
     """``Code: message`` of an API error, scrubbed (a vendor message may echo a number)."""
     return redact.redact(f"{exc.get_code()}: {exc.get_message()}")[:300]
 
 
 __all__ = ["SmsClient", "TtsClient", "make_client", "transport_error", "sdk_error_text", "quiet_sdk_logs",
+           "is_api_error",
            "TencentCloudSDKException", "Permanent"]

@@ -27,6 +27,7 @@ from tencentcloud.tts.v20190823 import models
 from hub.channels.tencent_client import (
     TencentCloudSDKException,
     TtsClient,
+    is_api_error,
     make_client,
     quiet_sdk_logs,
     sdk_error_text,
@@ -168,7 +169,7 @@ class TtsService:
             resp = self._client().TextToVoice(req)
         except TencentCloudSDKException as exc:
             code = str(exc.get_code() or "")
-            if code in ("ClientNetworkError", "ServerNetworkError"):
+            if not is_api_error(exc):
                 # synthesis publishes nothing: a lost answer is simply asked again
                 err = transport_error("tts", exc)
                 raise (Retryable(err.message) if isinstance(err, Ambiguous) else err) from None

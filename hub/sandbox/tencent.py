@@ -26,7 +26,8 @@ fake is strict where the real service is strict:
 Vendor state (``sandbox.vendor("tencent")``), settable by tests and the demo:
 ``blacklist`` (numbers that sent 退订 to the operator), ``undeliverable``
 (numbers whose report says FAIL), ``callback_url``, ``daily_limit``,
-``report_delay`` (seconds), ``sensitive_words``.
+``report_delay`` (seconds), ``sensitive_words``, and ``error_code`` /
+``error_action`` / ``error_count`` to answer any Tencent error code.
 """
 
 from __future__ import annotations
@@ -159,6 +160,9 @@ def handle(req: SandboxRequest, sandbox: Sandbox) -> SandboxResponse:
         if sandbox.take_token_expiry(service):
             raise ApiError("AuthFailure.SecretIdNotFound",
                            "The SecretId is not found, please ensure that your SecretId is correct.")
+        forced = _take_error_code(sandbox, action)
+        if forced:
+            raise ApiError(forced, f"{forced} (set by the sandbox's error_code knob)")
         if sandbox.roll(sandbox.fault(service).rate_limit_rate):
             raise ApiError("RequestLimitExceeded", "Your current request times equals to `20` in a second, "
                                                    "which exceeds the frequency limit `20` for a second.")
@@ -175,6 +179,25 @@ def handle(req: SandboxRequest, sandbox: Sandbox) -> SandboxResponse:
         return _answer(text_to_voice(params, sandbox))
     except ApiError as exc:
         return _error(exc.code, exc.message)
+
+
+def _take_error_code(sandbox: Sandbox, action: str) -> str | None:
+    """The Tencent error code forced by vendor state ``error_code`` (string codes; the core's knob is numeric).
+
+    ``error_code`` = e.g. "FailedOperation.InsufficientBalanceInSmsPackage", optional
+    ``error_action`` (only that action) and ``error_count`` (the next N requests; 0 = until cleared).
+    """
+    with sandbox.lock:
+        state = sandbox.vendor("tencent")
+        code = state.get("error_code")
+        if not code or state.get("error_action", action) != action:
+            return None
+        count = int(state.get("error_count", 0))
+        if count > 0:
+            state["error_count"] = count - 1
+            if count == 1:
+                state["error_code"] = None
+        return str(code)
 
 
 def register(sandbox: Sandbox) -> None:

@@ -203,6 +203,9 @@ def test_quiet_windows_are_read_in_shanghai_time(window: str, local: tuple[int, 
     ({"rate_limit_rate": 1.0}, RateLimited, "pending", 0),
     ({"token_expired": 5}, AuthExpired, "pending", 0),
     ({"drop_rate": 1.0}, Ambiguous, "unknown", 2),
+    ({"garbage_rate": 1.0}, Ambiguous, "unknown", 2),
+    ({"error_5xx_rate": 1.0, "error_status": 429, "retry_after": 7}, RateLimited, "pending", 0),
+    ({"error_5xx_rate": 1.0, "error_status": 504}, Ambiguous, "unknown", 0),
 ])
 def test_sandbox_faults_become_typed_outcomes(sandbox: Any, faults: dict[str, Any], expected: type[Exception],
                                               rows: str, inbox: int) -> None:
@@ -386,3 +389,26 @@ def test_a_spent_send_budget_returns_at_once_and_the_next_call_continues(sandbox
     assert calls() == 0 and set(states(key).values()) == {"pending"}
     channel().send(sms_rendition(record_id, version), target(), key)
     assert calls() == 1 and set(states(key).values()) == {"sent"}
+
+
+@pytest.mark.parametrize(("code", "expected", "rows"), [
+    ("FailedOperation.InsufficientBalanceInSmsPackage", AuthExpired, "pending"),
+    ("UnauthorizedOperation.RequestIpNotInWhitelist", AuthExpired, "pending"),
+    ("InternalError.Timeout", Retryable, "pending"),
+    ("LimitExceeded.AppDailyLimit", RateLimited, "pending"),
+    ("FailedOperation.ContainSensitiveWord", Permanent, "pending"),
+    ("FailedOperation.MarketingSendTimeConstraint", RateLimited, "pending"),
+    ("SomethingNew.NeverSeen", Permanent, "pending"),
+])
+def test_vendor_error_codes_map_through_the_one_table(sandbox: Any, code: str, expected: type[Exception],
+                                                      rows: str) -> None:
+    subscribe(numbers(2))
+    record_id, version, key = setup_delivery()
+    sandbox.vendor("tencent").update({"error_code": code, "error_action": "SendSms"})
+    with pytest.raises(expected) as caught:
+        channel().send(sms_rendition(record_id, version), target(), key)
+    assert type(caught.value) is expected and code in str(caught.value)
+    assert set(states(key).values()) == {rows} and sms_inbox(sandbox) == []
+    if code == "LimitExceeded.AppDailyLimit":
+        assert isinstance(caught.value, RateLimited) and caught.value.daily
+        assert caught.value.retry_after == 14 * 3600  # until midnight in Shanghai (it is 10:00)

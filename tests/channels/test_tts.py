@@ -41,7 +41,7 @@ def test_synthesize_concatenates_one_call_per_piece_into_one_wav(sandbox: Any) -
 
 @pytest.mark.parametrize(("faults", "expected"), [
     ({"error_5xx_rate": 1.0}, Retryable), ({"rate_limit_rate": 1.0}, RateLimited),
-    ({"token_expired": 1}, AuthExpired), ({"drop_rate": 1.0}, Retryable),
+    ({"token_expired": 1}, AuthExpired), ({"drop_rate": 1.0}, Retryable), ({"garbage_rate": 1.0}, Retryable),
 ])
 def test_faults_become_typed_errors(sandbox: Any, faults: dict[str, Any], expected: type[Exception]) -> None:
     sandbox.set_faults("tts", **faults)
