@@ -177,3 +177,33 @@ def test_search_works_on_postgresql_full_text(pg_database: str, client: Any, use
     publish_directly(make_record())
     html = client.get("/search", params={"q": "补偿款"}).text
     assert "汉阴县2026年第一批征地补偿公示" in html and "<mark>补偿款</mark>" in html
+
+
+def test_an_author_imports_the_sample_government_page_and_sees_it_checked(
+        as_role: Callable[[str], TestClient], sample_path: Any) -> None:
+    author = as_role("author")
+    token = csrf_of(author, "/console/records/new")
+    r = author.post("/console/records/upload", data={"csrf_token": token},
+                    files={"file": ("hanyin.txt", sample_path.read_bytes(), "text/plain")}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    page = author.get(r.headers["location"]).text
+    assert "汉阴县人民政府办公室关于推出“五公开”落地创新措施的通知" in page
+    assert "xzfgzbmzfb/2017-0168" in page and "汉政办通字〔2017〕168号" in page
+    assert "发布前检查（0 项）" in page  # the sample flags nothing
+    pasted = author.post("/console/records/upload", data={"csrf_token": token, "text": "\x00\x01binary"},
+                         follow_redirects=False)
+    assert pasted.status_code in (303, 400)
+
+
+def test_the_sms_report_callback_hands_the_reports_to_the_sms_channel(client: TestClient,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.channels import sms
+
+    seen: list[Any] = []
+    monkeypatch.setattr(sms, "handle_sms_callback", lambda session, payload: seen.append(payload) or 0)
+    monkeypatch.setenv("HUB_SMS_CALLBACK_SECRET", "s3cret-path")
+    report = [{"user_receive_time": "2026-11-25 21:00:00", "nationcode": "86", "mobile": "13800138001",
+               "report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "ok", "sid": "sid-1"}]
+    r = client.post("/callbacks/sms/s3cret-path", json=report)
+    assert r.status_code == 200 and r.json() == {"result": 0, "errmsg": "OK"}
+    assert seen == [report]
