@@ -77,8 +77,9 @@ class Package:
 
 
 def _packages(limit: int = 50) -> list[Package]:
+    from hub.channels.tv import collected
     from hub.renderers.service import get_rendition
-    from hub.store.models import ChannelStateRow, VersionRow
+    from hub.store.models import VersionRow
 
     out: list[Package] = []
     with session_scope() as s:
@@ -101,9 +102,8 @@ def _packages(limit: int = 50) -> list[Package]:
                     qc = facts["qc"]
             except (NotFound, OSError, ValueError):
                 pass
-            state = s.get(ChannelStateRow, f"tv-collected:{d.provider_ref}") if d.provider_ref else None
-            out.append(Package(d, v.title if v else d.record_id, files, facts, qc,
-                               dict(state.value) if state else None))
+            done = collected(s, d.provider_ref) if d.provider_ref else None
+            out.append(Package(d, v.title if v else d.record_id, files, facts, qc, done))
     return out
 
 
