@@ -58,6 +58,7 @@ def _environment(path: str) -> jinja2.Environment:
     env.filters["dstate_name"] = lambda s: DELIVERY_STATE_NAMES.get(s, s)
     env.filters["action_name"] = lambda a: ACTION_NAMES.get(a, a)
     env.filters["qc_value"] = qc_value
+    env.filters["isotime"] = lambda v: fmt_time(datetime.fromisoformat(v)) if isinstance(v, str) and v else ""
     env.globals["STAGES"] = [s.value for s in Stage]
     env.globals["LEVELS"] = [(lv.value, LEVEL_NAMES[lv]) for lv in Level]
     return env
