@@ -146,7 +146,6 @@ class SharedTokenStorage(SessionStorage):  # type: ignore[misc]
     def __init__(self, sessions: SessionFactory, *, scope: str, secret: str) -> None:
         self.sessions, self.scope = sessions, scope
         self.fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"hub-wechat-token:" + secret.encode()).digest()))
-        self.fetches = 0
 
     def _mem_key(self, key: str) -> str:
         return f"{self.scope}|{key}"
@@ -206,7 +205,6 @@ class HubWeChatClient(WeChatClient):  # type: ignore[misc]
         """POST cgi-bin/stable_token (normal mode: every worker gets the same token until it nears expiry)."""
         body = json.dumps({"grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
                            "force_refresh": False}).encode("utf-8")
-        self.storage.fetches += 1
         res = self._http.post(self.API_BASE_URL + "stable_token", data=body, timeout=self.timeout,
                               headers={"Content-Type": "application/json"})
         if res.status_code != 200:
@@ -286,7 +284,8 @@ class WeChatChannel:
             api_base += "/"
         timeout = account.get("timeout")
         timeouts = (float(timeout[0]), float(timeout[1])) if isinstance(timeout, list) else DEFAULT_TIMEOUT
-        scope = f"{self.settings.database_url}|{api_base}|{hashlib.sha256(secret.encode()).hexdigest()[:12]}"
+        # which token cache this is: database, endpoint and secret (hashed: the URL may hold a DB password)
+        scope = hashlib.sha256(f"{self.settings.database_url}|{api_base}|{app_id}|{secret}".encode()).hexdigest()
         storage = SharedTokenStorage(self.sessions, scope=scope, secret=secret)
         return HubWeChatClient(app_id, secret, api_base=api_base, storage=storage, timeout=timeouts)
 
