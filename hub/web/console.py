@@ -377,11 +377,31 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         deliveries = list(s.scalars(select(DeliveryRow).where(DeliveryRow.version == row.version)))
     allowed = {a.value: auth.can(user, a, department=dept) for a in Action}
     marks = annotate(record, findings)
+    catalog_item = _catalog_item(record)
     return render(request, "console/version.html", {
         "row": row, "record": record, "findings": findings, "events": events, "current": current,
         "versions": versions, "allowed": allowed, "marks": marks, "msg": msg, "names": FINDING_NAMES,
         "has_deliveries": bool(deliveries), "own": row.created_by == user.name,
-        "blocking": [f for f in findings if f.blocking and not f.waived_by]})
+        "blocking": [f for f in findings if f.blocking and not f.waived_by], "catalog_item": catalog_item})
+
+
+def _catalog_item(record: Record) -> dict[str, Any] | None:
+    """The record's catalog item (公开依据, 时限, 更新周期, 层级, 渠道) and whether its stage agrees."""
+    if not record.item:
+        return None
+    try:
+        from hub.catalog import get_catalog
+
+        found = get_catalog().find_item(record.item)
+    except HubError:
+        return None
+    if found is None:
+        return {"missing": True, "name": record.item}
+    domain, item = found
+    return {"missing": False, "domain": domain.name, "name": item.name, "basis": item.basis,
+            "deadline": item.deadline, "cycle": item.cycle, "channels": list(item.channels),
+            "stage": item.stage.value if item.stage else None,
+            "stage_differs": bool(item.stage and record.stage and item.stage != record.stage)}
 
 
 def annotate(record: Record, findings: list[FindingRow]) -> list[dict[str, Any]]:

@@ -156,7 +156,7 @@ def test_a_record_goes_from_the_author_to_every_channel_and_a_citizen_finds_it(l
     author.locator("#f-title").fill(TITLE)
     author.locator("#f-stage").select_option("结果")
     author.locator("#f-domain").fill("征地补偿")
-    author.locator("#f-item").fill("征地补偿标准")
+    author.locator("#f-item").fill("征地补偿费用发放")
     author.locator("#f-doc_no").fill("涧政发〔2026〕12号")
     author.locator("#f-index_no").fill("jczf/2026-0012")
     author.locator("#f-body").fill(BODY)

@@ -207,3 +207,17 @@ def test_the_sms_report_callback_hands_the_reports_to_the_sms_channel(client: Te
     r = client.post("/callbacks/sms/s3cret-path", json=report)
     assert r.status_code == 200 and r.json() == {"result": 0, "errmsg": "OK"}
     assert seen == [report]
+
+
+def test_the_record_page_in_the_console_shows_its_catalog_item_and_a_stage_that_disagrees(
+        as_role: Callable[[str], TestClient]) -> None:
+    from hub import workflow
+    from hub.store.db import session_scope
+
+    with session_scope() as s:
+        ok = workflow.save_draft(s, make_record(item="征地补偿费用发放"), actor="author").version
+        off = workflow.save_draft(s, make_record(id="rec-2", item="征收土地公告"), actor="author").version
+    author = as_role("author")
+    page = author.get(f"/console/v/{ok}").text
+    assert "公开时限：" in page and "征地补偿 › 征地补偿费用发放" in page and "请核对" not in page
+    assert "目录中该事项属于“执行公开”" in author.get(f"/console/v/{off}").text
