@@ -178,6 +178,7 @@ def test_a_record_goes_from_the_author_to_every_channel_and_a_citizen_finds_it(l
     assert author.locator(".sms-bubble").count() == 1 and "条短信" in author.content()
     author.locator(".web-frame").scroll_into_view_if_needed()
     author.frame_locator(".web-frame").locator("h1").wait_for()
+    author.frame_locator(".wx-content").locator("p").first.wait_for()
     shot(author, "04-console-previews")
     # the TV package takes minutes to render: the author starts it from the previews page and waits
     author.get_by_role("button", name="生成视频预览").click()
