@@ -205,7 +205,8 @@ def _form_page(request: Request, record: Record | None, *, action_url: str, erro
                values: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
     user = _user(request)
     if values is None:
-        values = _values(record) if record else {"department": user.department or "", "level": "county"}
+        values = _values(record) if record else {"department": user.department or "", "level": "county",
+                                                 "validity": "有效", "signature_office": user.department or ""}
     return render(request, "console/edit.html", {
         "record": record, "values": values, "action_url": action_url, "error": error,
         "catalog": _catalog_options()}, status_code=status)
