@@ -64,16 +64,19 @@ def secret_key() -> str:
     env = os.environ.get("HUB_WEB_SECRET")
     if env:
         return env
+    from hub.redact import register_secret
+
     path: Path = get_settings().var_dir / "web-secret"
     try:
-        return path.read_text(encoding="ascii").strip()
+        key = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(32)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(key)
-        return key
+    register_secret(key)  # never in a log line (the env-var form is scrubbed by name already)
+    return key
 
 
 class SessionCodec:
