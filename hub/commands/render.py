@@ -35,11 +35,9 @@ def render(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: kind, path, sha256, bytes and facts.")] = False,
 ) -> None:
     """Render every rendition of a version (summary, qr, sms, wechat, weibo, web, print, video)."""
-    from hub.renderers.service import render_version
-    from hub.store.db import session_scope
+    from hub.renderers.service import render_ref
 
-    with session_scope() as session:
-        renditions = render_version(session, ref, kinds=kind or None)
+    renditions = render_ref(ref, kinds=kind or None)
     if as_json:
         typer.echo(json.dumps([_jsonable(r) for r in renditions], ensure_ascii=False, indent=2))
     else:

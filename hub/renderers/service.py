@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound, RenderError
@@ -82,16 +84,19 @@ def _reusable(row: RenditionRow, key: str) -> Rendition | None:
     return rendition
 
 
-def render_version(session: Session, ref: str, kinds: list[str] | None = None) -> list[Rendition]:
-    """Render (or reuse) the renditions of version ``ref`` and store them.
+@dataclass
+class _Plan:
+    """What a render needs, read from the store: the record, its context, what can be reused."""
 
-    Parameters:
-      session: an open session; the caller commits (``session_scope``).
-      ref(str): record id (its current version), full version hash or a unique prefix of ≥ 8 hex.
-      kinds(list[str]|None): kinds to render, in RENDERERS order by default (all of them).
-    Returns: the renditions in the order asked.
-    Raises: NotFound (no such version or kind), RenderError (a channel's rule is broken).
-    """
+    record: Record
+    version: str
+    ctx: RenderContext
+    key: str
+    wanted: list[str]
+    reused: dict[str, Rendition] = field(default_factory=dict)
+
+
+def _plan(session: Session, ref: str, kinds: list[str] | None) -> _Plan:
     from hub.renderers import RENDERERS
     from hub.store import repo
 
@@ -101,27 +106,86 @@ def render_version(session: Session, ref: str, kinds: list[str] | None = None) -
         if kind not in RENDERERS:
             raise NotFound(f"no rendition kind {kind!r} (kinds: {', '.join(RENDERERS)})")
     ctx = build_context(record, vrow.version, related=related_for(session, record))
-    key = context_key(ctx)
+    plan = _Plan(record, vrow.version, ctx, context_key(ctx), wanted)
+    rows = session.scalars(select(RenditionRow).where(RenditionRow.version == vrow.version,
+                                                      RenditionRow.kind.in_(wanted)))
+    for row in rows:
+        rendition = _reusable(row, plan.key)
+        if rendition is not None:
+            plan.reused[row.kind] = rendition
+    return plan
+
+
+def _render(plan: _Plan) -> dict[str, Rendition]:
+    """The missing renditions (pure: no database here)."""
+    from hub.renderers import RENDERERS
+
     store = ArtifactStore(get_settings().artifacts_dir)
-    _store_links(session, ctx)
-    rows = {r.kind: r for r in session.scalars(select(RenditionRow).where(RenditionRow.version == vrow.version))}
-    out = []
-    for kind in wanted:
+    return {kind: RENDERERS[kind](plan.record, plan.ctx, store) for kind in plan.wanted if kind not in plan.reused}
+
+
+def _write(session: Session, plan: _Plan, rendered: dict[str, Rendition]) -> None:
+    _store_links(session, plan.ctx)
+    rows = {r.kind: r for r in session.scalars(select(RenditionRow).where(RenditionRow.version == plan.version))}
+    for kind, rendition in rendered.items():
+        data = {**rendition.to_json(), "context_key": plan.key}
         row = rows.get(kind)
-        rendition = _reusable(row, key) if row is not None else None
-        if rendition is None:
-            rendition = RENDERERS[kind](record, ctx, store)
-            data = {**rendition.to_json(), "context_key": key}
-            if row is None:
-                session.add(RenditionRow(version=vrow.version, kind=kind, sha256=rendition.main.sha256,
-                                         path=str(rendition.main.path), bytes=rendition.main.bytes,
-                                         data=data, created_at=utcnow()))
-            else:
-                row.sha256, row.path, row.bytes, row.data = (rendition.main.sha256, str(rendition.main.path),
-                                                             rendition.main.bytes, data)
-        out.append(rendition)
+        if row is None:
+            session.add(RenditionRow(version=plan.version, kind=kind, sha256=rendition.main.sha256,
+                                     path=str(rendition.main.path), bytes=rendition.main.bytes,
+                                     data=data, created_at=utcnow()))
+        else:
+            row.sha256, row.path, row.bytes, row.data = (rendition.main.sha256, str(rendition.main.path),
+                                                         rendition.main.bytes, data)
     session.flush()
-    return out
+
+
+def _store(session: Session, plan: _Plan, rendered: dict[str, Rendition]) -> None:
+    """Store rows in a savepoint; a concurrent render of the same version that stored first wins.
+
+    Renders are deterministic, so the other worker's rows hold the same bytes; only the
+    short links are checked again (a real collision must still fail loudly).
+    """
+    try:
+        with session.begin_nested():
+            _write(session, plan, rendered)
+    except IntegrityError:
+        _store_links(session, plan.ctx)
+
+
+def render_version(session: Session, ref: str, kinds: list[str] | None = None) -> list[Rendition]:
+    """Render (or reuse) the renditions of version ``ref`` and store them, in the caller's transaction.
+
+    Parameters:
+      session: an open session; the caller commits (``session_scope``).
+      ref(str): record id (its current version), full version hash or a unique prefix of ≥ 8 hex.
+      kinds(list[str]|None): kinds to render, in RENDERERS order by default (all of them).
+    Returns: the renditions in the order asked.
+    Raises: NotFound (no such version or kind), RenderError (a channel's rule is broken).
+
+    The caller's transaction stays open while rendering (on SQLite that holds the write lock);
+    ``render_ref`` is the variant that renders between two short transactions.
+    """
+    plan = _plan(session, ref, kinds)
+    rendered = _render(plan)
+    _store(session, plan, rendered)
+    return [plan.reused.get(k) or rendered[k] for k in plan.wanted]
+
+
+def render_ref(ref: str, kinds: list[str] | None = None) -> list[Rendition]:
+    """``render_version`` in short transactions (F14): read, render with no transaction open, store.
+
+    Use it wherever no transaction is already open (CLI, workers): a video render takes
+    seconds, and SQLite's write lock must not be held that long.
+    """
+    from hub.store.db import session_scope
+
+    with session_scope() as session:
+        plan = _plan(session, ref, kinds)
+    rendered = _render(plan)
+    with session_scope() as session:
+        _store(session, plan, rendered)
+    return [plan.reused.get(k) or rendered[k] for k in plan.wanted]
 
 
 def get_rendition(session: Session, version: str, kind: str) -> Rendition:

@@ -114,3 +114,38 @@ def test_hub_render_of_an_unknown_record_is_one_line_and_status_2() -> None:
     _register()
     result = CliRunner().invoke(app, ["render", "no-such-record"])
     assert result.exit_code == 2 and "error:" in result.output
+
+
+def test_render_ref_renders_between_two_short_transactions() -> None:
+    """render_ref reads, renders with no transaction open, then stores; a second call reuses."""
+    from hub.renderers.service import render_ref
+
+    version = _save("sample")
+    first = render_ref("xzfgzbmzfb-2017-0168", ["sms", "qr"])
+    with session_scope() as s:
+        assert {r.kind for r in s.scalars(select(RenditionRow))} == {"sms", "qr"}
+        assert get_rendition(s, version[:12], "sms").main.sha256 == first[0].main.sha256
+    assert [r.main.sha256 for r in render_ref(version, ["sms", "qr"])] == [r.main.sha256 for r in first]
+
+
+def test_two_workers_rendering_the_same_version_do_not_fail() -> None:
+    """Both plan before either stores: the later store finds the earlier rows, one row per kind stays, same bytes.
+
+    (On PostgreSQL two stores can also race between read and insert; that unique-row
+    IntegrityError is absorbed by the savepoint in ``service._store``.)"""
+    from hub.renderers import service
+
+    _save("sample")
+    with session_scope() as s:
+        a = service._plan(s, "xzfgzbmzfb-2017-0168", ["sms"])
+    with session_scope() as s:
+        b = service._plan(s, "xzfgzbmzfb-2017-0168", ["sms"])
+    ra, rb = service._render(a), service._render(b)
+    with session_scope() as s:
+        service._store(s, a, ra)
+    with session_scope() as s:
+        service._store(s, b, rb)
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(RenditionRow)) == 1
+        assert s.scalar(select(func.count()).select_from(ShortLinkRow)) == len(LINK_CHANNELS)
+    assert ra["sms"].main.sha256 == rb["sms"].main.sha256
