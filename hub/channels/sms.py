@@ -527,15 +527,18 @@ class SmsChannel:
                 .with_for_update(skip_locked=True, of=SmsRecipientRow)).tuples().all()
             if not rows:
                 return [], after
-            after = rows[-1][0]
+            first, after = after, rows[-1][0]
             skipped = [rid for rid, _, opted_out in rows if opted_out]
             live = [(rid, enc) for rid, enc, opted_out in rows if not opted_out]
             if skipped:
                 s.execute(update(SmsRecipientRow).where(SmsRecipientRow.id.in_(skipped))
                           .values(state=SKIPPED, code="OptedOut", updated_at=now))
-            for i in range(0, len(live), 500):
-                s.execute(update(SmsRecipientRow).where(SmsRecipientRow.id.in_([rid for rid, _ in live[i:i + 500]]))
-                          .values(state=SENDING, updated_at=now))
+            # exactly the rows just read: the pending ones of this delivery in (first, after] (the claim
+            # holds the write lock / row locks, so nothing changed in between)
+            s.execute(update(SmsRecipientRow).where(SmsRecipientRow.delivery_id == delivery_id,
+                                                    SmsRecipientRow.state == PENDING,
+                                                    SmsRecipientRow.id > first, SmsRecipientRow.id <= after)
+                      .values(state=SENDING, updated_at=now))
         return [_Batch(live[i:i + size]) for i in range(0, len(live), size)], after
 
     @staticmethod
