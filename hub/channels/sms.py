@@ -680,6 +680,10 @@ class SmsChannel:
             if found:
                 raise kind(f"{found[0].message} (recipients: {summary})")
         if counts.get(PENDING):
+            if any(isinstance(e, _BudgetSpent) for e in errors) and not any(
+                    isinstance(e, RateLimited) for e in errors):
+                # numbers were left untried: continue at once (held ones are simply held again)
+                raise Retryable(f"sms: the send budget is spent; continuing (recipients: {summary})", 0.0)
             holds = self._pending_holds(delivery_id)
             limited = [e for e in errors if isinstance(e, RateLimited)]
             if limited or holds:
@@ -687,8 +691,6 @@ class SmsChannel:
                 daily = any(e.daily for e in limited)
                 why = limited[0].message if limited else f"sms: {counts[PENDING]} number(s) held by a frequency limit"
                 raise RateLimited(f"{why} (recipients: {summary})", min(waits) if waits else None, daily=daily)
-            if errors and all(isinstance(e, _BudgetSpent) for e in errors):
-                raise Retryable(f"{errors[0].message} (recipients: {summary})", 0.0)
             real = [e for e in errors if not isinstance(e, _BudgetSpent)]
             first = real[0].message if real else "numbers left to send"
             raise Retryable(f"{first} (recipients: {summary})")
