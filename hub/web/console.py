@@ -543,6 +543,7 @@ def previews(request: Request, ref: str, msg: str | None = None) -> HTMLResponse
     user = _user(request)
     out: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    video_running = False
     with session_scope() as s:
         row, record = _see(s, request, ref)
         for kind in PREVIEW_KINDS:
@@ -554,14 +555,19 @@ def previews(request: Request, ref: str, msg: str | None = None) -> HTMLResponse
         try:
             out["video"] = get_rendition(s, row.version, "video")
         except NotFound:
-            pass
+            if row.version in _VIDEO_ERRORS:
+                errors["video"] = "视频生成失败：" + _VIDEO_ERRORS[row.version]
+            job = _VIDEO_JOBS.get(row.version)
+            video_running = job is not None and job.is_alive()
     return render(request, "console/previews.html", {
         "row": row, "record": record, "r": defaultdict(lambda: None, out), "errors": errors, "msg": msg,
-        "texts": {k: preview_text(v) for k, v in out.items()},
+        "texts": {k: preview_text(v) for k, v in out.items()}, "video_running": video_running,
         "can_edit": auth.can(user, Action.RECORD_EDIT, department=row.department or "")})
 
 
 _VIDEO_JOBS: dict[str, threading.Thread] = {}
+#: Why the last background video render of a version failed (shown on its previews page).
+_VIDEO_ERRORS: dict[str, str] = {}
 
 
 @route("POST", "/v/{ref}/previews/video", Action.RECORD_VIEW)
@@ -581,11 +587,13 @@ def render_video(request: Request, ref: str) -> Response:
 def _render_video(version: str) -> None:
     from hub.renderers.service import render_version
 
+    _VIDEO_ERRORS.pop(version, None)
     try:
         with session_scope() as s:
             render_version(s, version, ["video"])
-    except HubError as exc:
+    except Exception as exc:  # noqa: BLE001 - a failed preview is reported on the page, never lost in a thread
         log.warning("video preview of %s failed: %s", version[:12], exc)
+        _VIDEO_ERRORS[version] = f"{type(exc).__name__}: {exc}"
 
 
 @route("GET", "/v/{ref}/subtitles.vtt", Action.RECORD_VIEW)

@@ -23,7 +23,9 @@ import pytest
 
 from hub.settings import PROJECT_ROOT
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(2400)]
+#: A 1-minute 1080p package renders in 1–3 minutes on 2 idle cores; a loaded machine takes far longer.
+VIDEO_WAIT_S = 1200
 
 SHOTS = PROJECT_ROOT / "test-output" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -182,9 +184,10 @@ def test_a_record_goes_from_the_author_to_every_channel_and_a_citizen_finds_it(l
     shot(author, "04-console-previews")
     # the TV package takes minutes to render: the author starts it from the previews page and waits
     author.get_by_role("button", name="生成视频预览").click()
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + VIDEO_WAIT_S
     while author.locator("video").count() == 0:
-        assert time.monotonic() < deadline, "the video preview was not rendered in 10 minutes"
+        assert "视频生成失败" not in author.content(), author.locator(".error").all_inner_texts()
+        assert time.monotonic() < deadline, f"the video preview was not rendered in {VIDEO_WAIT_S} s"
         time.sleep(5)
         author.goto(author.url.split("?")[0])
     assert author.locator("video track[kind=subtitles]").count() == 1
