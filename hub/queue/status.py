@@ -5,6 +5,7 @@
     {"generated_at": iso, "broker": str,
      "summary": {"total": n, "by_state": {state: n}, "by_channel": {channel: {state: n}},
                  "attention": n, "stuck": n, "unknown": n},
+     "engine": {"ok", "last_pass", "by", "reason"},
      "flags": [{"key", "reason", "until"}],
      "deliveries": [{"id", "record_id", "version", "channel", "target", "state", "attempts",
                      "redeliveries", "provider_ref", "last_error": {"class", "message"} | null,
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 from hub.queue import ledger
 from hub.queue.context import Deps
 from hub.queue.states import State
-from hub.queue.sweeper import watchdog
+from hub.queue.sweeper import health, watchdog
 from hub.settings import get_settings
 from hub.store.models import DeliveryRow
 from hub.timeutil import iso_local, utcnow
@@ -93,6 +94,7 @@ def status_json(session: Session, ref: str | None = None, *, now: datetime | Non
             "stuck": sum(1 for i in items if i["stuck"]),
             "unknown": by_state.get(State.UNKNOWN, 0),
         },
+        "engine": health(session, now=now),
         "flags": [{"key": f.key, "reason": (f.value or {}).get("reason"), "until": iso_local(f.expires_at)}
                   for f in ledger.flags(session, now=now)],
         "deliveries": items,
@@ -130,6 +132,9 @@ def table(data: dict[str, Any]) -> str:
     lines.append(f"{s['total']} deliveries: " + ", ".join(f"{k} {v}" for k, v in s["by_state"].items())
                  + (f"; {s['attention']} need a person" if s["attention"] else "")
                  + (f"; {s['stuck']} stuck" if s["stuck"] else ""))
+    engine = data.get("engine") or {}
+    if not engine.get("ok", True):
+        lines.append(f"engine: {engine.get('reason')}")
     for f in data["flags"]:
         lines.append(f"flag {f['key']}: {f['reason']} (until {f['until'] or 'a person clears it'})")
     return "\n".join(lines)
@@ -155,5 +160,7 @@ def ledger_metrics(session: Session, *, now: datetime | None = None) -> str:
               "# TYPE hub_deliveries_oldest_stuck_seconds gauge",
               f"hub_deliveries_oldest_stuck_seconds {max((s.age_s for s in stuck), default=0):.0f}",
               "# HELP hub_channel_flags Account flags in force (quota exhausted, auth expired).",
-              "# TYPE hub_channel_flags gauge", f"hub_channel_flags {len(ledger.flags(session, now=now))}"]
+              "# TYPE hub_channel_flags gauge", f"hub_channel_flags {len(ledger.flags(session, now=now))}",
+              "# HELP hub_engine_healthy 1 when a maintenance pass ran within the last two minutes.",
+              "# TYPE hub_engine_healthy gauge", f"hub_engine_healthy {int(health(session, now=now)['ok'])}"]
     return "\n".join(lines) + "\n"

@@ -181,9 +181,32 @@ def watchdog(s: Session, *, now: datetime, deps: Deps | None = None) -> list[Stu
     return out
 
 
+#: channel_state key of the engine's heartbeat (the last maintenance pass of any process)
+HEARTBEAT_KEY = "engine-heartbeat"
+#: a maintenance pass older than this means no worker is running (plan H.2)
+HEALTHY_WITHIN_S = 120.0
+
+
 def tick(hint: Hint, *, deps: Deps | None = None, grace: float | None = None) -> dict[str, Any]:
-    """One maintenance pass: journal, leases, expiry, then hints for everything due."""
+    """One maintenance pass: journal, leases, expiry, hints for everything due, then the heartbeat."""
     d = deps or Deps()
     counts = {"journal": replay_journal(deps=d), "leases": sweep_leases(deps=d), "expired": expire_stale(deps=d)}
     counts["hinted"] = requeue_due(hint, deps=d, grace=grace)
+    now = d.clock()
+    with d.sessions() as s:
+        ledger.set_flag(s, HEARTBEAT_KEY, {"by": ledger.worker_name(), "at": now.isoformat(), **counts},
+                        now=now, until=None)
     return counts
+
+
+def health(s: Session, *, now: datetime) -> dict[str, Any]:
+    """Is a worker running? ``ok`` is False when no maintenance pass ran within ``HEALTHY_WITHIN_S``."""
+    from hub.store.models import ChannelStateRow
+
+    row = s.get(ChannelStateRow, HEARTBEAT_KEY)
+    if row is None:
+        return {"ok": False, "last_pass": None, "by": None, "reason": "no worker has run yet"}
+    age = (now - row.updated_at).total_seconds()
+    ok = age <= HEALTHY_WITHIN_S
+    return {"ok": ok, "last_pass": row.updated_at.isoformat(), "by": (row.value or {}).get("by"),
+            "reason": None if ok else f"no maintenance pass for {age:.0f} s: is a worker running?"}
