@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from hub.channels.base import Channel, Target
 from hub.queue.policy import EngineSettings
@@ -60,14 +62,35 @@ def _serialised(inner: AbstractContextManager[Session]) -> Iterator[Session]:
         yield session
 
 
-def default_sessions() -> AbstractContextManager[Session]:
-    """One short transaction (``session_scope``); on SQLite, serialised within this process."""
-    from hub.settings import get_settings
-    from hub.store.db import session_scope
+@lru_cache(maxsize=8)
+def _maker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
 
-    if get_settings().database_url.startswith("sqlite"):
-        return _serialised(session_scope())
-    return session_scope()
+
+@contextmanager
+def _scope(url: str) -> Iterator[Session]:
+    """``session_scope`` with a cached session factory (the engine's hot path opens four per delivery)."""
+    from hub.store.db import get_engine
+
+    session = _maker(get_engine(url))()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def default_sessions() -> AbstractContextManager[Session]:
+    """One short transaction; on SQLite, serialised within this process."""
+    from hub.settings import get_settings
+
+    url = get_settings().database_url
+    if url.startswith("sqlite"):
+        return _serialised(_scope(url))
+    return _scope(url)
 
 
 def target_for(name: str) -> Target:

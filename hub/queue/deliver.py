@@ -89,16 +89,17 @@ def record_receipt(s: Session, delivery_id: int, attempt: int, receipt: Receipt,
     receipt is the best evidence there is. Returns the new state, or None if the row
     moved on (another writer recorded it).
     """
-    row = s.get(DeliveryRow, delivery_id)
-    if row is None or row.attempts != attempt or row.state not in (State.SENDING, State.UNKNOWN):
-        return None
     dst = State.CONFIRMED if receipt.confirmed else State.SUBMITTED
     due = None if receipt.confirmed else now + timedelta(seconds=settings.confirm_first)
-    ok = ledger.move(s, delivery_id, row.state, dst, actor=actor, now=now, attempts=attempt, message=note,
-                     values={"provider_ref": receipt.provider_ref[:200], "receipt": receipt_json(receipt),
-                             "lease_expires_at": None, "next_attempt_at": due, "hinted_at": due,
-                             "needs_attention": False, "last_error_class": None, "last_error_msg": None})
-    return dst if ok else None
+    values = {"provider_ref": receipt.provider_ref[:200], "receipt": receipt_json(receipt),
+              "lease_expires_at": None, "next_attempt_at": due, "hinted_at": due,
+              "needs_attention": False, "last_error_class": None, "last_error_msg": None}
+    # the common case first (still ours, still sending), then a row the sweeper called unknown meanwhile
+    for src in (State.SENDING, State.UNKNOWN):
+        if ledger.move(s, delivery_id, src, dst, actor=actor, now=now, attempts=attempt, message=note,
+                       values=values):
+            return dst
+    return None
 
 
 def record_decision(s: Session, delivery_id: int, attempt: int | None, decision: Decision, *, error_class: str,

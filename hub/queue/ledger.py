@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound, WorkflowError
@@ -71,8 +71,9 @@ def move(session: Session, delivery_id: int, src: str, dst: str, *, actor: str, 
     result = session.execute(update(DeliveryRow).where(*cond).values(**vals).execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    session.add(DeliveryEventRow(delivery_id=delivery_id, at=now, actor=actor, from_state=src, to_state=dst,
-                                 error_class=error_class, message=msg))
+    # a Core insert: no unit-of-work bookkeeping on the hot path (the repo's append-only guard is for ORM edits)
+    session.execute(insert(DeliveryEventRow).values(delivery_id=delivery_id, at=now, actor=actor, from_state=src,
+                                                    to_state=dst, error_class=error_class, message=msg))
     return True
 
 
