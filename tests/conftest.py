@@ -73,7 +73,6 @@ def sandbox(sandbox_secrets: dict[str, str], monkeypatch: pytest.MonkeyPatch) ->
     """A running sandbox on 127.0.0.1 with every vendor API; adapters point at it through env."""
     from hub.sandbox.app import build_sandbox
     from hub.sandbox.credentials import credentials_from_env
-
     from hub.sandbox.smtp import start_smtp
 
     sb = build_sandbox(0, credentials=credentials_from_env()).start()
