@@ -28,6 +28,11 @@ ROLE_NAMES = {"author": "撰稿人", "reviewer": "审核人", "office": "政务�
 STATE_NAMES = {"draft": "草稿", "in_review": "待审核", "approved": "已审核", "rejected": "已退回",
                "published": "已发布", "withdrawn": "已撤回"}
 
+#: The TV package's QC checks as a station engineer reads them.
+QC_NAMES = {"resolution": "分辨率", "frame_rate": "帧率", "video_codec": "视频编码", "audio_codec": "音频编码",
+            "duration": "时长", "loudness": "响度（LUFS）", "true_peak": "真峰值", "black_frames": "黑场",
+            "frozen_frames": "静帧", "subtitle_width": "字幕位置"}
+
 #: (method, path, action) of every console route: the security tests walk this table.
 ROUTE_ACTIONS: list[tuple[str, str, str]] = []
 
@@ -58,6 +63,7 @@ def _environment(path: str) -> jinja2.Environment:
     env.filters["dstate_name"] = lambda s: DELIVERY_STATE_NAMES.get(s, s)
     env.filters["action_name"] = lambda a: ACTION_NAMES.get(a, a)
     env.filters["qc_value"] = qc_value
+    env.filters["qc_name"] = lambda n: QC_NAMES.get(n, n)
     env.filters["isotime"] = lambda v: fmt_time(datetime.fromisoformat(v)) if isinstance(v, str) and v else ""
     env.globals["STAGES"] = [s.value for s in Stage]
     env.globals["LEVELS"] = [(lv.value, LEVEL_NAMES[lv]) for lv in Level]
