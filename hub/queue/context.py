@@ -41,14 +41,10 @@ def default_channels(name: str) -> Channel:
 
 
 def default_renditions(session: Session, version: str, kind: str) -> Rendition:
-    """The stored rendition, rendered (and stored) first when it is missing."""
-    from hub.errors import NotFound
-    from hub.renderers.service import get_rendition, render_version
+    """The stored rendition; NotFound when it is missing (``deliver`` then renders it outside any transaction)."""
+    from hub.renderers.service import get_rendition
 
-    try:
-        return get_rendition(session, version, kind)
-    except NotFound:
-        return render_version(session, version, [kind])[0]
+    return get_rendition(session, version, kind)
 
 
 #: one SQLite writer at a time in this process: threads queue on a Python lock (a fast hand-off)

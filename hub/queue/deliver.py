@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hub.channels.base import Receipt
-from hub.errors import ChannelError, ConfigError, RenderError, Retryable
+from hub.errors import ChannelError, ConfigError, NotFound, RenderError, Retryable
 from hub.queue import ledger
 from hub.queue.context import Deps, rendition_kind
 from hub.queue.policy import Action, Decision, EngineSettings, decide
@@ -167,6 +167,25 @@ def _next(state: str | None, decision: Decision | None, settings: EngineSettings
     return None, None
 
 
+def _rendition(d: Deps, version: str, kind: str) -> Rendition:
+    """The stored rendition, else rendered between short transactions.
+
+    A video render takes minutes: rendering inside ``d.sessions()`` would hold SQLite's write
+    lock (and this process's writer lock) that long and stall every other delivery and the
+    console, so a missing rendition is rendered with no transaction open (``render_ref``).
+    """
+    with d.sessions() as s:
+        try:
+            return d.renditions(s, version, kind)
+        except NotFound:
+            pass
+    from hub.renderers.service import render_ref
+
+    render_ref(version, [kind])
+    with d.sessions() as s:
+        return d.renditions(s, version, kind)
+
+
 def deliver_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any) -> Outcome:
     """Make at most one send attempt for ``delivery_id``; see the module docstring for the order.
 
@@ -236,8 +255,7 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
 
     # 2. the rendition (rendered here if missing; no lease held while rendering)
     try:
-        with d.sessions() as s:
-            rendition: Rendition = d.renditions(s, snap["version"], rendition_kind(channel, snap["channel"]))
+        rendition = _rendition(d, snap["version"], rendition_kind(channel, snap["channel"]))
     except RenderError as exc:  # the content breaks the channel's rules: a new version is needed
         with d.sessions() as s:
             ledger.move(s, delivery_id, state, State.FAILED, actor=actor, now=now, error_class=type(exc).__name__,
