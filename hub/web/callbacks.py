@@ -80,11 +80,11 @@ def wechat_verify(account: str, request: Request) -> Response:
 
 @router.post("/wechat/{account}")
 async def wechat_event(account: str, request: Request) -> Response:
-    """A pushed event. PUBLISHJOBFINISH asks the engine to confirm that WeChat delivery now.
+    """A pushed event. PUBLISHJOBFINISH is kept for the WeChat adapter and the delivery confirmed now.
 
-    The event body is not trusted as the outcome: it only triggers the engine's own
-    ``confirm`` of the delivery whose provider reference is the event's publish_id,
-    which asks WeChat (``freepublish/get``) as it would on its next poll.
+    Only a signature-checked event is kept (``handle_publish_event``): the adapter's
+    ``status()`` then answers from it instead of spending the small daily quota of
+    ``freepublish/get``; without an event, the engine's poll asks WeChat as before.
     """
     _verify(account, request)
     body = await request.body()
@@ -94,7 +94,7 @@ async def wechat_event(account: str, request: Request) -> Response:
     if event == "publishjobfinish":
         from starlette.concurrency import run_in_threadpool
 
-        await run_in_threadpool(_confirm_publish, account, publish_id)
+        await run_in_threadpool(_confirm_publish, account, publish_id, body)
     return PlainTextResponse("success")
 
 
@@ -115,13 +115,16 @@ def _event(body: bytes) -> tuple[str, str]:
     return event, publish_id
 
 
-def _confirm_publish(account: str, publish_id: str) -> None:
+def _confirm_publish(account: str, publish_id: str, body: bytes) -> None:
+    """Keep the verified event for the adapter's ``status()`` (no freepublish/get poll spent), then confirm."""
     from sqlalchemy import select
 
+    from hub.channels.wechat import handle_publish_event
     from hub.store.models import DeliveryRow
 
     ids: list[int] = []
     with session_scope() as s:
+        handle_publish_event(s, account, body)
         if publish_id:
             ids = list(s.scalars(select(DeliveryRow.id).where(DeliveryRow.channel == "wechat",
                                                               DeliveryRow.provider_ref == publish_id,

@@ -538,7 +538,7 @@ PREVIEW_KINDS = ("summary", "qr", "sms", "wechat", "weibo", "web", "print")
 
 @route("GET", "/v/{ref}/previews", Action.RECORD_VIEW)
 def previews(request: Request, ref: str, msg: str | None = None) -> HTMLResponse:
-    from hub.renderers.service import get_rendition, render_version
+    from hub.renderers.service import get_rendition, render_ref
 
     user = _user(request)
     out: dict[str, Any] = {}
@@ -546,12 +546,13 @@ def previews(request: Request, ref: str, msg: str | None = None) -> HTMLResponse
     video_running = False
     with session_scope() as s:
         row, record = _see(s, request, ref)
-        for kind in PREVIEW_KINDS:
-            try:
-                with s.begin_nested():
-                    out[kind] = render_version(s, row.version, [kind])[0]
-            except (RenderError, NotFound) as exc:
-                errors[kind] = str(exc)
+    # rendered between short transactions: no write lock is held while a renderer runs
+    for kind in PREVIEW_KINDS:
+        try:
+            out[kind] = render_ref(row.version, [kind])[0]
+        except (RenderError, NotFound) as exc:
+            errors[kind] = str(exc)
+    with session_scope() as s:
         try:
             out["video"] = get_rendition(s, row.version, "video")
         except NotFound:
@@ -585,12 +586,11 @@ def render_video(request: Request, ref: str) -> Response:
 
 
 def _render_video(version: str) -> None:
-    from hub.renderers.service import render_version
+    from hub.renderers.service import render_ref
 
     _VIDEO_ERRORS.pop(version, None)
     try:
-        with session_scope() as s:
-            render_version(s, version, ["video"])
+        render_ref(version, ["video"])  # minutes of work: never inside a transaction (SQLite write lock)
     except Exception as exc:  # noqa: BLE001 - a failed preview is reported on the page, never lost in a thread
         log.warning("video preview of %s failed: %s", version[:12], exc)
         _VIDEO_ERRORS[version] = f"{type(exc).__name__}: {exc}"

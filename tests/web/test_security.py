@@ -249,3 +249,7 @@ def test_a_signed_publishjobfinish_event_asks_the_engine_to_confirm_that_deliver
     with session_scope() as s:
         rows = audit_rows(s, action="callback.publishjobfinish")
         assert rows[-1].detail["deliveries"] == [delivery_id]
+        from hub.store.models import ChannelStateRow
+
+        kept = s.get(ChannelStateRow, "wechat-publish:2247483999")
+        assert kept is not None and kept.value["publish_status"] == 0  # status() answers from it, no poll
