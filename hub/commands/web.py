@@ -17,9 +17,10 @@ from hub.cli import app, clean_errors
 def seed_demo() -> str:
     """Create the demo accounts if missing; returns the demo password (HUB_DEMO_PASSWORD or the default)."""
     from hub import auth
+    from hub.queue.demo import DEMO_PASSWORD_DEFAULT
     from hub.store.db import session_scope
 
-    password = os.environ.get("HUB_DEMO_PASSWORD") or "hanyin-demo-2017"
+    password = os.environ.get("HUB_DEMO_PASSWORD") or DEMO_PASSWORD_DEFAULT
     with session_scope() as s:
         auth.seed_demo_users(s, password)
     return password
