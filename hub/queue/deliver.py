@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hub.channels.base import Receipt
-from hub.errors import ChannelError, ConfigError, NotFound, RenderError, Retryable
+from hub.errors import AuthExpired, ChannelError, ConfigError, NotFound, RenderError, Retryable
 from hub.queue import ledger
 from hub.queue.context import Deps, rendition_kind
 from hub.queue.policy import Action, Decision, EngineSettings, decide
@@ -321,6 +321,10 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
             return Outcome(delivery_id, State.SENDING, sent=True, note="result journalled: database unavailable")
     else:
         assert error is not None
+        if isinstance(error, ConfigError):
+            # Configuration (a secret or key not set) is resolved before any request leaves, so
+            # nothing landed: hold the account for a person like an expired authorisation.
+            error = AuthExpired(f"configuration: {error}")
         if isinstance(error, ChannelError):
             decision = decide(error, attempt=attempt, channel=snap["channel"], account=target.account, now=done,
                               settings=d.settings)

@@ -39,6 +39,10 @@ ERROR_WORDS = {
     "RenderCrash": "生成该渠道的内容时出错（如视频生成超时），已暂停发送，请技术人员检查后点“重试”。",
     "RenderError": "内容不符合该渠道的规则（如字数超限），请修改后重新提交。",
 }
+#: SMS held by the account's quiet hours (a RateLimited from the SMS adapter).
+QUIET_HOURS_WORDS = "夜间免打扰时段（默认22:00–08:00）不发送短信，到时间后自动发送。"
+#: A secret or key the channel needs is not configured on this server (nothing was sent).
+CONFIG_WORDS = "该渠道在本服务器上尚未配置（缺少密钥等），没有发出；请管理员配置后点“重试”。"
 #: Audit actions as the office reads them in the log (unknown ones are shown as recorded).
 ACTION_NAMES = {
     "login": "登录", "login.failed": "登录失败", "login.throttled": "登录受限", "logout": "退出",
@@ -81,6 +85,10 @@ def _line(row: DeliveryRow, now: datetime) -> Line:
     words = None
     if row.last_error_class and row.state != "confirmed":
         words = ERROR_WORDS.get(row.last_error_class, "发送出错，请查看详情或联系技术人员。")
+        if row.last_error_class == "RateLimited" and "quiet hours" in (row.last_error_msg or ""):
+            words = QUIET_HOURS_WORDS
+        elif row.last_error_class == "AuthExpired" and "configuration:" in (row.last_error_msg or ""):
+            words = CONFIG_WORDS
     limit = STUCK_AFTER.get(row.state)
     return Line(
         id=row.id, record_id=row.record_id, version=row.version, channel=row.channel,

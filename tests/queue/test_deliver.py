@@ -150,6 +150,22 @@ def test_auth_expired_holds_the_account_for_a_person_and_retry_releases_it(engin
     assert deliver_one(d1, deps=engine.deps()).state == State.CONFIRMED
 
 
+def test_a_missing_secret_holds_the_account_instead_of_claiming_the_post_may_have_landed(engine: Engine) -> None:
+    """A ConfigError from an adapter is raised before any request leaves: held for a person, never `unknown`."""
+    from hub.errors import ConfigError
+
+    def no_secret() -> None:
+        raise ConfigError("channels.toml: accounts.x.secret_env: environment variable HUB_X_SECRET is not set")
+
+    engine.channels["fake"].during_send = no_secret
+    d = engine.add()
+    deliver_one(d, deps=engine.deps())
+    row = engine.row(d)
+    assert row.state == State.RETRY_WAIT and row.needs_attention and row.next_attempt_at is None
+    assert row.last_error_class == "AuthExpired" and "HUB_X_SECRET" in (row.last_error_msg or "")
+    assert engine.channels["fake"].platform.posts == {}
+
+
 def test_expired_rendition_is_never_sent(engine: Engine) -> None:
     d = engine.add()
     engine.rendition_not_after = engine.clock() + timedelta(seconds=10)
