@@ -32,6 +32,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
     port: int = typer.Option(8000, help="port to listen on"),
     seed_demo_accounts: bool = typer.Option(False, "--seed-demo", help="create the demo accounts author/reviewer/office/admin/station"),
+    sandbox: bool = typer.Option(False, "--sandbox", help="run the channel sandbox in this process and deliver to it "
+                                 "(trying the hub out; never in production)"),
 ) -> None:
     """Serve the editor console, the public portal and the TV pickup page."""
     import uvicorn
@@ -42,6 +44,12 @@ def serve(
     from hub.web.app import create_app
 
     redact.install()
+    local = None
+    if sandbox:
+        from hub.queue.demo import start_local_channels
+
+        local = start_local_channels()
+        typer.echo(f"sandbox {local.sandbox.url}/_sandbox/ (what citizens receive; secrets are fresh for this run)")
     get_engine()  # migrate before the first request
     if seed_demo_accounts:
         password = seed_demo()
@@ -59,3 +67,5 @@ def serve(
     finally:
         if worker is not None:
             worker.stop()
+        if local is not None:
+            local.stop()

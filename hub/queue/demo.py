@@ -86,9 +86,26 @@ class DemoResult:
     complete: bool
 
 
-def run_demo(*, sample: Path = SAMPLE, timeout: float = 300.0, echo: Echo = print,
-             keep: Callable[[str], None] | None = None) -> DemoResult:
-    """Run the demo; ``keep`` (if given) is called with the inbox URL while everything still runs."""
+@dataclass
+class LocalChannels:
+    """The sandbox and the newspaper desk's SMTP stand-in, running in this process."""
+
+    sandbox: Any
+    smtp_port: int
+    stop_smtp: Callable[[], None]
+
+    def stop(self) -> None:
+        self.stop_smtp()
+        self.sandbox.stop()
+
+
+def start_local_channels(*, port: int = 0) -> LocalChannels:
+    """Start the sandbox and the SMTP desk in-process and point every adapter at them.
+
+    Fresh random secrets go into this process's environment (the sandbox accepts exactly
+    those), the phone key is kept in var/, and the SMS quiet hours are off in a private copy
+    of the config. Used by ``hub demo`` and ``hub serve --sandbox``: never in production.
+    """
     from hub import redact
     from hub.sandbox.app import build_sandbox, random_secrets
     from hub.sandbox.credentials import credentials_from_env
@@ -104,13 +121,21 @@ def run_demo(*, sample: Path = SAMPLE, timeout: float = 300.0, echo: Echo = prin
     os.environ["HUB_CONFIG_DIR"] = str(_demo_config(var))
     _clear_caches()
 
-    sb = build_sandbox(0, state_file=var / "sandbox-demo.json", credentials=credentials_from_env()).start()
+    sb = build_sandbox(port, state_file=var / "sandbox-demo.json", credentials=credentials_from_env()).start()
     smtp_host, smtp_port, stop_smtp = start_smtp(sb)
     os.environ.update({"HUB_SANDBOX_URL": sb.url, "HUB_TENCENT_ENDPOINT": f"127.0.0.1:{sb.port}",
                        "HUB_TENCENT_TTS_ENDPOINT": f"127.0.0.1:{sb.port}", "HUB_SMTP_HOST": smtp_host,
                        "HUB_SMTP_PORT": str(smtp_port)})
     _clear_caches()
-    echo(f"sandbox running at {sb.url} (WeChat, Weibo, Tencent Cloud; newspaper desk SMTP on {smtp_port})")
+    return LocalChannels(sb, smtp_port, stop_smtp)
+
+
+def run_demo(*, sample: Path = SAMPLE, timeout: float = 300.0, echo: Echo = print,
+             keep: Callable[[str], None] | None = None) -> DemoResult:
+    """Run the demo; ``keep`` (if given) is called with the inbox URL while everything still runs."""
+    local = start_local_channels()
+    sb = local.sandbox
+    echo(f"sandbox running at {sb.url} (WeChat, Weibo, Tencent Cloud; newspaper desk SMTP on {local.smtp_port})")
     handle = None
     try:
         password, version = _prepare(sample, echo)
@@ -128,8 +153,7 @@ def run_demo(*, sample: Path = SAMPLE, timeout: float = 300.0, echo: Echo = prin
     finally:
         if handle is not None:
             handle.stop()
-        stop_smtp()
-        sb.stop()
+        local.stop()
 
 
 def _prepare(sample: Path, echo: Echo) -> tuple[str, str]:
