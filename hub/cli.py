@@ -59,4 +59,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # ``python -m hub.cli``: the command modules register on ``hub.cli.app``, which is not
+    # this ``__main__`` module's copy, so run the registered one.
+    from hub.cli import main as registered_main
+
+    registered_main()
