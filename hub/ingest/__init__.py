@@ -8,6 +8,7 @@ field; nothing else escapes (the property tests hold us to that).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,10 @@ class Ingested:
     source_key: str | None = None
 
 
+#: a YAML front matter block: "---" alone on the first line, "key: value" lines, a closing "---"
+_YAML_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?:[A-Za-z_][\w-]*[ \t]*:.*\n|[ \t#].*\n|\n)+---[ \t]*(?:\n|\Z)")
+
+
 def ingest_text(text: str, *, file: str | None = None, uri: str | None = None) -> list[Ingested]:
     """Ingest already-decoded text (a record file or government page text)."""
     source_uri = uri or (Path(file).resolve().as_uri() if file else "urn:hub:text")
@@ -46,6 +51,10 @@ def ingest_text(text: str, *, file: str | None = None, uri: str | None = None) -
         return [Ingested(record=record, warnings=warnings, source_text=text)]
     if not text.strip():
         raise RecordError("empty input", file=file, line=1)
+    if _YAML_FRONT_MATTER.match(text):
+        # Without this, a Hugo/Jekyll-style file would become page text titled "---".
+        raise RecordError("front matter must be TOML between +++ lines (YAML --- front matter is not read)",
+                          file=file, line=1)
     page = parse_page_text(text, file=file)
     record, warnings = page_to_record(page, file=file, source_uri=source_uri)
     # Without a 索引号 the id is a hash that includes the title; the source URI keeps an edited

@@ -205,3 +205,12 @@ def test_numbering_warnings_in_record_files_name_the_file_line() -> None:
     text = '+++\ntitle = "t"\n+++\n\n## 一、总则\n\n## 一、适用范围\n\n## 三、附则\n'
     [item] = ingest_text(text, file="x.md")
     assert [w.split(":")[0] for w in item.warnings] == ["line 7", "line 9"]
+
+
+def test_yaml_front_matter_is_refused_not_read_as_page_text(tmp_path: Path) -> None:
+    """A Hugo-style `---` block is named as the wrong kind of front matter (exit 2), not ingested with title '---'."""
+    f = tmp_path / "yaml.md"
+    f.write_text("---\ntitle: 关于征地补偿的公示\nindex_no: x/2026-1\n---\n\n正文。\n", "utf-8")
+    with pytest.raises(RecordError, match=r"\+\+\+") as info:
+        ingest_path(f)
+    assert info.value.line == 1 and info.value.file == str(f)
