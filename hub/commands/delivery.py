@@ -194,7 +194,7 @@ def demo(
     typer.echo(f"  portal page        {result.portal or '-'}")
     typer.echo(f"  TV package         {result.tv_package or '-'}")
     typer.echo("  delivery ledger    hub status --json")
-    typer.echo(f"  console            hub serve  → http://127.0.0.1:8000/console  (author/reviewer/office/admin/"
+    typer.echo(f"  console            hub serve --seed-demo --sandbox  → http://127.0.0.1:8000/console  (author/reviewer/office/admin/"
                f"station, password {result.password})")
     if not result.complete:
         typer.echo("not every delivery reached a final state in time (see the notes above)", err=True)
