@@ -36,6 +36,8 @@ from hub.settings import Settings
 from hub.store.models import DeliveryRow, RenditionRow, VersionRow
 from hub.timeutil import utcnow
 
+#: The portal's stylesheet (hub/web/static), copied beside the static pages.
+SITE_CSS = Path(__file__).resolve().parents[1] / "web" / "static" / "site.css"
 
 class WebChannel:
     """The ``web`` channel (see the module docstring)."""
@@ -82,9 +84,12 @@ class WebChannel:
             entry = (data.get("facts") or {}).get("entry")
             if entry:
                 entries.append(SiteEntry.from_json(entry))
-        if not entries:
-            return {}
-        return build_site(entries, public_url=self.settings.public_url, site_name=self.config.portal.site_name)
+        # the pages link /static/site.css: the same stylesheet the live portal serves
+        files = {"static/site.css": SITE_CSS.read_bytes()}
+        if entries:
+            files.update(build_site(entries, public_url=self.settings.public_url,
+                                    site_name=self.config.portal.site_name))
+        return files
 
     @typed_errors("web")
     def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from hub.channels.base import DeliveryStatus, Target
-from hub.channels.web import WebChannel
+from hub.channels.web import SITE_CSS, WebChannel
 from hub.config import get_config
 from hub.errors import Permanent
 from hub.record import Paragraph, Record
@@ -58,6 +58,7 @@ def test_the_page_listings_and_feed_land_in_the_site_directory(web: WebChannel) 
     assert page.read_bytes() == rendition.main.path.read_bytes()
     assert "关于2026年预算公开的通知" in (site / "index.html").read_text("utf-8")
     assert "hanyin-web-1" in (site / "feed.xml").read_text("utf-8")
+    assert (site / "static" / "site.css").read_bytes() == SITE_CSS.read_bytes()  # the pages link it
     assert web.status(receipt, TARGET) == DeliveryStatus.DELIVERED
 
 
@@ -107,3 +108,12 @@ def test_a_site_path_that_escapes_the_site_directory_is_refused(web: WebChannel,
     with pytest.raises(Permanent):
         web.send(bad, TARGET, key)
     assert not (get_settings().site_dir.parent / "outside.html").exists()
+
+
+def test_site_files_are_world_readable_for_a_plain_web_server(tmp_path: Path) -> None:
+    """var/site is served by a web server running as another user: written files are 0644, not mkstemp's 0600."""
+    from hub.channels.files import write_atomic
+
+    page = tmp_path / "records" / "r" / "index.html"
+    write_atomic(page, b"<html></html>")
+    assert page.stat().st_mode & 0o777 == 0o644
