@@ -29,7 +29,23 @@ def _status(ref: str | None) -> dict[str, Any]:
     from hub.store.db import session_scope
 
     with session_scope() as s:
-        return status_json(s, ref)
+        data = status_json(s, ref)
+        if ref and not data["deliveries"]:
+            _must_exist(s, ref)
+        return data
+
+
+def _must_exist(session: Any, ref: str) -> None:
+    """An unknown id is an error (exit 2), not an empty table a clerk could misread as "nothing sent"."""
+    from hub.errors import NotFound
+    from hub.store import repo
+
+    if ref.isdigit() and len(ref) < 8:
+        raise NotFound(f"no delivery {ref}")
+    try:
+        repo.get_version(session, ref)
+    except NotFound:
+        raise NotFound(f"no record, version or delivery {ref!r}") from None
 
 
 @app.command()

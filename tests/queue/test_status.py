@@ -49,3 +49,16 @@ def test_health_fails_until_a_maintenance_pass_ran_and_again_after_two_minutes(e
         assert "hub_engine_healthy 1" in ledger_metrics(s, now=engine.clock())
         later = status_json(s, now=engine.clock() + timedelta(days=1))
     assert later["engine"]["ok"] is False and "worker" in later["engine"]["reason"]
+
+
+def test_hub_status_of_an_unknown_id_is_an_error_not_an_empty_table() -> None:
+    """A clerk could read an empty table as "nothing was sent": an id that names nothing exits 2."""
+    from typer.testing import CliRunner
+
+    from hub.cli import _register, app
+
+    _register()
+    runner = CliRunner()
+    for ref, words in (("nope", "no record, version or delivery"), ("99", "no delivery 99")):
+        result = runner.invoke(app, ["status", ref])
+        assert result.exit_code == 2 and words in result.output
