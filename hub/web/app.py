@@ -93,6 +93,14 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
         return _error_page(request, exc.status_code, titles.get(exc.status_code, "出错了"), str(exc.detail),
                            headers=exc.headers)
 
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        # The traceback is logged by the server; a clerk gets a page in words, not "Internal Server Error".
+        if request.url.path.startswith(("/api", "/callbacks")):
+            from fastapi.responses import JSONResponse
+            return JSONResponse({"error": "internal error"}, status_code=500)
+        return _error_page(request, 500, "系统暂时出错", "请稍后刷新重试；如果一直出现，请联系技术人员。")
+
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(portal.router)
     app.include_router(console.router)
