@@ -9,6 +9,7 @@ test:
 	@scripts/setup.sh test
 	@HUB_TEST_PG_URL=$$(scripts/services.sh) .venv/bin/python -m pytest $(PYTEST_ARGS)
 	@.venv/bin/ruff check .
+	@.venv/bin/mypy
 
 lint:
 	@.venv/bin/ruff check .
