@@ -61,6 +61,18 @@ def _when(at: str) -> str:
         return at
 
 
+def same_origin(url: str) -> str:
+    """A sandbox-served URL as a path, so images still show when the sandbox restarts on another port.
+
+    The fakes answer absolute URLs as the real APIs do (mmbiz.qpic.cn, sinaimg.cn); the
+    inbox page only needs the path on whatever port it is served from now.
+    """
+    parts = urlsplit(url)
+    if parts.hostname in ("127.0.0.1", "localhost") and parts.path.startswith("/_sandbox/"):
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return url
+
+
 def article_document(content: dict[str, Any]) -> str:
     """A WeChat article page (title, author, body, 阅读原文): the document shown inside the phone frame."""
     title = escape(str(content.get("title") or ""))
@@ -68,7 +80,7 @@ def article_document(content: dict[str, Any]) -> str:
     source = str(content.get("content_source_url") or "")
     link = f'<a class="src" href="{escape(source)}">阅读原文</a>' if source else ""
     cover = content.get("thumb_url")
-    cover_html = f'<img alt="封面" src="{escape(str(cover))}">' if cover else ""
+    cover_html = f'<img alt="封面" src="{escape(same_origin(str(cover)))}">' if cover else ""
     # the body is the article HTML WeChat accepted (scripts already stripped by the fake); it is
     # rendered only inside a sandboxed iframe without scripts, under the page's CSP
     body = str(content.get("content") or "")
@@ -99,7 +111,7 @@ def _weibo(msgs: list[dict[str, Any]]) -> str:
     out = []
     for m in msgs:
         c = m["content"]
-        pic = f'<img alt="配图" src="{escape(str(c["pic_url"]))}">' if c.get("pic_url") else ""
+        pic = f'<img alt="配图" src="{escape(same_origin(str(c["pic_url"])))}">' if c.get("pic_url") else ""
         out.append(f'<div class="card"><div class="who">{escape(str(c.get("screen_name") or m["account"]))}</div>'
                    f'<div class="when">{escape(str(c.get("created_at") or ""))} · idstr {escape(str(c.get("idstr")))}</div>'
                    f'<p>{escape(str(c.get("text") or ""))}</p>{pic}</div>')

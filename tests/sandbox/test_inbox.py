@@ -162,3 +162,10 @@ def test_a_malformed_fault_is_one_clear_line_and_status_2() -> None:
         assert r.exit_code == 2, spec
         lines = r.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: --fault"), r.output
+
+
+def test_inbox_images_are_paths_so_a_restarted_sandbox_on_another_port_still_shows_them() -> None:
+    from hub.sandbox.inbox import same_origin
+
+    assert same_origin("http://127.0.0.1:45397/_sandbox/media?id=m1") == "/_sandbox/media?id=m1"
+    assert same_origin("https://mmbiz.qpic.cn/x.jpg") == "https://mmbiz.qpic.cn/x.jpg"
