@@ -27,9 +27,7 @@ from hub.timeutil import utcnow
 
 def confirm_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any) -> Outcome:
     """One status poll of a ``submitted`` row (a no-op for any other state or when not due)."""
-    d = deps or Deps()
-    for key, value in overrides.items():
-        setattr(d, key, value)
+    d = Deps.of(deps, overrides)
     actor = d.actor or ledger.worker_name()
     now = d.clock()
     with d.sessions() as s:

@@ -117,3 +117,11 @@ class Deps:
     settings: EngineSettings = field(default_factory=EngineSettings.from_env)
     targets: Callable[[str], Target] = target_for
     actor: str | None = None
+
+    @classmethod
+    def of(cls, deps: Deps | None, overrides: dict[str, Any]) -> Deps:
+        """The deps of one step: ``deps`` (or the defaults) with ``overrides`` set (how tests inject fakes)."""
+        d = deps or cls()
+        for key, value in overrides.items():
+            setattr(d, key, value)
+        return d

@@ -194,9 +194,7 @@ def deliver_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any)
     before the send (``database is locked``: nothing was sent); every other outcome is
     written to the ledger and returned.
     """
-    d = deps or Deps()
-    for key, value in overrides.items():
-        setattr(d, key, value)
+    d = Deps.of(deps, overrides)
     try:
         return _deliver(delivery_id, d)
     except _Busy as exc:

@@ -28,9 +28,7 @@ from hub.store.models import DeliveryRow
 
 def reconcile_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any) -> Outcome:
     """One reconciliation step for an ``unknown`` row (a no-op for any other state)."""
-    d = deps or Deps()
-    for key, value in overrides.items():
-        setattr(d, key, value)
+    d = Deps.of(deps, overrides)
     actor = d.actor or ledger.worker_name()
     now = d.clock()
     with d.sessions() as s:
