@@ -298,7 +298,7 @@ def main() -> None:
         worker_main(args.worker)
         return
     if args.short:
-        args.records, args.chaos_seconds, args.drain_seconds, args.kill_every = 60, 40.0, 60.0, 6.0
+        args.records, args.chaos_seconds, args.drain_seconds, args.kill_every = 60, 40.0, 60.0, 3.0
     import logging
 
     logging.basicConfig(level=logging.ERROR)
