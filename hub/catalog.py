@@ -8,13 +8,13 @@ found at load time rather than when a record happens to use the item.
 
 from __future__ import annotations
 
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
+from hub.config import invalid, read_toml
 from hub.errors import ConfigError
 from hub.record import Level, Stage
 from hub.settings import get_settings
@@ -89,28 +89,14 @@ class Catalog(_Strict):
         return sum(len(d.items) for d in self.domains)
 
 
-def _key(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for p in loc:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
 
 
 def load_catalog(path: Path) -> Catalog:
     """Load and validate a catalog file; every problem is a ``ConfigError`` naming the key."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path.name}: file not found ({path})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
-    try:
-        catalog = Catalog.model_validate(data)
+        catalog = Catalog.model_validate(read_toml(path))
     except ValidationError as exc:
-        errors = exc.errors()
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a misspelt key first
-        what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ConfigError(f"{path.name}: {_key(tuple(err['loc']))}: {what}") from None
+        raise invalid(path, exc) from None
     seen: set[str] = set()
     for n, domain in enumerate(catalog.domains):
         for key, value in (("name", domain.name), ("code", domain.code)):

@@ -151,20 +151,38 @@ class HubConfig(_Strict):
         return chosen
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML config file as a dict; a missing or malformed file is one ConfigError naming it."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path.name}: file not found ({path})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+
+
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """A key path as written in TOML terms: ``routes[0].targets``."""
+    out = ""
+    for p in loc:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def invalid(path: Path, exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> ConfigError:
+    """The first problem of a validation error as one ConfigError naming the key (a misspelt key first)."""
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    return ConfigError(f"{path.name}: {dotted((*prefix, *err['loc']))}: {what}")
+
+
 def load_config(path: Path) -> HubConfig:
     """Parse and validate ``path``; any problem is one ConfigError naming the key."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: not found") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    try:
-        config = HubConfig.model_validate(data)
+        config = HubConfig.model_validate(read_toml(path))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{path.name}: {key}: {err['msg']}") from None
+        raise invalid(path, exc) from None
     config.check_references()
     return config
 

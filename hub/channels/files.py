@@ -8,13 +8,13 @@ from a rendition may escape its root (F18: ``../``, absolute paths, NUL).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
 from pathlib import Path, PurePosixPath
 
 from hub.errors import Permanent
+from hub.renderers.base import sha256_file
 
 _SAFE_PART = re.compile(r"^[A-Za-z0-9\u4e00-\u9fff._-]{1,128}$")
 
@@ -38,14 +38,6 @@ def confined(root: Path, relative: str, *, what: str) -> Path:
     if base not in path.resolve().parents:
         raise Permanent(f"{what}: path {relative[:60]!r} leaves its root")
     return path
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:

@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 
 from hub.channels.base import DeliveryStatus, Receipt, Target
 from hub.channels.boundary import typed_errors
-from hub.channels.files import safe_id, same_file, sha256_file
+from hub.channels.files import safe_id, same_file
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig
 from hub.errors import NotFound, Permanent, Retryable
-from hub.renderers.base import Rendition
+from hub.renderers.base import Rendition, sha256_file
 from hub.settings import Settings, get_settings
 from hub.store.models import ChannelStateRow, DeliveryRow
 from hub.timeutil import utcnow

@@ -13,11 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from hub.channels.base import Channel, Target
 from hub.queue.policy import EngineSettings
@@ -58,35 +56,15 @@ def _serialised(inner: AbstractContextManager[Session]) -> Iterator[Session]:
         yield session
 
 
-@lru_cache(maxsize=8)
-def _maker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def _scope(url: str) -> Iterator[Session]:
-    """``session_scope`` with a cached session factory (the engine's hot path opens four per delivery)."""
-    from hub.store.db import get_engine
-
-    session = _maker(get_engine(url))()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
 def default_sessions() -> AbstractContextManager[Session]:
-    """One short transaction; on SQLite, serialised within this process."""
+    """One short transaction (``session_scope``); on SQLite, serialised within this process."""
     from hub.settings import get_settings
+    from hub.store.db import session_scope
 
     url = get_settings().database_url
     if url.startswith("sqlite"):
-        return _serialised(_scope(url))
-    return _scope(url)
+        return _serialised(session_scope(url))
+    return session_scope(url)
 
 
 def target_for(name: str) -> Target:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,15 @@ from typing import Any
 QR_CHANNELS = ("newspaper", "tv", "poster", "wechat")
 #: Every channel that gets a short code (the QR ones plus the text channels that carry a link).
 LINK_CHANNELS = ("web", "sms", "weibo", *QR_CHANNELS)
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 hex of a file, read in 1 MiB blocks (video packages are large)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +61,8 @@ class ArtifactStore:
 
     def put(self, data: bytes, suffix: str, media_type: str) -> Artifact:
         digest = hashlib.sha256(data).hexdigest()
-        path = self.root / digest[:2] / f"{digest}{suffix}"
+        path = self._path(digest, suffix)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
             # write-then-rename: a crash never leaves a half file under a content name
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
@@ -62,8 +71,23 @@ class ArtifactStore:
         return Artifact(path, digest, len(data), media_type)
 
     def put_file(self, source: Path, suffix: str, media_type: str) -> Artifact:
-        """Move a finished file (e.g. a rendered video) into the store."""
-        return self.put(source.read_bytes(), suffix, media_type)
+        """Copy a finished file (e.g. a rendered video package) into the store, streaming.
+
+        A playout master is hundreds of MB: it is hashed and copied in blocks, never read whole.
+        """
+        digest = sha256_file(source)
+        path = self._path(digest, suffix)
+        if not path.exists():
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            os.close(fd)
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, path)
+        return Artifact(path, digest, source.stat().st_size, media_type)
+
+    def _path(self, digest: str, suffix: str) -> Path:
+        path = self.root / digest[:2] / f"{digest}{suffix}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,10 +74,16 @@ def get_engine(url: str | None = None) -> Engine:
     return _engine_for(url or get_settings().database_url)
 
 
+@lru_cache(maxsize=8)
+def _factory_for(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
+    """One cached factory per engine: the delivery engine opens several sessions per delivery."""
     import hub.store.repo  # noqa: F401 - registers the append-only guards of audit_log and workflow_events
 
-    return sessionmaker(get_engine(url), expire_on_commit=False)
+    return _factory_for(get_engine(url))
 
 
 @contextmanager

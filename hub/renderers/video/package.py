@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image
 
 from hub.record import Record, short_version
-from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.base import ArtifactStore, RenderContext, Rendition, sha256_file
 from hub.renderers.qr import qr_png
 from hub.renderers.video import encode, ffmpeg, loudness, storyboard, timeline
 from hub.renderers.video.narration import Narrator, Speech, decode_wav, resample, select_narrator
@@ -125,14 +125,6 @@ def _scratch() -> str | None:
 
 def package_name(record_id: str, version: str) -> str:
     return f"{record_id}-{short_version(version)}"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _draw(artist: SlideArtist, plan: storyboard.SlidePlan, qr: bytes, lower_third: str | None) -> Still:
@@ -314,11 +306,11 @@ def _mxf_checks(report: QCReport, path: Path, profile: StationProfile, tl: timel
 def _manifest(record: Record, ctx: RenderContext, profile: StationProfile, tl: timeline.Timeline,
               report: QCReport, folder: Path, narrator: Narrator | None, wav: Path, stills: dict[str, Path],
               tv_url: str, name: str) -> dict[str, Any]:
-    files = {p.name: {"sha256": _sha256(p), "bytes": p.stat().st_size}
+    files = {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
              for p in sorted(folder.iterdir()) if p.name != "manifest.json"}
     stills_hash = hashlib.sha256()
     for key in sorted(stills):
-        stills_hash.update(key.encode() + b"\0" + _sha256(stills[key]).encode())
+        stills_hash.update(key.encode() + b"\0" + sha256_file(stills[key]).encode())
     f = report.facts
     return {
         "package": name,
@@ -351,7 +343,7 @@ def _manifest(record: Record, ctx: RenderContext, profile: StationProfile, tl: t
         "inputs": {
             "record_version": ctx.version,
             "narrator": narrator.name if narrator else None,
-            "narration_wav_sha256": _sha256(wav),
+            "narration_wav_sha256": sha256_file(wav),
             "stills_sha256": stills_hash.hexdigest(),
             "profile_sha256": hashlib.sha256(profile.model_dump_json().encode()).hexdigest(),
             "ffmpeg": ffmpeg.version(ffmpeg.ffmpeg_bin()),

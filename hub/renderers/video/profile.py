@@ -7,13 +7,13 @@ of our own county station, so a profile lists only what differs.
 
 from __future__ import annotations
 
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hub.config import invalid, read_toml
 from hub.errors import ConfigError
 from hub.settings import get_settings
 
@@ -100,20 +100,13 @@ class StationProfile(_Strict):
 
 def load_profiles(path: Path) -> tuple[str, dict[str, StationProfile]]:
     """``(default key, key → profile)`` from ``path``; one ConfigError naming the key on any problem."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: not found") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    data = read_toml(path)
     profiles: dict[str, StationProfile] = {}
     for key, table in (data.get("stations") or {}).items():
         try:
             profiles[key] = StationProfile.model_validate({"key": key, **table})
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise ConfigError(f"{path.name}: stations.{key}.{where}: {err['msg']}") from None
+            raise invalid(path, exc, ("stations", key)) from None
     default = str(data.get("default") or "")
     if default not in profiles:
         raise ConfigError(f"{path.name}: default: no station profile named {default!r}")
