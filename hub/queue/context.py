@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from hub.channels.base import Channel, Target
@@ -50,6 +51,9 @@ def default_renditions(session: Session, version: str, kind: str) -> Rendition:
 _SQLITE_WRITER = threading.RLock()
 
 
+T = TypeVar("T")
+
+
 @contextmanager
 def _serialised(inner: AbstractContextManager[Session]) -> Iterator[Session]:
     with _SQLITE_WRITER, inner as session:
@@ -65,6 +69,35 @@ def default_sessions() -> AbstractContextManager[Session]:
     if url.startswith("sqlite"):
         return _serialised(session_scope(url))
     return session_scope(url)
+
+
+class Writer(Protocol):
+    """Runs a write function in a short transaction and returns its result once committed."""
+
+    def __call__(self, fn: Callable[[Connection], T]) -> T: ...
+
+
+def default_write(fn: Callable[[Connection], T]) -> T:
+    """The hot path's writes (claim, record): group-committed on SQLite, a transaction each on PostgreSQL.
+
+    See ``hub.store.groupcommit`` for why SQLite writes go through one thread.
+    """
+    from hub.settings import get_settings
+    from hub.store.db import connection_scope, get_engine
+    from hub.store.groupcommit import committer_for
+
+    url = get_settings().database_url
+    if url.startswith("sqlite"):
+        return committer_for(get_engine(url), _SQLITE_WRITER).run(fn)
+    with connection_scope(url) as conn:
+        return fn(conn)
+
+
+def default_reads() -> AbstractContextManager[Session]:
+    """A read-only transaction (``read_scope``): not serialised, it takes no lock in WAL mode."""
+    from hub.store.db import read_scope
+
+    return read_scope()
 
 
 def target_for(name: str) -> Target:
@@ -92,6 +125,10 @@ class Deps:
     clock: Callable[[], datetime] = utcnow
     renditions: RenditionFor = default_renditions
     sessions: Sessions = default_sessions
+    #: the hot path's write transactions (claim and record: prebuilt Core statements only)
+    write: Writer = default_write
+    #: read-only transactions (the pre-claim snapshot); they must not write
+    reads: Sessions = default_reads
     settings: EngineSettings = field(default_factory=EngineSettings.from_env)
     targets: Callable[[str], Target] = target_for
     actor: str | None = None

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,12 @@ from hub.store.models import DeliveryRow
 from hub.testing.faults import crash_point
 
 T = TypeVar("T")
+
+_D = DeliveryRow.__table__.c
+#: the pre-claim read of a row (one prebuilt statement: it runs before every attempt)
+_SNAPSHOT = select(_D.state, _D.attempts, _D.channel, _D.target, _D.version, _D.not_after, _D.next_attempt_at,
+                   _D.idempotency_key, _D.needs_attention, _D.created_at,
+                   ledger.FLAG_COUNT.label("flags")).where(_D.id == bindparam("id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +73,13 @@ def receipt_from_json(data: dict[str, Any]) -> Receipt:
                    confirmed=bool(data.get("confirmed")), raw=dict(data.get("raw") or {}))
 
 
-def write_with_retry(deps: Deps, fn: Callable[[Session], T]) -> T:
-    """Run one short write transaction, retrying while the database is locked (bounded)."""
+def write_with_retry(deps: Deps, write: Callable[[], T]) -> T:
+    """Run one short write (``write`` opens its own transaction), retrying while the database is locked (bounded)."""
     deadline = time.monotonic() + deps.settings.write_retry
     pause = 0.05
     while True:
         try:
-            with deps.sessions() as s:
-                return fn(s)
+            return write()
         except OperationalError:
             if time.monotonic() >= deadline:
                 raise
@@ -81,7 +87,12 @@ def write_with_retry(deps: Deps, fn: Callable[[Session], T]) -> T:
             pause = min(pause * 2, 1.0)
 
 
-def record_receipt(s: Session, delivery_id: int, attempt: int, receipt: Receipt, *, actor: str, now: datetime,
+def _in_session(deps: Deps, fn: Callable[[Session], T]) -> T:
+    with deps.sessions() as s:
+        return fn(s)
+
+
+def record_receipt(s: Session | Connection, delivery_id: int, attempt: int, receipt: Receipt, *, actor: str, now: datetime,
                    settings: EngineSettings, note: str | None = None) -> str | None:
     """Write an accepted send: ``confirmed`` when final, else ``submitted`` with a first poll due.
 
@@ -168,17 +179,12 @@ def _next(state: str | None, decision: Decision | None, settings: EngineSettings
 
 
 def _rendition(d: Deps, version: str, kind: str) -> Rendition:
-    """The stored rendition, else rendered between short transactions.
+    """A rendition the snapshot did not find, rendered between short transactions.
 
     A video render takes minutes: rendering inside ``d.sessions()`` would hold SQLite's write
     lock (and this process's writer lock) that long and stall every other delivery and the
     console, so a missing rendition is rendered with no transaction open (``render_ref``).
     """
-    with d.sessions() as s:
-        try:
-            return d.renditions(s, version, kind)
-        except NotFound:
-            pass
     from hub.renderers.service import render_ref
 
     render_ref(version, [kind])
@@ -216,15 +222,22 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
     actor = d.actor or ledger.worker_name()
     now = d.clock()
 
-    # 1. a cheap read: is there anything to do?
-    with d.sessions() as s:
-        row = s.get(DeliveryRow, delivery_id)
-        if row is None:
+    # 1. a cheap read, beside the writers: is there anything to do? (the row, the account flags
+    #    and the stored rendition, in one read-only transaction)
+    with d.reads() as s:
+        found = s.connection().execute(_SNAPSHOT, {"id": delivery_id}).first()
+        if found is None:
             return Outcome(delivery_id, None, note="no such delivery")
-        snap = {c: getattr(row, c) for c in ("state", "attempts", "channel", "target", "version", "not_after",
-                                             "next_attempt_at", "idempotency_key", "needs_attention",
-                                             "created_at")}
-        flagged = {f.key: f for f in ledger.flags(s, now=now)}  # account flags, read in the same transaction
+        snap = found._asdict()
+        # account flags are rare: the snapshot counts them, and only then are they read
+        flagged = {f.key: f for f in ledger.flags(s, now=now)} if snap["flags"] else {}
+        stored: Rendition | None = None
+        if snap["state"] in CLAIMABLE:
+            try:
+                stored = d.renditions(s, snap["version"], rendition_kind(d.channels(snap["channel"]),
+                                                                          snap["channel"]))
+            except (NotFound, ConfigError):  # rendered below; a missing adapter is held below
+                pass
     state, attempts = snap["state"], int(snap["attempts"])
     if state not in CLAIMABLE or snap["needs_attention"]:
         return Outcome(delivery_id, state, note=f"not claimable ({state})")
@@ -253,7 +266,7 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
 
     # 2. the rendition (rendered here if missing; no lease held while rendering)
     try:
-        rendition = _rendition(d, snap["version"], rendition_kind(channel, snap["channel"]))
+        rendition = stored or _rendition(d, snap["version"], rendition_kind(channel, snap["channel"]))
     except RenderError as exc:  # the content breaks the channel's rules: a new version is needed
         with d.sessions() as s:
             ledger.move(s, delivery_id, state, State.FAILED, actor=actor, now=now, error_class=type(exc).__name__,
@@ -283,10 +296,10 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
     # 3. claim, committed before any network call
     attempt = attempts + 1
     lease = now + timedelta(seconds=d.settings.lease)
-    with d.sessions() as s:
-        claimed = ledger.move(s, delivery_id, state, State.SENDING, actor=actor, now=now, attempts=attempts,
-                              values={"attempts": attempt, "lease_expires_at": lease,
-                                      "rendition_hash": rendition.main.sha256, "not_after": not_after})
+    claim_values = {"attempts": attempt, "lease_expires_at": lease, "rendition_hash": rendition.main.sha256,
+                    "not_after": not_after}
+    claimed = d.write(lambda c: ledger.move(c, delivery_id, state, State.SENDING, actor=actor, now=now,
+                                            attempts=attempts, values=claim_values))
     if not claimed:
         return Outcome(delivery_id, None, note="claimed by someone else")
 
@@ -308,11 +321,11 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
     if receipt is not None:
         rec = receipt
 
-        def write_ok(s: Session) -> str | None:
-            return record_receipt(s, delivery_id, attempt, rec, actor=actor, now=done, settings=d.settings)
+        def write_ok(c: Connection) -> str | None:
+            return record_receipt(c, delivery_id, attempt, rec, actor=actor, now=done, settings=d.settings)
 
         try:
-            new_state = write_with_retry(d, write_ok)
+            new_state = write_with_retry(d, lambda: d.write(write_ok))
         except OperationalError:
             ledger.journal_write(delivery_id, {"attempt": attempt, "receipt": receipt_json(receipt), "actor": actor,
                                                "at": done.isoformat()})
@@ -338,7 +351,7 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
                                    settings=d.settings, account=target.account)
 
         try:
-            new_state = write_with_retry(d, write_err)
+            new_state = write_with_retry(d, lambda: _in_session(d, write_err))
         except OperationalError:
             ledger.journal_write(delivery_id, {"attempt": attempt, "decision": {
                 "action": dec.action.value, "delay": dec.delay, "reason": dec.reason, "flag": dec.flag},

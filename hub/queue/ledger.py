@@ -16,10 +16,11 @@ import os
 import socket
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound, WorkflowError
@@ -27,6 +28,7 @@ from hub.queue.states import State, check, is_terminal
 from hub.redact import redact
 from hub.settings import get_settings
 from hub.store.models import ChannelStateRow, DeliveryEventRow, DeliveryRow
+from hub.store.prepared import Prepared
 from hub.timeutil import utcnow
 
 #: longest error message kept on a row or an event (redacted first)
@@ -51,7 +53,7 @@ def clean(message: str | None) -> str | None:
     return redact(message)[:MAX_MESSAGE]
 
 
-def move(session: Session, delivery_id: int, src: str, dst: str, *, actor: str, now: datetime,
+def move(session: Session | Connection, delivery_id: int, src: str, dst: str, *, actor: str, now: datetime,
          error_class: str | None = None, message: str | None = None, attempts: int | None = None,
          values: Mapping[str, Any] | None = None) -> bool:
     """Move ``delivery_id`` from ``src`` to ``dst`` if it is still in ``src`` (and at ``attempts``).
@@ -60,21 +62,42 @@ def move(session: Session, delivery_id: int, src: str, dst: str, *, actor: str, 
     caller commits; the event and the update are in the same transaction.
     """
     check(src, dst)
-    cond = [DeliveryRow.id == delivery_id, DeliveryRow.state == src]
-    if attempts is not None:
-        cond.append(DeliveryRow.attempts == attempts)
     msg = clean(message)
     vals: dict[str, Any] = {"state": dst, "updated_at": now, **(values or {})}
     if error_class is not None or msg is not None:
         vals.setdefault("last_error_class", error_class)
         vals.setdefault("last_error_msg", msg)
-    result = session.execute(update(DeliveryRow).where(*cond).values(**vals).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    params = {f"v_{k}": v for k, v in vals.items()}
+    params.update(w_id=delivery_id, w_state=src)
+    if attempts is not None:
+        params["w_attempts"] = attempts
+    conn = session.connection() if isinstance(session, Session) else session
+    if _update_for(tuple(sorted(vals)), attempts is not None).execute(conn, params) != 1:
         return False
-    # a Core insert: no unit-of-work bookkeeping on the hot path (the repo's append-only guard is for ORM edits)
-    session.execute(insert(DeliveryEventRow).values(delivery_id=delivery_id, at=now, actor=actor, from_state=src,
-                                                    to_state=dst, error_class=error_class, message=msg))
+    _EVENT_INSERT.execute(conn, {"delivery_id": delivery_id, "at": now, "actor": actor, "from_state": src,
+                                 "to_state": dst, "error_class": error_class, "message": msg})
     return True
+
+
+_DELIVERIES = cast(Table, DeliveryRow.__table__)
+_EVENT_COLUMNS = ("delivery_id", "at", "actor", "from_state", "to_state", "error_class", "message")
+#: prepared once: no unit-of-work bookkeeping on the hot path (the repo's append-only guard is for ORM edits)
+_EVENT_INSERT = Prepared(insert(cast(Table, DeliveryEventRow.__table__)), keys=_EVENT_COLUMNS)
+
+
+@lru_cache(maxsize=256)
+def _update_for(keys: tuple[str, ...], fenced: bool) -> Prepared:
+    """The conditional UPDATE for one set of columns, built and compiled once (``hub.store.prepared``).
+
+    Why: building ``update().where().values()`` afresh and running it through SQLAlchemy's
+    execution machinery cost several times what the database spends on it; a delivery makes
+    two of these, and they were most of the ledger's overhead per delivery.
+    """
+    c = _DELIVERIES.c
+    cond = [c.id == bindparam("w_id"), c.state == bindparam("w_state")]
+    if fenced:
+        cond.append(c.attempts == bindparam("w_attempts"))
+    return Prepared(update(_DELIVERIES).where(*cond).values({k: bindparam(f"v_{k}", type_=c[k].type) for k in keys}))
 
 
 def created_event(session: Session, row: DeliveryRow, *, actor: str, now: datetime) -> None:
@@ -169,11 +192,19 @@ def clear_flag(session: Session, key: str) -> None:
         session.delete(row)
 
 
-def flags(session: Session, *, now: datetime) -> list[ChannelStateRow]:
-    """Account flags currently in force (quota-exhausted:*, auth-expired:*)."""
-    rows = session.scalars(select(ChannelStateRow).where(
-        ChannelStateRow.key.like("quota-exhausted:%") | ChannelStateRow.key.like("auth-expired:%")))
+def flags(session: Session, *, now: datetime) -> list[Row[Any]]:
+    """Account flags currently in force (quota-exhausted:*, auth-expired:*): rows with key, value, expires_at.
+
+    Read on every delivery attempt, hence one prebuilt Core statement rather than an ORM query.
+    """
+    rows = session.connection().execute(_FLAGS).all()
     return [r for r in rows if r.expires_at is None or r.expires_at > now]
+
+
+_FLAG_KEYS = ChannelStateRow.key.like("quota-exhausted:%") | ChannelStateRow.key.like("auth-expired:%")
+_FLAGS = select(ChannelStateRow.__table__).where(_FLAG_KEYS)
+#: how many account flags exist, expired or not (a scalar subquery the engine's snapshot carries)
+FLAG_COUNT = select(func.count()).select_from(ChannelStateRow.__table__).where(_FLAG_KEYS).scalar_subquery()
 
 
 # --- the write journal (F14: the send succeeded but the database would not take the result) ------

@@ -12,11 +12,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.settings import PROJECT_ROOT, get_settings
 
+#: execution option of ``read_scope``'s connections (a deferred BEGIN on SQLite)
+READ_ONLY = "hub_read_only"
 #: How long a SQLite writer waits for the lock before ``database is locked``.
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -34,7 +36,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only scope (``read_scope``) opens no transaction: the driver is in autocommit, so
+    # each read is its own snapshot and, in WAL mode, takes no lock at all (it runs beside
+    # the writer instead of queueing behind it). Writers take the lock at BEGIN.
+    if not conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -79,6 +85,11 @@ def _factory_for(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+@lru_cache(maxsize=8)
+def _read_factory_for(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
     """One cached factory per engine: the delivery engine opens several sessions per delivery."""
     import hub.store.repo  # noqa: F401 - registers the append-only guards of audit_log and workflow_events
@@ -98,3 +109,35 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_scope(url: str | None = None) -> Iterator[Session]:
+    """Read-only work: on SQLite it takes no lock, so readers never wait for writers.
+
+    Why: the delivery engine reads a row, its account flags and its rendition before every
+    claim; with ``BEGIN IMMEDIATE`` those reads queued behind every writer in the process.
+    On SQLite each statement is its own snapshot (no BEGIN is issued): fine for reads whose
+    result is only a hint, like the engine's pre-claim look, whose claim is a fenced
+    conditional write. Use it for reads alone: on SQLite a write here would commit at once.
+    Always rolled back (there is nothing to commit).
+    """
+    import hub.store.repo  # noqa: F401 - as in session_factory
+
+    session = _read_factory_for(get_engine(url))()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+@contextmanager
+def connection_scope(url: str | None = None) -> Iterator[Connection]:
+    """One short write transaction on a bare Core connection (commit on success, roll back on error).
+
+    Why beside ``session_scope``: the delivery engine's claim and record are two prebuilt
+    Core statements each; an ORM session around them cost more than the statements.
+    """
+    with get_engine(url).begin() as conn:
+        yield conn
