@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,27 +145,78 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="session")
 def pg_url() -> str:
-    """The PostgreSQL test database started by scripts/services.sh (``HUB_TEST_PG_URL``)."""
-    url = os.environ.get("HUB_TEST_PG_URL")
+    """The PostgreSQL test database started by scripts/services.sh (``HUB_TEST_PG_URL``).
+
+    Tests do not write into it: ``pg_database`` creates a database of their own beside
+    it. It is only where those are created from (the ``hub`` role may create databases).
+    """
+    url = os.environ.get("HUB_TEST_PG_URL", "")
     if not url:
         need("PostgreSQL (HUB_TEST_PG_URL)")
-    return url  # type: ignore[return-value]
+    _drop_orphaned_databases(url)
+    return url
+
+
+#: prefix of the per-test databases; the creating pytest's pid follows, so leftovers can be told apart
+PG_TEST_DB_PREFIX = "hubt_"
+
+
+def _pg_admin(pg_url: str) -> Any:
+    """An autocommit engine on the base test database (CREATE/DROP DATABASE cannot run in a transaction)."""
+    import sqlalchemy as sa
+
+    return sa.create_engine(pg_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+
+def _drop_orphaned_databases(pg_url: str) -> None:
+    """Drop per-test databases whose pytest process is gone (killed before its teardown ran).
+
+    Only databases of dead pids on this machine go, so other test runs sharing the
+    server (parallel sessions, other engineers) keep theirs.
+    """
+    import sqlalchemy as sa
+
+    engine = _pg_admin(pg_url)
+    try:
+        with engine.connect() as conn:
+            names = conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                                 {"p": PG_TEST_DB_PREFIX + "%"}).scalars().all()
+            for name in names:
+                pid = name[len(PG_TEST_DB_PREFIX):].split("_", 1)[0]
+                if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
 def pg_database(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh, empty schema on PostgreSQL selected through HUB_DATABASE_URL for this test."""
+    """A new, empty PostgreSQL database of this test's own, selected through HUB_DATABASE_URL.
+
+    Why a database per test and not one shared schema: the crash tests hand the URL to
+    ``hub worker`` subprocesses, and several test sessions (CI shards, engineers on one
+    machine) use the same server; a shared schema dropped by one would pull the tables
+    from under another. Creating one costs ~60 ms. ``WITH (FORCE)`` at teardown ends
+    connections a killed worker or a pooled engine left behind.
+    """
+    import uuid
+
     import sqlalchemy as sa
 
-    engine = sa.create_engine(pg_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
-    monkeypatch.setenv("HUB_DATABASE_URL", pg_url)
+    name = f"{PG_TEST_DB_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    url = sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    admin = _pg_admin(pg_url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    monkeypatch.setenv("HUB_DATABASE_URL", url)
     clear_caches()
-    yield pg_url
-    clear_caches()
+    try:
+        yield url
+    finally:
+        clear_caches()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -181,3 +233,4 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """``--update-golden`` rewrites golden files (tests/renderers/golden) instead of comparing (also HUB_UPDATE_GOLDEN=1)."""
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite golden files instead of comparing with them")
+

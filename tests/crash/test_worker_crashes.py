@@ -2,52 +2,21 @@
 
 For each fault: the sandbox shows at most one publication per (channel, target, recipient),
 every delivery ends final or unknown-with-a-reason, and nothing stays queued or sending.
+Each test runs twice: on SQLite (one machine) and on a PostgreSQL database of its own
+(the distributed mode: Redis + PostgreSQL), through the ``ledger`` fixture.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
-from conftest import WorkerProcess
-from sandbox_world import FINAL, assert_truthful, posts, rows_of
+from conftest import CHANNELS, WorkerProcess, check, run_until_settled
 
 from hub.queue.publish import publish_and_enqueue
 from hub.queue.states import State
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-CHANNELS = ["web", "wechat", "weibo", "sms", "newspaper"]
-
-
-def wait_settled(ids: list[int], timeout: float = 60) -> dict[int, Any]:
-    deadline = time.monotonic() + timeout
-    rows = rows_of(ids)
-    while time.monotonic() < deadline:
-        rows = rows_of(ids)
-        if all(r.state in FINAL or r.needs_attention for r in rows.values()):
-            return rows
-        time.sleep(0.3)
-    return rows
-
-
-def run_until_settled(world: dict[str, Any], ids: list[int], timeout: float = 60) -> dict[int, Any]:
-    worker = WorkerProcess(world["log"])
-    t0 = time.monotonic()
-    try:
-        return wait_settled(ids, timeout)
-    finally:
-        t1 = time.monotonic()
-        worker.stop()
-        print(f"settled in {t1 - t0:.1f} s, stopped in {time.monotonic() - t1:.1f} s")
-
-
-def check(world: dict[str, Any], rows: dict[int, Any]) -> None:
-    assert_truthful(rows)
-    counts = posts(world["sandbox"])
-    assert counts and max(counts.values()) == 1, counts
-
 
 # after_commit and before_ack leave the same state behind (recorded, not acked); before_ack is the later one
 @pytest.mark.parametrize("point", ["before_send", "after_send", "before_ack"])
@@ -64,9 +33,10 @@ def test_a_worker_killed_at_each_crash_point_publishes_each_post_once(crash_worl
     assert news.state == State.CONFIRMED or (news.state == State.UNKNOWN and news.needs_attention)
 
 
-def test_redis_lost_without_saving_while_deliveries_are_queued(crash_world: dict[str, Any]) -> None:
+def test_redis_lost_without_saving_while_deliveries_are_queued(crash_world: dict[str, Any],
+                                                                redis_server: Any) -> None:
     ids = publish_and_enqueue(crash_world["version"], actor="office", channels=CHANNELS)
-    redis = crash_world["redis"]
+    redis = redis_server  # the same server crash_world publishes through
     redis.shutdown_nosave()  # the hints are gone; the ledger still has every row
     redis.start()  # same port, empty
     rows = run_until_settled(crash_world, ids)
