@@ -2,14 +2,14 @@
 # Set up everything the hub needs on a fresh Debian machine: system packages, a
 # virtualenv with the pinned Python dependencies, and the hub itself.
 #   scripts/setup.sh demo   what `hub demo` needs (fonts, zbar, ffmpeg, espeak-ng)
-#   scripts/setup.sh test   plus the test servers and tools (Redis, PostgreSQL, chromium, poppler)
+#   scripts/setup.sh test   plus the test servers and tools (Redis, PostgreSQL, RabbitMQ, chromium, poppler)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${1:-demo}
 
 pkgs="fonts-wqy-microhei libzbar0 ffmpeg espeak-ng"
 if [ "$profile" = test ]; then
-  pkgs="$pkgs redis-server postgresql poppler-utils chromium"
+  pkgs="$pkgs redis-server postgresql rabbitmq-server poppler-utils chromium"
 fi
 missing=""
 for p in $pkgs; do
@@ -31,6 +31,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
   if [ "$profile" = test ]; then extra='.[test]'; else extra='.'; fi
   .venv/bin/python -m pip install -q -e "$extra" 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import hub, wechatpy, dramatiq, tencentcloud.sms.v20210111.sms_client" >/dev/null
+  .venv/bin/python -c "import hub, wechatpy, dramatiq, pika, tencentcloud.sms.v20210111.sms_client" >/dev/null
   touch "$stamp"
 fi

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -234,3 +235,129 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite golden files instead of comparing with them")
 
+
+#: Debian's start script itself; /usr/sbin/rabbitmq-server is a wrapper that switches to the
+#: ``rabbitmq`` user and /var/lib/rabbitmq, which a private test node must not touch
+RABBITMQ_SCRIPT = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+
+def rabbitmq_script() -> str | None:
+    """The rabbitmq-server start script to run directly (Debian's, else one on PATH), or None."""
+    if os.access(RABBITMQ_SCRIPT, os.X_OK):
+        return RABBITMQ_SCRIPT
+    return shutil.which("rabbitmq-server")
+
+
+class RabbitMQServer:
+    """A private rabbitmq-server: its own node name, ports, epmd, cookie and directories under tmp.
+
+    Why private and not the Debian service: CI has no systemd, the service would listen on
+    every interface on 5672 and keep state in /var/lib/rabbitmq across runs. Here the
+    AMQP listener, the Erlang distribution port and epmd (``ERL_EPMD_PORT``) are on
+    random loopback ports, so parallel sessions do not meet, and ``stop()`` leaves no
+    beam or epmd process behind. Booting takes ~8 s, so one server serves a session;
+    ``delete_queues`` gives each test empty queues.
+    """
+
+    def __init__(self, workdir: Path, script: str) -> None:
+        self.workdir, self.script = workdir, script
+        self.port, self.dist_port, self.epmd_port = free_port(), free_port(), free_port()
+        self.node = f"hubtest{self.port}@localhost"
+        self.log = workdir / "server.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+
+    def env(self) -> dict[str, str]:
+        """The server's environment: every path under ``workdir``, nothing read from /etc/rabbitmq."""
+        w = self.workdir
+        (w / "rabbitmq.conf").write_text(
+            "loopback_users.guest = true\n"
+            # a nearly full disk would block publishers (a hang, not a failure); test data is tiny
+            "disk_free_limit.absolute = 1MB\n", "utf-8")
+        (w / "enabled_plugins").write_text("[].\n", "utf-8")
+        (w / "rabbitmq-env.conf").write_text("", "utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
+        env.pop("NOTIFY_SOCKET", None)  # would make the script exec erl as if under systemd
+        env.update({
+            "HOME": str(w),  # the Erlang cookie goes here
+            "RABBITMQ_NODENAME": self.node, "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+            "ERL_EPMD_PORT": str(self.epmd_port), "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "RABBITMQ_MNESIA_BASE": str(w / "mnesia"), "RABBITMQ_LOG_BASE": str(w / "log"),
+            "RABBITMQ_CONFIG_FILE": str(w / "rabbitmq.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(w / "advanced.config"),
+            "RABBITMQ_CONF_ENV_FILE": str(w / "rabbitmq-env.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(w / "enabled_plugins"),
+            "RABBITMQ_PID_FILE": str(w / "rabbitmq.pid"), "ERL_CRASH_DUMP": str(w / "erl_crash.dump"),
+        })
+        return env
+
+    def start(self, timeout: float = 90) -> RabbitMQServer:
+        import pika
+
+        with self.log.open("ab") as fh:
+            # foreground mode: the script traps SIGTERM and stops the node cleanly
+            self.proc = subprocess.Popen([self.script], env=self.env(), cwd=self.workdir, stdin=subprocess.DEVNULL,
+                                         stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"rabbitmq-server exited {self.proc.returncode}: {self.tail()}")
+            try:  # the AMQP listener opens last in the boot, so a login means ready
+                pika.BlockingConnection(pika.URLParameters(self.url + "?connection_attempts=1&socket_timeout=1")
+                                        ).close()
+                return self
+            except pika.exceptions.AMQPError:
+                time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"rabbitmq-server did not accept connections in {timeout:.0f} s: {self.tail()}")
+
+    def tail(self) -> str:
+        return self.log.read_text("utf-8", "replace")[-2000:] if self.log.exists() else ""
+
+    def delete_queues(self, names: list[str]) -> None:
+        """Delete queues (and so their messages) left by an earlier test; absent ones are fine."""
+        import pika
+
+        conn = pika.BlockingConnection(pika.URLParameters(self.url))
+        try:
+            channel = conn.channel()
+            for name in names:
+                channel.queue_delete(name)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        """Stop the node (SIGTERM, then SIGKILL of its process group) and then its private epmd."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        # epmd daemonised into its own session; only this port's epmd is asked to exit
+        epmd = shutil.which("epmd") or "epmd"
+        subprocess.run([epmd, "-port", str(self.epmd_port), "-kill"], capture_output=True, timeout=10,
+                       env={**os.environ, "ERL_EPMD_PORT": str(self.epmd_port)})
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQServer]:
+    """One private rabbitmq-server for the session (booting takes seconds); skips locally, fails in CI."""
+    script = rabbitmq_script()
+    if script is None:
+        need("rabbitmq-server")
+    try:
+        import pika  # noqa: F401
+    except ImportError:
+        need("pika (pip install -e '.[test]')")
+    server = RabbitMQServer(tmp_path_factory.mktemp("rabbitmq"), str(script)).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -68,7 +68,7 @@ def make_broker(url: str | None, *, prometheus: bool = False) -> dramatiq.Broker
     elif url.startswith(("amqp://", "amqps://")):
         try:
             from dramatiq.brokers.rabbitmq import RabbitmqBroker
-        except ImportError as exc:  # pika is optional
+        except ImportError as exc:  # pika is a dependency (dramatiq[rabbitmq]); this guards a trimmed install
             raise ConfigError("HUB_BROKER_URL is amqp:// but the 'pika' package is not installed "
                               "(pip install 'dramatiq[rabbitmq]')") from exc
         broker = RabbitmqBroker(url=url)
