@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from hub.settings import PROJECT_ROOT
+from hub.testing.caches import clear_caches
 
 SAMPLE = PROJECT_ROOT / "samples" / "hanyin-2017-168-wugongkai.txt"
 IN_CI = os.environ.get("CI") == "true"
@@ -30,16 +31,6 @@ def need(what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required in CI")
     pytest.skip(f"{what} not available")
-
-
-def clear_caches() -> None:
-    """Forget per-process caches that depend on the environment (settings, config, engines)."""
-    from hub import config, settings
-    from hub.store import db
-
-    settings.get_settings.cache_clear()
-    config._cached.cache_clear()
-    db._engine_for.cache_clear()
 
 
 @pytest.fixture(autouse=True)

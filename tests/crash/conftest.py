@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "queue"))
 
 from sandbox_world import FINAL, assert_truthful, posts, rows_of  # noqa: E402 - needs the path above
 
+from hub.testing.caches import clear_caches  # noqa: E402
+
 QUEUE_ENV = {
     "HUB_QUEUE_LEASE": "3", "HUB_QUEUE_MIN_BACKOFF": "0.3", "HUB_QUEUE_MAX_BACKOFF": "2",
     "HUB_QUEUE_CONFIRM_FIRST": "0.3", "HUB_QUEUE_CONFIRM_MAX": "1", "HUB_QUEUE_TICK": "0.3",
@@ -96,15 +98,6 @@ def check(world: dict[str, Any], rows: dict[int, Any]) -> None:
     assert_truthful(rows)
     counts = posts(world["sandbox"])
     assert counts and max(counts.values()) == 1, counts
-
-
-def clear_caches() -> None:
-    from hub import config, settings
-    from hub.store import db
-
-    settings.get_settings.cache_clear()
-    config._cached.cache_clear()
-    db._engine_for.cache_clear()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -15,17 +15,11 @@ import pytest
 from hub.record import Record
 from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.context import build_context
+from hub.testing.caches import clear_caches
 
 HERE = Path(__file__).parent
 RECORDS = ("sample", "gongshi", "policy", "jiedu")
 PUBLIC_URL = "https://www.hanyin.gov.cn"
-
-
-def clear_caches() -> None:
-    from hub import config, settings
-
-    settings.get_settings.cache_clear()
-    config._cached.cache_clear()
 
 
 def load_record(name: str) -> Record:

@@ -24,6 +24,7 @@ from hub.channels.base import Target
 from hub.errors import ChannelError, ConfigError
 from hub.renderers.base import ArtifactStore, Rendition
 from hub.sandbox.core import Sandbox
+from hub.testing.caches import clear_caches
 
 CANARIES = {
     "HUB_WECHAT_COUNTY_SECRET": "CANARY_WECHAT_SECRET_7f3a0c1d",
@@ -38,15 +39,6 @@ PHONES = ["+8613800000001", "13800000002"]
 LOGGERS = ["", "hub", "httpx", "httpcore", "urllib3", "requests", "wechatpy", "tencentcloud_sdk_common"]
 
 
-def _clear_caches() -> None:
-    from hub import config, settings
-    from hub.store import db
-
-    settings.get_settings.cache_clear()
-    config._cached.cache_clear()
-    db._engine_for.cache_clear()
-
-
 @pytest.fixture
 def canaries(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """The sandbox and the adapters both use the canary secrets."""
@@ -57,7 +49,7 @@ def canaries(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
         monkeypatch.setenv(name, value)
     sb = build_sandbox(0, credentials=credentials_from_env()).start()
     monkeypatch.setenv("HUB_SANDBOX_URL", sb.url)
-    _clear_caches()
+    clear_caches()
     try:
         yield sb
     finally:
@@ -219,7 +211,7 @@ def test_weibo_fault_scenarios_leak_no_secret(canaries: Sandbox, debug_logs: pyt
     ])
     assert len(errors) == 6
     monkeypatch.setenv("HUB_WEIBO_COUNTY_TOKEN", "CANARY_REVOKED_TOKEN_0042")
-    _clear_caches()
+    clear_caches()
     errors += _run([lambda: WeiboChannel(get_config(), get_settings()).send(
         weibo_rendition("七 http://127.0.0.1:8000/s/y"), target, "k2")])
     assert len(errors) == 7
@@ -291,7 +283,7 @@ def test_config_errors_and_secret_reprs_name_the_variable_never_the_value(monkey
     from hub.config import Secret, get_config
 
     monkeypatch.setenv("HUB_WECHAT_COUNTY_SECRET", "CANARY_WECHAT_SECRET_7f3a0c1d")
-    _clear_caches()
+    clear_caches()
     config = get_config()
     secret = config.accounts["wechat-county"].secret("secret_env", "wechat-county")
     assert isinstance(secret, Secret) and "CANARY" not in repr(secret) + str(secret) + repr(config)

@@ -6,6 +6,8 @@ import re
 import warnings
 from typing import Any
 
+from hub.testing.caches import clear_caches  # noqa: F401 - test modules import it from here
+
 with warnings.catch_warnings():
     # starlette 1.x warns that its TestClient will move to httpx2; httpx is what we pin.
     warnings.simplefilter("ignore")
@@ -75,16 +77,6 @@ def all_routes(app: Any) -> list[tuple[str, str]]:
 
     walk(app.routes, "")
     return out
-
-
-def clear_caches() -> None:
-    """Forget per-process caches that depend on the environment (as the root conftest does)."""
-    from hub import config, settings
-    from hub.store import db
-
-    settings.get_settings.cache_clear()
-    config._cached.cache_clear()
-    db._engine_for.cache_clear()
 
 
 def free_port() -> int:
