@@ -43,6 +43,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.channels.fernet_batch import FernetBatch
 from hub.errors import ConfigError, InputError, NotFound, RecordError
 from hub.record import Level
 from hub.redact import mask_phone
@@ -71,7 +72,9 @@ class PhoneVault:
 
     def __init__(self, keys: Sequence[str], hash_key: bytes) -> None:
         try:
-            self._fernet = MultiFernet([Fernet(k.strip().encode("ascii")) for k in keys])
+            raw = [k.strip().encode("ascii") for k in keys]
+            self._fernet = MultiFernet([Fernet(k) for k in raw])
+            self._batch = FernetBatch(raw)
         except (ValueError, UnicodeEncodeError):
             raise ConfigError(f"{PHONE_KEY_ENV} is not a valid Fernet key (generate one with "
                               "`hub subscribers keygen`)") from None
@@ -84,6 +87,18 @@ class PhoneVault:
         try:
             return self._fernet.decrypt(token).decode("ascii")
         except InvalidToken:
+            raise ConfigError(f"a stored phone number cannot be decrypted with {PHONE_KEY_ENV} "
+                              "(wrong or rotated-out key)") from None
+
+    def decrypt_many(self, tokens: Sequence[bytes]) -> list[str]:
+        """``decrypt`` of a whole SMS batch at once (``hub.channels.fernet_batch``: same checks, ~⅓ of the CPU).
+
+        Raises ``ConfigError`` when any token fails, as ``decrypt`` does: a number
+        that no key opens means a wrong key, which a person must fix.
+        """
+        try:
+            return [p.decode("ascii") for p in self._batch.decrypt(tokens)]
+        except (InvalidToken, UnicodeDecodeError):
             raise ConfigError(f"a stored phone number cannot be decrypted with {PHONE_KEY_ENV} "
                               "(wrong or rotated-out key)") from None
 
