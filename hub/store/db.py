@@ -6,13 +6,14 @@ do one conditional write or a few reads, and commit before any network call.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.settings import PROJECT_ROOT, get_settings
@@ -64,15 +65,27 @@ def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # several `hub worker` processes may start on a fresh database at once: one migrates,
+            # the others wait here and then find the schema at head (SQLite: BEGIN IMMEDIATE does this)
+            conn.execute(text("SELECT pg_advisory_xact_lock(7240419)"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
 
 @lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
-    engine = make_engine(url)
-    migrate(engine)
-    return engine
+    # lru_cache lets two threads compute the same first value at once, and Alembic keeps its
+    # running context in module globals: two worker threads migrating together failed with
+    # KeyError 'config' (seen in a RabbitMQ crash test). Migrations take turns; a second
+    # engine made meanwhile finds the schema at head and is simply not the one cached.
+    with _MIGRATING:
+        engine = make_engine(url)
+        migrate(engine)
+        return engine
+
+
+_MIGRATING = threading.Lock()
 
 
 def get_engine(url: str | None = None) -> Engine:
