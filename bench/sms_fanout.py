@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -185,14 +186,18 @@ def main() -> None:
           f"sandbox CPU {bare_sb:.2f} s")
     print(f"ratio hub/bare throughput: {bare_s / hub_s:.2f}; hub CPU per recipient: {hub_cpu / n * 1e6:.0f} µs "
           f"(bare SDK {bare_cpu / n * 1e6:.0f} µs)")
-    met = hub_s * 100_000 / n <= 10.0
-    print(f"target (issue 5: 100,000 in ≤ 10 s, ≥ 10,000 recipients/s, memory flat): "
-          f"{hub_s * 100_000 / n:.2f} s per 100,000, {n / hub_s:,.0f} recipients/s — {'met' if met else 'NOT met'}; "
-          f"RSS growth {after - before:+.0f} MB (peak +{peak.peak - before:.0f} MB) at concurrency {args.concurrency}, "
-          f"{args.latency_ms} ms per call, load {os.getloadavg()[0]:.1f}")
+    if n < 100_000:  # start-up costs do not scale down: a small run says nothing about the target
+        print(f"target (issue 5) is judged on --subscribers 100000, not {n}")
+    else:
+        met = hub_s * 100_000 / n <= 10.0
+        print(f"target (issue 5: 100,000 in ≤ 10 s, ≥ 10,000 recipients/s, memory flat): "
+              f"{hub_s * 100_000 / n:.2f} s per 100,000, {n / hub_s:,.0f} recipients/s — "
+              f"{'met' if met else 'NOT met'}; RSS growth {after - before:+.0f} MB (peak +{peak.peak - before:.0f} MB) "
+              f"at concurrency {args.concurrency}, {args.latency_ms} ms per call, load {os.getloadavg()[0]:.1f}")
     server.terminate()
     server.wait(timeout=10)
     del json, urllib
+    shutil.rmtree(home, ignore_errors=True)  # ~35 MB of SQLite per run
 
 
 SANDBOX_MAIN = """
