@@ -41,10 +41,11 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from time import monotonic
+from time import monotonic, sleep
 from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, Table, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tencentcloud.sms.v20210111 import models
 
@@ -87,6 +88,8 @@ log = logging.getLogger(__name__)
 
 #: the API's limit of numbers per SendSms
 MAX_BATCH = 200
+#: how long pulled reports wait for a database that refuses them (they cannot be pulled again)
+APPLY_RETRY_SECONDS = 60.0
 #: PullSmsSendStatus returns at most this many reports per call
 PULL_LIMIT = 100
 #: SendSms requests in flight at most (threads, one connection each): 16 hide a 50 ms round trip on a
@@ -802,6 +805,26 @@ class SmsChannel:
         sent = sum(counts.get(k, 0) for k in _AWAITING_REPORT)
         return DeliveryStatus.FAILED if sent else DeliveryStatus.DELIVERED
 
+    def _apply_pulled(self, reports: list[Report]) -> int:
+        """Record reports just pulled, retrying while the database refuses (bounded: a minute).
+
+        The platform hands each report out once (PullSmsSendStatus removes what it returns),
+        so raising here would lose them and leave the delivery ``submitted`` until
+        ``receipt_timeout_hours``; a locked or restarting database is waited out instead.
+        """
+        deadline, pause = monotonic() + APPLY_RETRY_SECONDS, 0.05
+        while True:
+            try:
+                with scope(self._sessions) as s:
+                    return apply_reports(s, reports, now=self.clock())
+            except OperationalError:
+                if monotonic() >= deadline:
+                    log.error("sms: %d pulled delivery reports could not be recorded (database unavailable); "
+                              "their numbers stay awaiting a report until receipt_timeout_hours", len(reports))
+                    raise
+                sleep(pause)
+                pause = min(pause * 2, 1.0)
+
     def pull_reports(self, account_name: str, *, pages: int = 20) -> int:
         """Pull up to ``pages`` × 100 delivery reports and apply them; returns how many matched a row."""
         account = self._account(account_name)
@@ -824,8 +847,7 @@ class SmsChannel:
                               description=str(it.Description or it.ReportStatus or ""),
                               phone=str(it.PhoneNumber or ""), session_context=str(it.SessionContext or ""))
                        for it in items]
-            with scope(self._sessions) as s:
-                applied += apply_reports(s, reports, now=self.clock())
+            applied += self._apply_pulled(reports)
             if len(items) < PULL_LIMIT:
                 break
         return applied

@@ -290,6 +290,34 @@ def test_status_waits_for_reports_and_counts_partial_undelivery_as_delivered(san
     assert states(key) == {a: "delivered", b: "undelivered"}
 
 
+def test_pulled_reports_survive_a_database_that_refuses_them_for_a_moment(
+        sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PullSmsSendStatus hands each report out once: a locked database is waited out, never a lost report."""
+    from sqlalchemy.exc import OperationalError
+
+    from hub.channels import sms
+
+    a, b = numbers(2)
+    subscribe([a, b])
+    record_id, version, key = setup_delivery()
+    sandbox.vendor("tencent")["report_delay"] = 3600
+    ch = channel()
+    receipt = ch.send(sms_rendition(record_id, version), target(), key)
+    for item in sandbox.vendor("tencent")["reports"]:
+        item["due"] = 0
+    real, refusals = sms.apply_reports, []
+
+    def locked_twice(session: Any, reports: Any, **kw: Any) -> int:
+        if len(refusals) < 2:
+            refusals.append(1)
+            raise OperationalError("UPDATE sms_recipients", {}, Exception("database is locked"))
+        return real(session, reports, **kw)
+
+    monkeypatch.setattr(sms, "apply_reports", locked_twice)
+    assert ch.status(receipt, target()) == DeliveryStatus.DELIVERED
+    assert len(refusals) == 2 and states(key) == {a: "delivered", b: "delivered"}
+
+
 def test_status_is_failed_when_every_sent_number_was_undelivered(sandbox: Any) -> None:
     subscribe(numbers(2))
     record_id, version, key = setup_delivery()
