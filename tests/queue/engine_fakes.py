@@ -10,13 +10,13 @@ SQLite in WAL mode, and PostgreSQL for the ``db`` fixture's second run.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from hub.channels.base import DeliveryStatus, Receipt, Target
-from hub.errors import ChannelError
 from hub.queue.context import Deps
 from hub.queue.policy import EngineSettings
 from hub.renderers.base import Artifact, Rendition
@@ -39,9 +39,15 @@ class FakeClock:
 
 @dataclass
 class FakePlatform:
-    """What a platform holds: posts by idempotency key, plus call counters."""
+    """What a platform holds: posts by idempotency key, plus call counters.
+
+    ``posts`` keeps the first receipt of a key (what ``lookup`` finds); ``landed`` counts every
+    post that reached the platform per key, so a test can see a second copy on a platform that
+    does not deduplicate (``posts`` alone would hide it).
+    """
 
     posts: dict[str, Receipt] = field(default_factory=dict)
+    landed: Counter[str] = field(default_factory=Counter)
     sends: int = 0
     lookups: int = 0
     polls: int = 0
@@ -49,9 +55,11 @@ class FakePlatform:
 
 
 class FakeChannel:
-    """A channel whose next outcomes are scripted: "ok", "pending", an error instance, or "land+<error>".
+    """A channel whose next outcomes are scripted: "ok", "pending", an exception, or ("land", exception).
 
-    "land+" means the platform keeps the post and then the call fails (accept-then-drop).
+    An exception is raised before anything lands: a ``ChannelError``, a raw adapter error, or a
+    ``BaseException`` standing for a worker killed mid-send (the engine catches ``Exception`` only).
+    ("land", exception) means the platform keeps the post and then the call fails (accept-then-drop).
     """
 
     name: ClassVar[str] = "fake"
@@ -65,7 +73,8 @@ class FakeChannel:
         self.script = list(script or [])
         self.platform = FakePlatform()
         self.during_send = during_send
-        self.status_script: list[DeliveryStatus] = []
+        self.status_script: list[DeliveryStatus | BaseException] = []  # an exception: the poll fails
+        self.lookup_script: list[BaseException] = []  # the next lookups fail (e.g. "not visible yet")
 
     def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
         with self.platform.lock:
@@ -73,25 +82,33 @@ class FakeChannel:
             step = self.script.pop(0) if self.script else "ok"
         if self.during_send is not None:
             self.during_send()
-        if isinstance(step, ChannelError):
+        if isinstance(step, BaseException):
             raise step
         receipt = Receipt(provider_ref=f"{self.name}-{len(self.platform.posts) + 1}",
                           accepted_at=datetime.now(UTC), confirmed=(step != "pending"))
         if isinstance(step, tuple) and step[0] == "land":
-            with self.platform.lock:
-                self.platform.posts.setdefault(key, receipt)
+            self._land(key, receipt)
             raise step[1]
+        self._land(key, receipt)
+        return receipt
+
+    def _land(self, key: str, receipt: Receipt) -> None:
         with self.platform.lock:
             self.platform.posts.setdefault(key, receipt)
-        return receipt
+            self.platform.landed[key] += 1
 
     def lookup(self, target: Target, key: str) -> Receipt | None:
         self.platform.lookups += 1
+        if self.lookup_script:
+            raise self.lookup_script.pop(0)
         return self.platform.posts.get(key)
 
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
         self.platform.polls += 1
-        return self.status_script.pop(0) if self.status_script else DeliveryStatus.DELIVERED
+        step = self.status_script.pop(0) if self.status_script else DeliveryStatus.DELIVERED
+        if isinstance(step, BaseException):
+            raise step
+        return step
 
 
 def fake_rendition(version: str = "v" * 64, kind: str = "sms", not_after: datetime | None = None) -> Rendition:
