@@ -24,8 +24,9 @@ from hub.renderers.base import Rendition
 from hub.timeutil import utcnow
 
 ChannelFor = Callable[[str], Channel]
-RenditionFor = Callable[[Session, str, str], Rendition]
+RenditionFor = Callable[[Session | Connection, str, str], Rendition]
 Sessions = Callable[[], AbstractContextManager[Session]]
+Reads = Callable[[], AbstractContextManager[Connection]]
 
 #: channel → rendition kind, for channels whose adapter class does not say (contracts.md)
 RENDITION_KIND = {"wechat": "wechat", "weibo": "weibo", "sms": "sms", "web": "web", "tv": "video",
@@ -39,7 +40,7 @@ def default_channels(name: str) -> Channel:
     return channel
 
 
-def default_renditions(session: Session, version: str, kind: str) -> Rendition:
+def default_renditions(session: Session | Connection, version: str, kind: str) -> Rendition:
     """The stored rendition; NotFound when it is missing (``deliver`` then renders it outside any transaction)."""
     from hub.renderers.service import get_rendition
 
@@ -93,7 +94,7 @@ def default_write(fn: Callable[[Connection], T]) -> T:
         return fn(conn)
 
 
-def default_reads() -> AbstractContextManager[Session]:
+def default_reads() -> AbstractContextManager[Connection]:
     """A read-only transaction (``read_scope``): not serialised, it takes no lock in WAL mode."""
     from hub.store.db import read_scope
 
@@ -127,8 +128,8 @@ class Deps:
     sessions: Sessions = default_sessions
     #: the hot path's write transactions (claim and record: prebuilt Core statements only)
     write: Writer = default_write
-    #: read-only transactions (the pre-claim snapshot); they must not write
-    reads: Sessions = default_reads
+    #: read-only work on a bare connection (the pre-claim snapshot); it must not write
+    reads: Reads = default_reads
     settings: EngineSettings = field(default_factory=EngineSettings.from_env)
     targets: Callable[[str], Target] = target_for
     actor: str | None = None

@@ -31,7 +31,7 @@ from hub.errors import AuthExpired, ChannelError, ConfigError, NotFound, RenderE
 from hub.queue import ledger
 from hub.queue.context import Deps, rendition_kind
 from hub.queue.policy import Action, Decision, EngineSettings, decide
-from hub.queue.states import CLAIMABLE, State
+from hub.queue.states import CLAIMABLE, State, is_terminal
 from hub.redact import redact_value
 from hub.renderers.base import Rendition
 from hub.store.models import DeliveryRow
@@ -120,6 +120,10 @@ def record_decision(s: Session, delivery_id: int, attempt: int | None, decision:
     if row is None or (attempt is not None and row.attempts != attempt):
         return None
     src = row.state
+    if is_terminal(src):
+        # the row moved on while the send was out (the sweeper failed it after too many lost
+        # leases, or a person cancelled it): terminal states are write-once; the late error is moot
+        return None
     if decision.flag:
         ledger.set_flag(s, decision.flag, {"reason": ledger.clean(decision.reason), "delivery": delivery_id},
                         now=now, until=decision.flag_until)
@@ -224,17 +228,17 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
 
     # 1. a cheap read, beside the writers: is there anything to do? (the row, the account flags
     #    and the stored rendition, in one read-only transaction)
-    with d.reads() as s:
-        found = s.connection().execute(_SNAPSHOT, {"id": delivery_id}).first()
+    with d.reads() as conn:
+        found = conn.execute(_SNAPSHOT, {"id": delivery_id}).first()
         if found is None:
             return Outcome(delivery_id, None, note="no such delivery")
         snap = found._asdict()
         # account flags are rare: the snapshot counts them, and only then are they read
-        flagged = {f.key: f for f in ledger.flags(s, now=now)} if snap["flags"] else {}
+        flagged = {f.key: f for f in ledger.flags(conn, now=now)} if snap["flags"] else {}
         stored: Rendition | None = None
         if snap["state"] in CLAIMABLE:
             try:
-                stored = d.renditions(s, snap["version"], rendition_kind(d.channels(snap["channel"]),
+                stored = d.renditions(conn, snap["version"], rendition_kind(d.channels(snap["channel"]),
                                                                           snap["channel"]))
             except (NotFound, ConfigError):  # rendered below; a missing adapter is held below
                 pass

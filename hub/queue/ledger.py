@@ -192,12 +192,13 @@ def clear_flag(session: Session, key: str) -> None:
         session.delete(row)
 
 
-def flags(session: Session, *, now: datetime) -> list[Row[Any]]:
+def flags(session: Session | Connection, *, now: datetime) -> list[Row[Any]]:
     """Account flags currently in force (quota-exhausted:*, auth-expired:*): rows with key, value, expires_at.
 
     Read on every delivery attempt, hence one prebuilt Core statement rather than an ORM query.
     """
-    rows = session.connection().execute(_FLAGS).all()
+    conn = session.connection() if isinstance(session, Session) else session
+    rows = conn.execute(_FLAGS).all()
     return [r for r in rows if r.expires_at is None or r.expires_at > now]
 
 

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -188,9 +188,12 @@ def render_ref(ref: str, kinds: list[str] | None = None) -> list[Rendition]:
     return [plan.reused.get(k) or rendered[k] for k in plan.wanted]
 
 
-def get_rendition(session: Session, version: str, kind: str) -> Rendition:
-    """The stored rendition of ``kind`` for ``version`` (full hash or unique prefix ≥ 8); NotFound if none."""
-    query = select(RenditionRow).where(RenditionRow.kind == kind)
+def get_rendition(session: Session | Connection, version: str, kind: str) -> Rendition:
+    """The stored rendition of ``kind`` for ``version`` (full hash or unique prefix ≥ 8); NotFound if none.
+
+    Reads the JSON column alone, so a bare connection will do (the delivery engine's read scope).
+    """
+    query = select(RenditionRow.data).where(RenditionRow.kind == kind)
     if len(version) == 64:
         query = query.where(RenditionRow.version == version)
     elif len(version) >= 8:
@@ -200,4 +203,4 @@ def get_rendition(session: Session, version: str, kind: str) -> Rendition:
     rows = session.scalars(query).all()
     if len(rows) != 1:
         raise NotFound(f"no single {kind} rendition for version {version[:12]} (found {len(rows)})")
-    return Rendition.from_json(rows[0].data)
+    return Rendition.from_json(rows[0])

@@ -99,8 +99,8 @@ def _factory_for(engine: Engine) -> sessionmaker[Session]:
 
 
 @lru_cache(maxsize=8)
-def _read_factory_for(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+def _read_engine_for(engine: Engine) -> Engine:
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
@@ -125,8 +125,8 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
 
 
 @contextmanager
-def read_scope(url: str | None = None) -> Iterator[Session]:
-    """Read-only work: on SQLite it takes no lock, so readers never wait for writers.
+def read_scope(url: str | None = None) -> Iterator[Connection]:
+    """Read-only work on a bare connection: on SQLite it takes no lock, so readers never wait for writers.
 
     Why: the delivery engine reads a row, its account flags and its rendition before every
     claim; with ``BEGIN IMMEDIATE`` those reads queued behind every writer in the process.
@@ -135,14 +135,11 @@ def read_scope(url: str | None = None) -> Iterator[Session]:
     conditional write. Use it for reads alone: on SQLite a write here would commit at once.
     Always rolled back (there is nothing to commit).
     """
-    import hub.store.repo  # noqa: F401 - as in session_factory
-
-    session = _read_factory_for(get_engine(url))()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
+    with _read_engine_for(get_engine(url)).connect() as conn:
+        try:
+            yield conn
+        finally:
+            conn.rollback()
 
 
 @contextmanager
