@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import CHANNELS, WorkerProcess, check, run_until_settled
+from crashkit import CHANNELS, WorkerProcess, check, run_until_settled
 from sandbox_world import rows_of
 
 from hub.queue.broker import QUEUES

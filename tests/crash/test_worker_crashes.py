@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import CHANNELS, WorkerProcess, check, run_until_settled
+from crashkit import CHANNELS, WorkerProcess, check, run_until_settled
 
 from hub.queue.publish import publish_and_enqueue
 from hub.queue.states import State

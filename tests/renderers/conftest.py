@@ -11,19 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from renderkit import PUBLIC_URL
 
 from hub.record import Record
 from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.context import build_context
 from hub.testing.caches import clear_caches
-
-HERE = Path(__file__).parent
-RECORDS = ("sample", "gongshi", "policy", "jiedu")
-PUBLIC_URL = "https://www.hanyin.gov.cn"
-
-
-def load_record(name: str) -> Record:
-    return Record.model_validate_json((HERE / "records" / f"{name}.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(autouse=True)

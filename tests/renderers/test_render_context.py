@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from conftest import PUBLIC_URL, load_record
+from renderkit import PUBLIC_URL, load_record
 
 from hub.record import Record
 from hub.renderers.base import LINK_CHANNELS

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import HERE, RECORDS, load_record
+from renderkit import HERE, RECORDS, load_record
 
 from hub.renderers import RENDERERS
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
-from conftest import RECORDS, load_record
 from PIL import Image
+from renderkit import RECORDS, load_record
 
 from hub.renderers.pdf import render_print
 

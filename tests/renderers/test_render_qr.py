@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 import zxingcpp
-from conftest import PUBLIC_URL, load_record
 from PIL import Image, ImageDraw
 from pyzbar.pyzbar import decode as zbar_decode
+from renderkit import PUBLIC_URL, load_record
 
 from hub.renderers.base import QR_CHANNELS
 from hub.renderers.qr import qr_matrix, qr_png, render_qr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import load_record
+from renderkit import load_record
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 

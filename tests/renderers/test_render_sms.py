@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import load_record
+from renderkit import load_record
 
 from hub.errors import RenderError
 from hub.record import ChannelOverride

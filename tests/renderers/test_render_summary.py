@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import RECORDS, load_record
+from renderkit import RECORDS, load_record
 
 from hub.errors import RenderError
 from hub.record import ChannelOverride, Paragraph, Record

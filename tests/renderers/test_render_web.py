@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import feedparser
-from conftest import RECORDS, load_record
+from renderkit import RECORDS, load_record
 
 from hub.record import Attachment, Record, Stage
 from hub.renderers.context import build_context

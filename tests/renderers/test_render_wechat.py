@@ -7,8 +7,8 @@ import json
 from html.parser import HTMLParser
 
 import pytest
-from conftest import load_record
 from PIL import Image
+from renderkit import load_record
 
 from hub.errors import RenderError
 from hub.record import ChannelOverride, Heading, Paragraph, Record, Table

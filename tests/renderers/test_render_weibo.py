@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import load_record
 from PIL import Image
+from renderkit import load_record
 
 from hub.errors import RenderError
 from hub.record import ChannelOverride, Record
