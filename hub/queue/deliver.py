@@ -182,18 +182,17 @@ def _next(state: str | None, decision: Decision | None, settings: EngineSettings
     return None, None
 
 
-def _rendition(d: Deps, version: str, kind: str) -> Rendition:
+def _rendition(version: str, kind: str) -> Rendition:
     """A rendition the snapshot did not find, rendered between short transactions.
 
     A video render takes minutes: rendering inside ``d.sessions()`` would hold SQLite's write
     lock (and this process's writer lock) that long and stall every other delivery and the
-    console, so a missing rendition is rendered with no transaction open (``render_ref``).
+    console, so a missing rendition is rendered with no transaction open (``render_ref``,
+    which stores it and returns it: no second read).
     """
     from hub.renderers.service import render_ref
 
-    render_ref(version, [kind])
-    with d.sessions() as s:
-        return d.renditions(s, version, kind)
+    return render_ref(version, [kind])[0]
 
 
 def deliver_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any) -> Outcome:
@@ -270,7 +269,7 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
 
     # 2. the rendition (rendered here if missing; no lease held while rendering)
     try:
-        rendition = stored or _rendition(d, snap["version"], rendition_kind(channel, snap["channel"]))
+        rendition = stored or _rendition(snap["version"], rendition_kind(channel, snap["channel"]))
     except RenderError as exc:  # the content breaks the channel's rules: a new version is needed
         with d.sessions() as s:
             ledger.move(s, delivery_id, state, State.FAILED, actor=actor, now=now, error_class=type(exc).__name__,

@@ -28,6 +28,7 @@ from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 T = TypeVar("T")
 
@@ -118,7 +119,7 @@ class GroupCommitter:
                 for pending in batch:
                     results.append(pending.fn(conn))
         except BaseException as exc:  # noqa: BLE001 - every caller must hear of it; the thread must live on
-            if len(batch) == 1 or _is_database_error(exc):
+            if len(batch) == 1 or isinstance(exc, OperationalError):
                 for pending in batch:
                     pending.answer(error=exc)
                 return
@@ -139,12 +140,6 @@ class GroupCommitter:
         self.transactions += 1
         self.writes += 1
         return result
-
-
-def _is_database_error(exc: BaseException) -> bool:
-    from sqlalchemy.exc import OperationalError
-
-    return isinstance(exc, OperationalError)
 
 
 _committers: dict[tuple[int, int], GroupCommitter] = {}

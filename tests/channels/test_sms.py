@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 from sms_support import (
     DAYTIME,
     NIGHT,
@@ -29,12 +28,7 @@ from hub.errors import Ambiguous, AuthExpired, Permanent, RateLimited, Retryable
 from hub.sandbox import tencent
 from hub.store.db import session_scope
 
-
-@pytest.fixture(autouse=True)
-def phone_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    key = Fernet.generate_key().decode()
-    monkeypatch.setenv("HUB_PHONE_KEY", key)
-    return key
+pytestmark = pytest.mark.usefixtures("phone_key")  # tests/channels/conftest.py
 
 
 def setup_delivery(target_name: str = "sms-county", **record: Any) -> tuple[str, str, str]:

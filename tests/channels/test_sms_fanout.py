@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 from sms_support import (
     channel,
     config_with,
@@ -24,12 +23,7 @@ from hub.channels.sms import SmsChannel, _Batch, _BatchResult
 from hub.errors import Ambiguous, Retryable
 from hub.store.db import session_scope
 
-
-@pytest.fixture(autouse=True)
-def phone_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    key = Fernet.generate_key().decode()
-    monkeypatch.setenv("HUB_PHONE_KEY", key)
-    return key
+pytestmark = pytest.mark.usefixtures("phone_key")  # tests/channels/conftest.py
 
 
 class _WorkerDied(BaseException):

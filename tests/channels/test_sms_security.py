@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 from sms_support import (
     NIGHT,
     channel,
@@ -38,13 +37,6 @@ def sandbox_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for k, v in values.items():
         monkeypatch.setenv(k, v)
     return values
-
-
-@pytest.fixture
-def phone_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    key = Fernet.generate_key().decode()
-    monkeypatch.setenv("HUB_PHONE_KEY", key)
-    return key
 
 
 def canaries(phone_key: str) -> list[str]:
