@@ -43,6 +43,7 @@ def _register() -> None:
         "hub.commands.render",
         "hub.commands.sandbox",
         "hub.commands.delivery",
+        "hub.commands.lifecycle",
         "hub.commands.web",
         "hub.commands.subscribers",
     ):

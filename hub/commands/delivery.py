@@ -53,36 +53,30 @@ def _must_exist(session: Any, ref: str) -> None:
 def publish(
     ref: Annotated[str, typer.Argument(help="Record id or version (approved).")],
     channels: Annotated[str | None, typer.Option("--channels", help="Only these channels, e.g. web,wechat.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help='定时发布: "YYYY-MM-DD hh:mm" (Asia/Shanghai); '
+                                                       "the deliveries wait in the ledger until then.")] = None,
+    now: Annotated[bool, typer.Option("--now", help="Send the version's scheduled deliveries now.")] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Deliver now in this process and wait for the outcome.")] = False,
     as_json: JsonOpt = False,
     as_: Annotated[str, typer.Option("--as", help="The publishing account (office, or the hub itself).")] = "system",
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 300.0,
 ) -> None:
-    """Create the deliveries of an approved version (idempotent) and run them."""
-    import time
-
+    """Create the deliveries of an approved version (idempotent) and run them, now or at --at."""
     from hub import redact
-    from hub.queue.publish import publish_and_enqueue
-    from hub.queue.status import settled, table
-    from hub.settings import get_settings
-    from hub.store.db import session_scope
+    from hub.app import deliveries
+    from hub.queue.status import table
 
     redact.install()
     wanted = [c for c in channels.split(",")] if channels else None
-    handle = None
-    if wait and get_settings().broker_url is None:
-        from hub.queue.runtime import start_embedded_worker
-
-        handle = start_embedded_worker()
+    when = deliveries.parse_local_time(at) if at else None
+    handle = _worker_if(wait)
     try:
-        ids = publish_and_enqueue(ref, actor=as_, channels=wanted)
-        if wait:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                with session_scope() as s:
-                    if settled(s, ids):
-                        break
-                time.sleep(0.25)
+        if now:
+            ids = deliveries.publish_now(ref, actor=as_)
+        else:
+            ids = deliveries.publish(ref, actor=as_, channels=wanted, at=when).ids
+        if wait and when is None:
+            _wait_settled(ids, timeout)
     finally:
         if handle is not None:
             handle.stop()
@@ -92,8 +86,38 @@ def publish(
         _dump(data)
     else:
         typer.echo(table(data))
-        if not wait:
+        if when is not None:
+            typer.echo(f"定时发布：{at}（北京时间）前不会发送；`hub publish {ref} --now` 立即发送，"
+                       f"`hub unschedule {ref}` 取消")
+        elif not wait:
             typer.echo("queued; `hub status` follows them (a worker must be running: `hub worker`, or --wait)")
+
+
+def _worker_if(wait: bool) -> Any:
+    """The embedded worker for ``--wait`` when no broker URL is set (else None)."""
+    from hub.settings import get_settings
+
+    if wait and get_settings().broker_url is None:
+        from hub.queue.runtime import start_embedded_worker
+
+        return start_embedded_worker()
+    return None
+
+
+def _wait_settled(ids: list[int], timeout: float) -> bool:
+    """Wait until every delivery in ``ids`` is final (or ``timeout``); True when they all are."""
+    import time
+
+    from hub.queue.status import settled
+    from hub.store.db import session_scope
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_scope() as s:
+            if settled(s, ids):
+                return True
+        time.sleep(0.25)
+    return False
 
 
 @app.command()
@@ -118,7 +142,7 @@ def retry(
     delivery_id: Annotated[int, typer.Argument(help="The delivery id (see `hub status`).")],
     as_: Annotated[str, typer.Option("--as", help="Who decided (recorded in the event log and the audit).")] = "operator",
 ) -> None:
-    """Send a waiting, held or unknown delivery again now (a person's decision, logged)."""
+    """Send a waiting, held or unknown delivery again now, or re-send a failed one whose cause is fixed (logged)."""
     _person_action(delivery_id, as_, "retry")
 
 
@@ -133,20 +157,13 @@ def cancel(
 
 
 def _person_action(delivery_id: int, who: str, what: str) -> None:
-    from hub.queue import ledger
-    from hub.store import repo
-    from hub.store.db import session_scope
+    from hub.app import deliveries
 
-    with session_scope() as s:
-        row = (ledger.retry if what == "retry" else ledger.cancel)(s, delivery_id, who)
-        repo.audit(s, who, f"delivery.{what}", row.record_id, delivery=delivery_id, channel=row.channel,
-                   target=row.target, via="cli")
-        state = row.state
-    if what == "retry":
-        from hub.queue.actors import hint
-
-        hint("deliver", delivery_id, None)
-    typer.echo(f"delivery {delivery_id}: {state}")
+    row = (deliveries.retry if what == "retry" else deliveries.cancel)(delivery_id, actor=who, via="cli")
+    if row.id != delivery_id:
+        typer.echo(f"delivery {delivery_id}: failed; re-sent as delivery {row.id} ({row.state})")
+    else:
+        typer.echo(f"delivery {delivery_id}: {row.state}")
 
 
 @app.command()

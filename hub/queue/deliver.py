@@ -42,7 +42,8 @@ T = TypeVar("T")
 _D = DeliveryRow.__table__.c
 #: the pre-claim read of a row (one prebuilt statement: it runs before every attempt)
 _SNAPSHOT = select(_D.state, _D.attempts, _D.channel, _D.target, _D.version, _D.not_after, _D.next_attempt_at,
-                   _D.idempotency_key, _D.needs_attention, _D.created_at,
+                   _D.idempotency_key, _D.needs_attention, _D.created_at, _D.scheduled_at, _D.purpose,
+                   _D.origin_id,
                    ledger.FLAG_COUNT.label("flags")).where(_D.id == bindparam("id"))
 
 
@@ -246,6 +247,8 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
         return Outcome(delivery_id, state, note=f"not claimable ({state})")
     if snap["next_attempt_at"] is not None and snap["next_attempt_at"] > now:
         return Outcome(delivery_id, state, note="not due yet")
+    if snap["scheduled_at"] is not None and snap["scheduled_at"] > now:  # 定时发布: never before its time
+        return Outcome(delivery_id, state, note="scheduled")
     try:
         target = d.targets(snap["target"])
         channel = d.channels(snap["channel"])

@@ -35,9 +35,18 @@ from hub.timeutil import utcnow
 MAX_MESSAGE = 2000
 
 
-def idempotency_key(record_id: str, version: str, channel: str, target: str) -> str:
-    """sha256 over (record id, version, channel, target): one delivery per target per version, ever."""
-    raw = "\x1f".join((record_id, version, channel, target))
+def idempotency_key(record_id: str, version: str, channel: str, target: str, purpose: str = "publish",
+                    extra: str = "") -> str:
+    """sha256 over (record id, version, channel, target[, purpose, extra]): one delivery per step, ever.
+
+    A first publication keeps the original four-part key (rows already in ledgers keep theirs);
+    a withdrawal or correction step adds its purpose, and a re-send of a failed row the
+    failed row's id, so each is its own delivery with its own exactly-once guarantee.
+    """
+    parts = [record_id, version, channel, target]
+    if purpose != "publish" or extra:
+        parts += [purpose, extra]
+    raw = "\x1f".join(parts)
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
@@ -100,9 +109,10 @@ def _update_for(keys: tuple[str, ...], fenced: bool) -> Prepared:
     return Prepared(update(_DELIVERIES).where(*cond).values({k: bindparam(f"v_{k}", type_=c[k].type) for k in keys}))
 
 
-def created_event(session: Session, row: DeliveryRow, *, actor: str, now: datetime) -> None:
+def created_event(session: Session, row: DeliveryRow, *, actor: str, now: datetime,
+                  message: str | None = None) -> None:
     session.add(DeliveryEventRow(delivery_id=row.id, at=now, actor=actor, from_state=None,
-                                 to_state=State.QUEUED, error_class=None, message=None))
+                                 to_state=State.QUEUED, error_class=None, message=clean(message)))
 
 
 def get(session: Session, delivery_id: int) -> DeliveryRow:
@@ -123,22 +133,22 @@ def events(session: Session, delivery_id: int) -> list[DeliveryEventRow]:
 def retry(session: Session, delivery_id: int, actor: str, *, now: datetime | None = None) -> DeliveryRow:
     """Send again now: a row waiting to retry, held for a person, or ``unknown`` after a person checked.
 
-    Terminal rows are write-once (publish a new version to send a corrected text).
-    Re-sending an ``unknown`` row on a non-idempotent channel is a person's decision
-    that the platform does not have it; the event log names who decided.
+    Terminal rows are write-once (``hub.app.deliveries.retry`` re-sends a failed row as a new
+    delivery when its cause allows). Re-sending an ``unknown`` row on a non-idempotent channel
+    is a person's decision that the platform does not have it; the event log names who decided.
     """
     now = now or utcnow()
     row = get(session, delivery_id)
     if is_terminal(row.state):
-        raise WorkflowError(f"delivery {delivery_id} is {row.state}, which is final; publish a new version instead")
+        raise WorkflowError(f"投递 {delivery_id} 已是最终状态（{row.state}），不能原样重试")
     if row.state not in (State.RETRY_WAIT, State.UNKNOWN):
-        raise WorkflowError(f"delivery {delivery_id} is {row.state}; only retry_wait or unknown deliveries can be retried")
+        raise WorkflowError(f"投递 {delivery_id} 当前为 {row.state}，只有“等待重试”或“结果不明”的投递可以重试")
     clear_flag(session, f"auth-expired:{account_of(row)}")
     ok = move(session, delivery_id, row.state, State.QUEUED, actor=actor, now=now,
               message=f"retry requested by {actor}",
               values={"next_attempt_at": now, "needs_attention": False, "hinted_at": None})
     if not ok:
-        raise WorkflowError(f"delivery {delivery_id} changed while retrying; look again")
+        raise WorkflowError(f"投递 {delivery_id} 刚被其他操作改变，请刷新后再试")
     session.refresh(row)
     return row
 
@@ -148,15 +158,71 @@ def cancel(session: Session, delivery_id: int, actor: str, *, now: datetime | No
     now = now or utcnow()
     row = get(session, delivery_id)
     if row.state == State.SENDING:
-        raise WorkflowError(f"delivery {delivery_id} is being sent right now; wait for its outcome")
+        raise WorkflowError(f"投递 {delivery_id} 正在发送，请等结果出来后再操作")
     if row.state not in (State.QUEUED, State.RETRY_WAIT, State.UNKNOWN):
-        raise WorkflowError(f"delivery {delivery_id} is {row.state} and cannot be cancelled")
+        raise WorkflowError(f"投递 {delivery_id} 当前为 {row.state}，不能取消")
     ok = move(session, delivery_id, row.state, State.CANCELLED, actor=actor, now=now,
               message=f"cancelled by {actor}", values={"needs_attention": False, "next_attempt_at": None})
     if not ok:
-        raise WorkflowError(f"delivery {delivery_id} changed while cancelling; look again")
+        raise WorkflowError(f"投递 {delivery_id} 刚被其他操作改变，请刷新后再试")
     session.refresh(row)
     return row
+
+
+#: states a person may mark delivered: the platform accepted it (awaiting a receipt that will
+#: not come), the outcome is unknown, or it waits to retry (the desk confirmed it by phone)
+MARKABLE = (State.SUBMITTED, State.UNKNOWN, State.RETRY_WAIT)
+
+
+def mark_delivered(session: Session, delivery_id: int, actor: str, note: str, *,
+                   now: datetime | None = None) -> DeliveryRow:
+    """A person confirmed the delivery outside any API (a phone call to the newspaper desk): ``confirmed``.
+
+    The note (who confirmed, how) is kept on the event and in the receipt, so the ledger
+    says why this row counts as delivered without a platform's word for it.
+    """
+    now = now or utcnow()
+    note = (note or "").strip()
+    if not note:
+        raise WorkflowError("标记已送达需要写明说明（谁确认的、通过什么方式）")
+    row = get(session, delivery_id)
+    if row.state == State.SENDING:
+        raise WorkflowError(f"投递 {delivery_id} 正在发送，请等结果出来后再操作")
+    if row.state not in MARKABLE:
+        raise WorkflowError(f"投递 {delivery_id} 当前为 {row.state}，不能标记为已送达")
+    receipt = dict(row.receipt or {})
+    receipt.setdefault("provider_ref", row.provider_ref or "")
+    receipt.setdefault("accepted_at", now.isoformat())
+    receipt.update(confirmed=True, confirmed_by=actor, note=clean(note))
+    ok = move(session, delivery_id, row.state, State.CONFIRMED, actor=actor, now=now,
+              message=f"marked delivered by {actor}: {note}",
+              values={"receipt": receipt, "needs_attention": False, "next_attempt_at": None,
+                      "lease_expires_at": None, "last_error_class": None, "last_error_msg": None})
+    if not ok:
+        raise WorkflowError(f"投递 {delivery_id} 刚被其他操作改变，请刷新后再试")
+    session.refresh(row)
+    return row
+
+
+def reschedule(session: Session, delivery_id: int, at: datetime | None, actor: str, *,
+               now: datetime | None = None) -> bool:
+    """Move a scheduled (定时) row's time; ``at=None`` sends it now. False when it is no longer queued.
+
+    Not a state change (queued stays queued), so it bypasses ``move``'s table but is still a
+    conditional update with its own event row.
+    """
+    now = now or utcnow()
+    due = at or now
+    result = session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id,
+                                                        DeliveryRow.state == State.QUEUED)
+                             .values(scheduled_at=at, next_attempt_at=due, hinted_at=None, updated_at=now)
+                             .execution_options(synchronize_session=False))
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    when = "now" if at is None else at.isoformat()
+    session.add(DeliveryEventRow(delivery_id=delivery_id, at=now, actor=actor, from_state=State.QUEUED,
+                                 to_state=State.QUEUED, error_class=None, message=f"rescheduled to {when}"))
+    return True
 
 
 # --- channel flags (quota exhausted, auth expired) -----------------------------------------------

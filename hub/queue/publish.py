@@ -53,11 +53,14 @@ def _not_after(channel: str, start: datetime) -> datetime | None:
 
 
 def publish(session: Session, ref: str, *, actor: UserRow | str, channels: Iterable[str] | None = None,
-            now: datetime | None = None) -> list[DeliveryRow]:
+            now: datetime | None = None, at: datetime | None = None) -> list[DeliveryRow]:
     """Create the deliveries of an approved (or already published) version; idempotent.
 
     Marks the version ``published`` through the workflow (which checks the actor's
     right to publish). The caller commits, then calls ``enqueue`` with the ids.
+    ``at`` (定时发布) in the future makes the rows wait in the ledger until then: they are
+    not due before it (``next_attempt_at`` and ``scheduled_at``), and their freshness
+    window starts at ``at``.
     """
     from hub import workflow
     from hub.store import repo
@@ -71,7 +74,8 @@ def publish(session: Session, ref: str, *, actor: UserRow | str, channels: Itera
     actor_name = actor if isinstance(actor, str) else actor.name
     # delivery windows run from the hub's publication, not the document's own date (an old
     # record published today is fresh news on its channels today)
-    start = now
+    scheduled = at if at is not None and at > now else None
+    start = scheduled or now
     out: list[DeliveryRow] = []
     config = get_config()
     for name in planned_targets(row, record, channels):
@@ -83,8 +87,10 @@ def publish(session: Session, ref: str, *, actor: UserRow | str, channels: Itera
             continue
         delivery = DeliveryRow(record_id=row.record_id, version=row.version, channel=channel, target=name,
                                idempotency_key=key, state=State.QUEUED, attempts=0, redeliveries=0,
-                               next_attempt_at=now, not_after=_not_after(channel, start),
-                               needs_attention=False, created_at=now, updated_at=now, hinted_at=now)
+                               next_attempt_at=start, not_after=_not_after(channel, start),
+                               needs_attention=False, created_at=now, updated_at=now,
+                               hinted_at=None if scheduled else now,
+                               purpose="publish", scheduled_at=scheduled)
         try:
             with session.begin_nested():
                 session.add(delivery)

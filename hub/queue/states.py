@@ -33,7 +33,9 @@ CLAIMABLE: frozenset[State] = frozenset({State.QUEUED, State.RETRY_WAIT})
 TRANSITIONS: dict[State, frozenset[State]] = {
     # queued → retry_wait without a send: the account is held (auth expired) or out of daily quota
     State.QUEUED: frozenset({State.SENDING, State.RETRY_WAIT, State.EXPIRED, State.CANCELLED, State.FAILED}),
-    State.RETRY_WAIT: frozenset({State.SENDING, State.QUEUED, State.EXPIRED, State.CANCELLED, State.FAILED}),
+    # retry_wait → confirmed: a person confirmed it outside the platform (``ledger.mark_delivered``)
+    State.RETRY_WAIT: frozenset({State.SENDING, State.QUEUED, State.EXPIRED, State.CANCELLED, State.FAILED,
+                                 State.CONFIRMED}),
     # sending → unknown is also the lease sweeper's move when a worker died mid-attempt
     State.SENDING: frozenset({State.SUBMITTED, State.CONFIRMED, State.RETRY_WAIT, State.UNKNOWN, State.FAILED}),
     State.SUBMITTED: frozenset({State.CONFIRMED, State.FAILED, State.EXPIRED}),

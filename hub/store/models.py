@@ -220,6 +220,13 @@ class DeliveryRow(Base):
     receipt: Mapped[dict[str, Any] | None]
     #: when the engine last sent a broker message for this row (requeue_due does not flood the broker).
     hinted_at: Mapped[datetime | None]
+    #: why the row exists: ``publish`` (the first fan-out), ``correct`` (a corrected version replaces
+    #: what ``origin_id`` delivered) or ``withdraw`` (undo what ``origin_id`` delivered).
+    purpose: Mapped[str] = mapped_column(String(20), default="publish", server_default="publish")
+    #: the delivery this one corrects, withdraws or re-sends (None for a first publication).
+    origin_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    #: 定时发布: never sent before this instant (None = as soon as possible).
+    scheduled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     __table_args__ = (Index("ix_deliveries_due", "state", "next_attempt_at"),)

@@ -50,8 +50,14 @@ ACTION_NAMES = {
     "record.approve": "审核通过", "record.reject": "退回", "record.publish": "发布", "record.withdraw": "撤回",
     "record.urge": "督办", "record.override": "改写渠道文字", "finding.mask": "一键遮盖", "finding.waive": "豁免检查结果",
     "web.publish": "一键发布", "delivery.retry": "重试发送", "delivery.cancel": "取消发送", "tv.collect": "电视台取片",
-    "user.add": "新建账号",
+    "user.add": "新建账号", "delivery.schedule": "定时发布", "delivery.publish_now": "定时改为立即发布",
+    "delivery.cancel_schedule": "取消定时发布", "delivery.mark_delivered": "人工确认送达",
+    "record.withdraw_all": "全渠道撤回", "record.correct": "发布更正",
 }
+#: Why a delivery exists, as the board heads its groups.
+PURPOSE_NAMES = {"publish": "发布", "correct": "更正", "withdraw": "撤回"}
+#: States a person may mark delivered (``hub.queue.ledger.MARKABLE``).
+MARKABLE = frozenset({"submitted", "unknown", "retry_wait"})
 #: A delivery in these states longer than this is "stuck" on the county board.
 STUCK_AFTER = {"queued": timedelta(minutes=10), "sending": timedelta(minutes=10),
                "retry_wait": timedelta(hours=2), "unknown": timedelta(minutes=30),
@@ -79,6 +85,14 @@ class Line:
     next_attempt_at: datetime | None
     terminal: bool
     stuck: bool
+    purpose: str = "publish"
+    purpose_name: str = "发布"
+    #: 定时发布: not sent before this instant (None once due or when not scheduled)
+    scheduled_at: datetime | None = None
+    #: why 重试 is refused, in words (None: a retry is possible)
+    retry_blocked: str | None = None
+    #: may a person mark it delivered (no API receipt will come)?
+    markable: bool = False
 
 
 def _line(row: DeliveryRow, now: datetime) -> Line:
@@ -89,23 +103,37 @@ def _line(row: DeliveryRow, now: datetime) -> Line:
             words = QUIET_HOURS_WORDS
         elif row.last_error_class == "AuthExpired" and "configuration:" in (row.last_error_msg or ""):
             words = CONFIG_WORDS
+    from hub.app.deliveries import why_not_retry
+    from hub.timeutil import to_local
+
     limit = STUCK_AFTER.get(row.state)
+    scheduled = row.scheduled_at if row.state == "queued" and row.scheduled_at and row.scheduled_at > now else None
+    state_name = STATE_NAMES.get(row.state, row.state)
+    if scheduled is not None:
+        state_name = f"定时 {to_local(scheduled):%Y-%m-%d %H:%M}"
+        limit = None
     return Line(
         id=row.id, record_id=row.record_id, version=row.version, channel=row.channel,
         channel_name=CHANNEL_NAMES.get(row.channel, row.channel), target=row.target, state=row.state,
-        state_name=STATE_NAMES.get(row.state, row.state), attempts=row.attempts, provider_ref=row.provider_ref,
+        state_name=state_name, attempts=row.attempts, provider_ref=row.provider_ref,
         error_words=words, error_detail=row.last_error_msg if row.state != "confirmed" else None,
         needs_attention=bool(row.needs_attention), updated_at=row.updated_at, next_attempt_at=row.next_attempt_at,
         terminal=row.state in TERMINAL, stuck=limit is not None and now - row.updated_at > limit,
+        purpose=row.purpose or "publish", purpose_name=PURPOSE_NAMES.get(row.purpose or "publish", row.purpose),
+        scheduled_at=scheduled, retry_blocked=why_not_retry(row), markable=row.state in MARKABLE,
     )
 
 
-def lines(session: Session, *, version: str | None = None) -> list[Line]:
-    query = select(DeliveryRow).order_by(DeliveryRow.channel, DeliveryRow.target)
+def lines(session: Session, *, version: str | None = None, record_id: str | None = None) -> list[Line]:
+    """Board lines of one version (or every version of a record), grouped publish → correct → withdraw."""
+    order = {"publish": 0, "correct": 1, "withdraw": 2}
+    query = select(DeliveryRow).order_by(DeliveryRow.channel, DeliveryRow.target, DeliveryRow.id)
     if version is not None:
         query = query.where(DeliveryRow.version == version)
+    if record_id is not None:
+        query = query.where(DeliveryRow.record_id == record_id)
     now = utcnow()
-    return [_line(r, now) for r in session.scalars(query)]
+    return sorted((_line(r, now) for r in session.scalars(query)), key=lambda ln: order.get(ln.purpose, 3))
 
 
 @dataclass(frozen=True, slots=True)

@@ -378,12 +378,22 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         deliveries = list(s.scalars(select(DeliveryRow).where(DeliveryRow.version == row.version)))
     allowed = {a.value: auth.can(user, a, department=dept) for a in Action}
     marks = annotate(record, findings)
+    proposed_at = _proposed_at(record)
     catalog_item = _catalog_item(record)
     return render(request, "console/version.html", {
         "row": row, "record": record, "findings": findings, "events": events, "current": current,
         "versions": versions, "allowed": allowed, "marks": marks, "msg": msg, "names": FINDING_NAMES,
         "has_deliveries": bool(deliveries), "own": row.created_by == user.name,
-        "blocking": [f for f in findings if f.blocking and not f.waived_by], "catalog_item": catalog_item})
+        "blocking": [f for f in findings if f.blocking and not f.waived_by], "catalog_item": catalog_item,
+        "proposed_at": proposed_at})
+
+
+def _proposed_at(record: Record) -> str | None:
+    """A future 公开日期 proposes 定时发布 (the ``datetime-local`` value, Beijing time)."""
+    from hub.timeutil import to_local, utcnow
+
+    when = record.published_at
+    return to_local(when).strftime("%Y-%m-%dT%H:%M") if when is not None and when > utcnow() else None
 
 
 def _catalog_item(record: Record) -> dict[str, Any] | None:
@@ -516,18 +526,22 @@ def waive(request: Request, ref: str, finding_id: int, reason: str = Form("")) -
 
 
 @route("POST", "/v/{ref}/publish", Action.RECORD_PUBLISH)
-def publish(request: Request, ref: str) -> Response:
-    """Publish once: the engine fans out to every target the routing selects."""
-    from hub.queue.publish import publish_and_enqueue
+def publish(request: Request, ref: str, at: str = Form("", max_length=40)) -> Response:
+    """Publish once (now, or 定时 at ``at``): the engine fans out to every target the routing selects."""
+    from hub.app import deliveries as app_deliveries
 
     user = _user(request)
     with session_scope() as s:
         row, _ = _see(s, request, ref, Action.RECORD_PUBLISH)
-        version, record_id = row.version, row.record_id
-    ids = publish_and_enqueue(version, actor=user.name)
-    with session_scope() as s:
-        repo.audit(s, user.name, "web.publish", record_id, version=version, deliveries=len(ids))
-    return _back(f"/console/v/{version}/deliveries", f"已发布，共 {len(ids)} 个渠道目标。")
+        version = row.version
+    when = app_deliveries.parse_local_time(at) if at.strip() else None
+    done = app_deliveries.publish(version, actor=user, at=when, via="web")
+    if when is not None:
+        from hub.timeutil import to_local
+
+        return _back(f"/console/v/{version}/deliveries",
+                     f"已定时发布：{to_local(when):%Y-%m-%d %H:%M}，共 {len(done.ids)} 个渠道目标，到时自动发送。")
+    return _back(f"/console/v/{version}/deliveries", f"已发布，共 {len(done.ids)} 个渠道目标。")
 
 
 # --- previews ---------------------------------------------------------------------------
@@ -663,39 +677,36 @@ def deliveries(request: Request, ref: str, msg: str | None = None) -> HTMLRespon
     live = any(not ln.terminal for ln in lines)
     return render(request, "console/deliveries.html", {
         "row": row, "record": record, "lines": lines, "live": live, "msg": msg,
-        "can_retry": auth.can(user, Action.DELIVERY_RETRY), "can_cancel": auth.can(user, Action.DELIVERY_CANCEL)})
+        "can_retry": auth.can(user, Action.DELIVERY_RETRY), "can_cancel": auth.can(user, Action.DELIVERY_CANCEL),
+        "can_publish": auth.can(user, Action.RECORD_PUBLISH)})
 
 
 def _delivery_action(request: Request, delivery_id: int, what: str) -> Response:
-    from hub.queue import ledger
+    from hub.app import deliveries as app_deliveries
 
     user = _user(request)
     with session_scope() as s:
         d = s.get(DeliveryRow, delivery_id)
         if d is None:
-            raise NotFound(f"delivery {delivery_id}")
+            raise NotFound(f"没有编号为 {delivery_id} 的投递")
         version = d.version
-        try:
-            (ledger.retry if what == "retry" else ledger.cancel)(s, delivery_id, user.name)
-        except HubError as exc:
-            raise WorkflowError(str(exc)) from None
-        repo.audit(s, user, f"delivery.{what}", d.record_id, delivery=delivery_id, channel=d.channel,
-                   target=d.target)
-    if what == "retry":
-        _kick_worker()
-    return _back(f"/console/v/{version}/deliveries", "已安排重试。" if what == "retry" else "已取消。")
-
-
-def _kick_worker() -> None:
-    """Ask the engine to look at due rows now (best effort: its sweeper would find them anyway)."""
+        auth.require(user, Action.DELIVERY_RETRY if what == "retry" else Action.DELIVERY_CANCEL,
+                     department=_department_of(s, version))
     try:
-        from hub.queue import runtime
+        row = (app_deliveries.retry if what == "retry" else app_deliveries.cancel)(delivery_id, actor=user,
+                                                                                  via="web")
+    except HubError as exc:
+        raise WorkflowError(str(exc)) from None
+    if what == "retry":
+        msg = "已安排重试。" if row.id == delivery_id else f"已重新发送（新投递 {row.id}）。"
+    else:
+        msg = "已取消。"
+    return _back(f"/console/v/{version}/deliveries", msg)
 
-        kick = getattr(runtime, "kick", None)
-        if callable(kick):
-            kick()
-    except ImportError:
-        pass
+
+def _department_of(s: Session, version: str) -> str:
+    row = s.get(VersionRow, version)
+    return (row.department or "") if row is not None else ""
 
 
 @route("POST", "/deliveries/{delivery_id}/retry", Action.DELIVERY_RETRY)
@@ -744,3 +755,7 @@ async def _run_sync(fn: Callable[..., Response], *args: Any) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(fn, *args)
+
+
+# the after-publish actions (定时, 人工确认, 处理记录, 撤回) register their routes on this router
+from hub.web import lifecycle as _lifecycle  # noqa: E402,F401 - registers routes

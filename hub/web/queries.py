@@ -10,13 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session, defer
 
 from hub.record import Record, Stage
-from hub.store.models import ShortLinkRow, VersionRow
+from hub.store.models import DeliveryRow, ShortLinkRow, VersionRow
+from hub.timeutil import utcnow
 
 PUBLISHED = "published"
+
+
+def _not_scheduled() -> ColumnElement[bool]:
+    """A version whose portal page is 定时 (a web delivery waiting for its time) is not public yet."""
+    return ~exists().where(and_(DeliveryRow.version == VersionRow.version, DeliveryRow.channel == "web",
+                                DeliveryRow.state == "queued", DeliveryRow.scheduled_at > utcnow()))
 
 
 def _newest_first(rows: list[VersionRow]) -> list[VersionRow]:
@@ -40,7 +47,8 @@ def published(session: Session, *, stage: str | None = None, domain: str | None 
     """
     order = func.coalesce(VersionRow.published_at, VersionRow.created_at)
     # listings never need the canonical JSON: leave the largest column in the database
-    query = select(VersionRow).options(defer(VersionRow.content)).where(VersionRow.state == PUBLISHED)
+    query = (select(VersionRow).options(defer(VersionRow.content))
+             .where(VersionRow.state == PUBLISHED, _not_scheduled()))
     for column, value in ((VersionRow.stage, stage), (VersionRow.domain, domain), (VersionRow.item, item),
                           (VersionRow.level, level), (VersionRow.region, region),
                           (VersionRow.department, department)):
@@ -60,7 +68,8 @@ def published(session: Session, *, stage: str | None = None, domain: str | None 
 def published_version(session: Session, record_id: str) -> VersionRow | None:
     """The newest published version of a record, or None when nothing of it is public."""
     order = func.coalesce(VersionRow.published_at, VersionRow.created_at)
-    query = (select(VersionRow).where(VersionRow.record_id == record_id, VersionRow.state == PUBLISHED)
+    query = (select(VersionRow).where(VersionRow.record_id == record_id, VersionRow.state == PUBLISHED,
+                                      _not_scheduled())
              .order_by(order.desc(), VersionRow.created_at.desc()).limit(1))
     return session.scalars(query).first()
 

@@ -58,8 +58,12 @@ def upgrade() -> None:
     sa.Column('needs_attention', sa.Boolean(), nullable=False),
     sa.Column('receipt', sa.JSON(), nullable=True),
     sa.Column('hinted_at', hub.store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('purpose', sa.String(length=20), server_default='publish', nullable=False),
+    sa.Column('origin_id', sa.Integer(), nullable=True),
+    sa.Column('scheduled_at', hub.store.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('created_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['origin_id'], ['deliveries.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key')
     )
