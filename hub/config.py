@@ -101,6 +101,9 @@ class SmsRender(_Strict):
     params: list[str]
     param_max_chars: int = 6
     budget_segments: int = 1
+    #: the approved template of the withdrawal notice (撤回通知: an SMS cannot be recalled)
+    withdraw_template_id: str = ""
+    withdraw_template: str = ""
 
 
 class RenderConfig(_Strict):

@@ -144,9 +144,15 @@ class NewspaperChannel:
 
     @typed_errors("newspaper")
     def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
-        account = self._account(target.account)
         msg = self.message(rendition, target, key)
         self._pickup_copy(rendition)
+        self._smtp(target, msg)
+        return Receipt(provider_ref=str(msg["Message-ID"]), accepted_at=utcnow(), confirmed=True,
+                       raw={"to": msg["To"], "bytes": rendition.main.bytes})
+
+    def _smtp(self, target: Target, msg: EmailMessage) -> None:
+        """Hand ``msg`` to the desk's SMTP server; typed outcomes (after DATA: it may have been queued)."""
+        account = self._account(target.account)
         host = str(account.get("smtp_host") or "127.0.0.1")
         try:
             port = int(account.get("smtp_port") or 25)
@@ -179,8 +185,43 @@ class NewspaperChannel:
             raise smtp_error(exc, after_data=after_data) from None
         if refused:
             raise Permanent(f"newspaper: {len(refused)} recipient(s) refused")
+
+    @typed_errors("newspaper")
+    def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
+        """A 撤稿 mail to the desk (a reply to the original by Message-ID), and the pickup copy removed.
+
+        Its Message-ID is derived from the step's key, so a second copy after an unknown outcome
+        is recognisably the same notice (the desk ignores repeats of one Message-ID).
+        """
+        from hub.channels.notices import withdrawal_notice
+        from hub.timeutil import to_local
+
+        notice = withdrawal_notice(self._sessions, key)
+        account = self._account(target.account)
+        sender = str(account.get("sender") or "")
+        if "@" not in sender:
+            raise ConfigError(f"channels.toml: accounts.{target.account}.sender must be an email address")
+        msg = EmailMessage()
+        msg["From"] = sender
+        msg["To"] = self._to(target)
+        msg["Subject"] = f"[撤稿] {notice.title}"
+        msg["Date"] = formatdate(localtime=False)
+        msg["Message-ID"] = f"<{key}@{sender.rsplit('@', 1)[1]}>"
+        msg["In-Reply-To"] = receipt.provider_ref
+        msg["References"] = receipt.provider_ref
+        msg["X-Hub-Record"] = notice.record_id
+        msg["X-Hub-Version"] = notice.version
+        msg.set_content(f"{self.config.portal.site_name} 政务公开撤稿通知\n\n"
+                        f"请勿刊登（或撤下）稿件《{notice.title}》（记录 {notice.record_id}，"
+                        f"版本 {notice.version[:12]}，原邮件 {receipt.provider_ref}）。\n"
+                        f"撤回时间：{to_local(notice.at):%Y-%m-%d %H:%M}（北京时间）\n"
+                        f"撤回原因：{notice.reason or '（未注明）'}\n\n如已刊登，请按更正程序处理。"
+                        "同一 Message-ID 的重复邮件可忽略。\n")
+        name = safe_id(f"{notice.record_id}-{notice.version[:12]}.pdf", what="newspaper")
+        (self.settings.pickup_dir / "newspaper" / name).unlink(missing_ok=True)
+        self._smtp(target, msg)
         return Receipt(provider_ref=str(msg["Message-ID"]), accepted_at=utcnow(), confirmed=True,
-                       raw={"to": msg["To"], "bytes": rendition.main.bytes})
+                       raw={"to": msg["To"], "withdraws": receipt.provider_ref})
 
     @typed_errors("newspaper")
     def lookup(self, target: Target, key: str) -> Receipt | None:

@@ -478,6 +478,58 @@ class SmsChannel:
         errors = self._fan_out(delivery_id, target.account, request, batch_size, concurrency, budget)
         return self._outcome(delivery_id, key, errors)
 
+    @typed_errors("sms")
+    def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
+        """The withdrawal notice (its own approved template) to exactly the numbers that got the record.
+
+        An SMS cannot be recalled. The recipients are the publication's numbers whose result was
+        sent, delivered or unknown (they may have it); opt-outs since then are skipped by the
+        same rules as any send. The per-recipient ledger of this step makes a re-run after an
+        unknown outcome send to nobody twice. No quiet hours: a withdrawal corrects what people
+        already read, like an urgent record.
+        """
+        from hub.channels.notices import withdrawal_notice
+        from hub.renderers.service import get_rendition
+        from hub.timeutil import to_local
+
+        account = self._account(target.account)
+        batch_size = int(account.get("batch_size", MAX_BATCH))
+        concurrency = int(account.get("concurrency", 4))
+        if not 1 <= batch_size <= MAX_BATCH or not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise ConfigError(f"channels.toml: accounts.{target.account}: batch_size/concurrency out of range")
+        sms = self.config.render.sms
+        if not sms.withdraw_template_id:
+            raise ConfigError("channels.toml: render.sms.withdraw_template_id (the approved withdrawal notice) is not set")
+        notice = withdrawal_notice(self._sessions, key)
+        now = self.clock()
+        with scope(self._sessions) as s:
+            published = get_rendition(s, notice.version, "sms")
+            marker = f"sms-audience:{notice.delivery_id}"
+            if s.get(ChannelStateRow, marker) is None and notice.origin_id is not None:
+                got = select(literal(notice.delivery_id), SmsRecipientRow.subscriber_id, literal(PENDING),
+                             literal(now, type_=UtcDateTime())).where(
+                    SmsRecipientRow.delivery_id == notice.origin_id,
+                    SmsRecipientRow.state.in_([SENT, DELIVERED, UNKNOWN])).order_by(SmsRecipientRow.subscriber_id)
+                s.execute(insert(SmsRecipientRow).from_select(
+                    ["delivery_id", "subscriber_id", "state", "updated_at"], got))
+                count = s.scalar(select(func.count()).select_from(SmsRecipientRow)
+                                 .where(SmsRecipientRow.delivery_id == notice.delivery_id)) or 0
+                s.add(ChannelStateRow(key=marker, value={"recipients": int(count), "target": target.name,
+                                                         "withdraws": notice.origin_id, "at": now.isoformat()},
+                                      expires_at=None, updated_at=now))
+            s.execute(update(SmsRecipientRow).where(SmsRecipientRow.delivery_id == notice.delivery_id,
+                                                    SmsRecipientRow.state == SENDING)
+                      .values(state=UNKNOWN, code="CrashedWhileSending", updated_at=now))
+        sent_on = receipt.accepted_at if receipt.accepted_at else notice.at
+        day = to_local(sent_on)
+        params = [str((published.facts.get("params") or [""])[0]), f"{day.month}月{day.day}日"]
+        request = {"SmsSdkAppId": str(account.get("sdk_app_id", "")),
+                   "SignName": str(published.facts.get("sign_name") or sms.signature),
+                   "TemplateId": sms.withdraw_template_id, "TemplateParamSet": params, "SessionContext": key}
+        budget = float(account.get("send_budget_seconds", 120))
+        errors = self._fan_out(notice.delivery_id, target.account, request, batch_size, concurrency, budget)
+        return self._outcome(notice.delivery_id, key, errors)
+
     def _record_facts(self, s: Session, rendition: Rendition) -> tuple[str | None, bool]:
         """The record's region (for ``same_region`` audiences) and its urgent flag."""
         from hub.store import repo

@@ -39,6 +39,8 @@ from hub.timeutil import utcnow
 #: the hub's own record of a package (the video package has its own manifest.json)
 MANIFEST = ".hub-package.json"
 COLLECTED_PREFIX = "tv-collected:"
+#: ``channel_state`` key prefix of a withdrawal / recall notice to the station
+NOTICE_PREFIX = "tv-notice:"
 
 
 def package_id(record_id: str, version: str) -> str:
@@ -175,6 +177,48 @@ class TvChannel:
         if manifest is None or not _complete(folder, manifest):
             return None
         return self._receipt(ref, folder, reused=True)
+
+    @typed_errors("tv")
+    def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
+        """Remove the package from pickup and tell the station: a 撤回 notice, or a 停播 (recall) notice
+        when the station already collected it.
+
+        The notice is kept in ``channel_state`` under ``tv-notice:<package>`` (what the pickup page
+        and the station read) and as ``pickup/tv/notices/<package>.txt``. Idempotent: a package
+        already removed is not an error and the notice is rewritten with the same content.
+        """
+        from hub.channels.files import write_atomic
+        from hub.channels.notices import withdrawal_notice
+        from hub.timeutil import to_local
+
+        notice = withdrawal_notice(self._sessions, key)
+        ref = receipt.provider_ref
+        folder = package_dir(ref, self.settings)
+        with scope(self._sessions) as s:
+            done = collected(s, ref)
+        kind = "recall" if done else "withdrawn"
+        words = ("停播通知：贵台已取走的节目包请勿播出（如已播出，请按更正程序处理）。" if done
+                 else "撤回通知：节目包已从取件区撤下，请勿播出。")
+        text = (f"{words}\n节目：{notice.title}\n节目包：{ref}\n"
+                f"撤回时间：{to_local(notice.at):%Y-%m-%d %H:%M}（北京时间）\n撤回原因：{notice.reason or '（未注明）'}\n")
+        try:
+            if folder.exists():
+                shutil.rmtree(folder)
+            write_atomic(self.settings.pickup_dir / "tv" / "notices" / f"{safe_id(ref, what='tv')}.txt",
+                         text.encode("utf-8"))
+        except OSError as exc:
+            raise Retryable(f"tv: cannot remove the package ({type(exc).__name__})") from None
+        now = utcnow()
+        value = {"kind": kind, "title": notice.title, "reason": notice.reason, "at": notice.at.isoformat(),
+                 "collected": bool(done)}
+        with scope(self._sessions) as s:
+            row = s.get(ChannelStateRow, NOTICE_PREFIX + ref)
+            if row is None:
+                s.add(ChannelStateRow(key=NOTICE_PREFIX + ref, value=value, expires_at=None, updated_at=now))
+            else:
+                row.value, row.updated_at = value, now
+        return Receipt(provider_ref=f"{kind}:{ref}"[:200], accepted_at=now, confirmed=True,
+                       raw={"package": ref, "notice": kind})
 
     @typed_errors("tv")
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:

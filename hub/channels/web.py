@@ -28,6 +28,7 @@ from sqlalchemy import select
 from hub.channels.base import DeliveryStatus, Receipt, Target
 from hub.channels.boundary import typed_errors
 from hub.channels.files import confined, safe_id, same_file, write_atomic
+from hub.channels.notices import with_tombstones, withdrawal_notice, withdrawn_records
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig
 from hub.errors import Permanent, Retryable
@@ -69,26 +70,35 @@ class WebChannel:
             confined(self.root, rel, what="web")
         return out
 
-    def site_files(self, rendition: Rendition) -> dict[str, bytes]:
-        """Listings and feed over every published record's entry plus this rendition's (newest wins)."""
+    def site_files(self, rendition: Rendition | None, *, record_id: str | None = None) -> dict[str, bytes]:
+        """Listings and feed over every published record's entry plus this rendition's (newest wins).
+
+        ``rendition=None`` (a withdrawal of ``record_id``): every other published record only.
+        """
         from hub.renderers.web import SiteEntry, build_site
 
+        withdrawing = rendition is None
         entries: list[SiteEntry] = []
-        if "entry" in rendition.facts:
+        if rendition is not None and "entry" in rendition.facts:
             entries.append(SiteEntry.from_json(rendition.facts["entry"]))
+        own = rendition.record_id if rendition is not None else record_id
         with scope(self._sessions) as s:
             rows = s.execute(select(RenditionRow.data).join(VersionRow, VersionRow.version == RenditionRow.version)
                              .where(RenditionRow.kind == "web", VersionRow.state == "published",
-                                    VersionRow.record_id != rendition.record_id)).all()
+                                    VersionRow.record_id != own)).all()
         for (data,) in rows:
             entry = (data.get("facts") or {}).get("entry")
             if entry:
                 entries.append(SiteEntry.from_json(entry))
         # the pages link /static/site.css: the same stylesheet the live portal serves
         files = {"static/site.css": SITE_CSS.read_bytes()}
-        if entries:
+        if entries or withdrawing:
             files.update(build_site(entries, public_url=self.settings.public_url,
                                     site_name=self.config.portal.site_name))
+            # withdrawn records stay in the feed as RFC 6721 tombstones, so readers drop them
+            base = self.settings.public_url
+            gone = [(f"{base}/records/{w.record_id}", w.at) for w in withdrawn_records(self._sessions)]
+            files["feed.xml"] = with_tombstones(files["feed.xml"], gone)
         return files
 
     @typed_errors("web")
@@ -132,6 +142,38 @@ class WebChannel:
         except (FileNotFoundError, ValueError):
             return None
         return data if isinstance(data, dict) else None
+
+    @typed_errors("web")
+    def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
+        """Remove the record's static copy and rebuild listings and feed without it (a tombstone instead).
+
+        Idempotent: files already gone are skipped, so running it again after an unknown outcome is safe.
+        The live portal answers 410 from the version's state; this is the static site's half.
+        """
+        record_id = withdrawal_notice(self._sessions, key).record_id
+        manifest_path = self._manifest_path(record_id)
+        manifest = self._read_manifest(manifest_path) or {}
+        removed = 0
+        try:
+            prefix = f"records/{safe_id(record_id, what='web')}/"
+            for rel in manifest.get("files", {}):
+                if rel.startswith(prefix):
+                    path = confined(self.root, rel, what="web")
+                    if path.is_file():
+                        path.unlink()
+                        removed += 1
+            folder = confined(self.root, prefix.rstrip("/"), what="web")
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+            for rel, data in self.site_files(None, record_id=record_id).items():
+                dest = confined(self.root, rel, what="web")
+                if not (dest.is_file() and dest.read_bytes() == data):
+                    write_atomic(dest, data)
+            manifest_path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise Retryable(f"web: cannot update the site ({type(exc).__name__}: {exc.strerror or ''})") from None
+        return Receipt(provider_ref=f"withdrawn:{receipt.provider_ref}"[:200], accepted_at=utcnow(), confirmed=True,
+                       raw={"removed_files": removed, "record_id": record_id})
 
     @typed_errors("web")
     def lookup(self, target: Target, key: str) -> Receipt | None:

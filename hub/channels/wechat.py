@@ -447,6 +447,48 @@ class WeChatChannel:
 
         return self._IMG_SRC.sub(lambda m: m.group(1) + upload(m.group(2)) + m.group(3), content)
 
+    # --- withdraw ---------------------------------------------------------------------------------
+
+    def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
+        """Take the published article down: ``freepublish/delete`` {article_id, index 0} (all its articles).
+
+        The receipt of the publication names the publish task (or ``article:<id>`` from a lookup);
+        freepublish/get gives the article_id. Idempotent: a publication already deleted (status 5/6,
+        or errcode 53600 invalid article_id for an id freepublish/get gave us) counts as done, so the
+        engine may run it again after an unknown outcome without a second take-down.
+        """
+        send = _Send(self.client(target))
+        ref = receipt.provider_ref
+        if ref.startswith("article:"):
+            article_id = ref.split(":", 1)[1]
+        else:
+            try:
+                result = self._call(send, "freepublish/get",
+                                    lambda: send.client.post("freepublish/get", data={"publish_id": ref}))
+            except Ambiguous as exc:  # a status read applies nothing
+                raise Retryable(exc.message) from None
+            status = int(result.get("publish_status", -1))
+            if status == 1:
+                raise Retryable("wechat: the publication is still running; withdrawing when it ends", 30.0)
+            if status in (2, 3, 4, 5, 6):  # never public, or already taken down
+                return Receipt(provider_ref=f"deleted:{ref}"[:200], accepted_at=utcnow(), confirmed=True,
+                               raw={"publish_id": ref, "publish_status": status, "nothing_to_delete": True})
+            article_id = str(result.get("article_id") or "")
+            if not article_id:
+                raise Retryable("wechat freepublish/get: published but no article_id yet")
+        client = send.client
+        try:
+            self._call(send, "freepublish/delete",
+                       lambda: client.post("freepublish/delete", data={"article_id": article_id, "index": 0}),
+                       publishing=True)
+        except Permanent as exc:
+            if "errcode 53600" not in exc.message:
+                raise
+            return Receipt(provider_ref=f"deleted:{article_id}"[:200], accepted_at=utcnow(), confirmed=True,
+                           raw={"article_id": article_id, "already_deleted": True})
+        return Receipt(provider_ref=f"deleted:{article_id}"[:200], accepted_at=utcnow(), confirmed=True,
+                       raw={"article_id": article_id, "publish_id": ref})
+
     # --- status -----------------------------------------------------------------------------------
 
     def describe(self, receipt: Receipt, target: Target) -> tuple[DeliveryStatus, str]:

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
 SHARE = "/2/statuses/share.json"
+DESTROY = "/2/statuses/destroy.json"
 #: Weibo's hourly posting limits: without a Retry-After, wait this long
 RATE_LIMIT_SECONDS = 600.0
 
@@ -203,6 +204,25 @@ class WeiboChannel:
         return Receipt(provider_ref=idstr, accepted_at=utcnow(), confirmed=True,
                        raw={"idstr": idstr, "created_at": body.get("created_at"),
                             "original_pic": body.get("original_pic")})
+
+    # --- withdraw -----------------------------------------------------------------------------------
+
+    def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
+        """Delete the post: ``POST 2/statuses/destroy.json`` (form ``id`` = the idstr the share returned).
+
+        Idempotent: 20101 (target weibo does not exist) for the id we posted means it is already
+        gone, so the engine may run it again after an unknown outcome without harm.
+        """
+        idstr = receipt.provider_ref
+        try:
+            self._request(target, "POST", DESTROY, publishing=True, data={"id": idstr})
+        except Permanent as exc:
+            if getattr(exc, "vendor_code", None) != 20101:
+                raise
+            return Receipt(provider_ref=f"deleted:{idstr}"[:200], accepted_at=utcnow(), confirmed=True,
+                           raw={"idstr": idstr, "already_deleted": True})
+        return Receipt(provider_ref=f"deleted:{idstr}"[:200], accepted_at=utcnow(), confirmed=True,
+                       raw={"idstr": idstr})
 
     # --- status and lookup ----------------------------------------------------------------------------
 

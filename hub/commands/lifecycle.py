@@ -55,3 +55,40 @@ def unschedule(
 
     ids = deliveries.cancel_schedule(ref, actor=as_, via="cli")
     typer.echo(f"cancelled {len(ids)} scheduled deliveries: {', '.join(map(str, ids))}")
+
+
+@app.command()
+@clean_errors
+def withdraw(
+    ref: Annotated[str, typer.Argument(help="Record id or version (published).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (required; recorded, and told to the desk and station).")],
+    wait: Annotated[bool, typer.Option("--wait", help="Run the withdrawal now in this process and wait.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status JSON of the withdrawal steps.")] = False,
+    as_: Annotated[str, typer.Option("--as", help="The office account that withdraws.")] = "office",
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 300.0,
+) -> None:
+    """Withdraw (撤回) a published record on every channel it reached: one ledger step per post."""
+    from hub import redact
+    from hub.app import lifecycle
+    from hub.commands.delivery import _dump, _status, _wait_settled, _worker_if
+    from hub.queue.status import table
+
+    redact.install()
+    handle = _worker_if(wait)
+    try:
+        done = lifecycle.withdraw(ref, actor=as_, reason=reason, via="cli")
+        if wait:
+            _wait_settled(done.ids, timeout)
+    finally:
+        if handle is not None:
+            handle.stop()
+    data = _status(done.record_id)
+    data["deliveries"] = [d for d in data["deliveries"] if d["id"] in set(done.ids)]
+    if as_json:
+        _dump(data)
+        return
+    typer.echo(table(data))
+    if done.cancelled:
+        typer.echo(f"cancelled unsent deliveries: {', '.join(map(str, done.cancelled))}")
+    if not wait:
+        typer.echo("withdrawal queued; `hub status` follows it (a worker must be running, or --wait)")

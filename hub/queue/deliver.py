@@ -26,8 +26,8 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from hub.channels.base import Receipt
-from hub.errors import AuthExpired, ChannelError, ConfigError, NotFound, RenderError, Retryable
+from hub.channels.base import Channel, Receipt, Target
+from hub.errors import AuthExpired, ChannelError, ConfigError, NotFound, Permanent, RenderError, Retryable
 from hub.queue import ledger
 from hub.queue.context import Deps, rendition_kind
 from hub.queue.policy import Action, Decision, EngineSettings, decide
@@ -196,6 +196,50 @@ def _rendition(version: str, kind: str) -> Rendition:
     return render_ref(version, [kind])[0]
 
 
+def _origin_of(delivery_id: int, d: Deps, snap: dict[str, Any], actor: str,
+               now: datetime) -> tuple[Outcome | None, Receipt | None]:
+    """The receipt of what a withdrawal undoes; or an outcome that waits while that is not known yet.
+
+    A publication still queued, sending or ``unknown`` may yet land: deleting before its outcome is
+    known could leave the post up, so the withdrawal waits (``retry_wait``) and looks again.
+    """
+    with d.sessions() as s:
+        origin = s.get(DeliveryRow, snap["origin_id"]) if snap["origin_id"] is not None else None
+        if origin is not None and origin.state in (State.QUEUED, State.RETRY_WAIT, State.SENDING, State.UNKNOWN):
+            delay = max(d.settings.confirm_first, 1.0)
+            why = f"waiting for delivery {origin.id} ({origin.state}) to settle before withdrawing it"
+            if snap["state"] == State.QUEUED:
+                st = record_decision(s, delivery_id, int(snap["attempts"]), Decision(Action.RETRY, delay, why),
+                                     error_class="Retryable", actor=actor, now=now, settings=d.settings, account="")
+            else:
+                row = s.get(DeliveryRow, delivery_id)
+                assert row is not None
+                due = now + timedelta(seconds=delay)
+                row.next_attempt_at, row.hinted_at, row.updated_at = due, due, now
+                st = row.state
+            return Outcome(delivery_id, st, then="deliver", delay=delay, note="waiting for the publication"), None
+        data = dict(origin.receipt or {}) if origin is not None else {}
+    if not data.get("provider_ref"):
+        return None, None
+    return None, receipt_from_json(data)
+
+
+def withdraw_on(channel: Channel, origin: Receipt | None, target: Target, key: str, *, now: datetime) -> Receipt:
+    """Undo ``origin`` on the platform through the adapter's ``withdraw(receipt, target, key)``.
+
+    Nothing to undo when the publication never reached the platform (no receipt): confirmed at once.
+    """
+    if origin is None:
+        return Receipt(provider_ref="-", accepted_at=now, confirmed=True,
+                       raw={"nothing_to_withdraw": "the publication never reached the platform"})
+    withdraw = getattr(channel, "withdraw", None)
+    if withdraw is None:
+        raise Permanent(f"{target.channel}: this channel cannot withdraw through its API; remove the post by "
+                        "hand, then mark this delivery delivered")
+    result: Receipt = withdraw(origin, target, key)
+    return result
+
+
 def deliver_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any) -> Outcome:
     """Make at most one send attempt for ``delivery_id``; see the module docstring for the order.
 
@@ -262,47 +306,58 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
     if auth is not None or quota is not None:
         return _held(delivery_id, d, state, attempts, target.account, auth, quota, actor, now)
 
-    # stale: never send past not_after (F11)
-    if snap["not_after"] is not None and snap["not_after"] <= now:
-        with d.sessions() as s:
-            ledger.move(s, delivery_id, state, State.EXPIRED, actor=actor, now=now, error_class="Expired",
-                        message=f"not sent: past its not_after {snap['not_after'].isoformat()}",
-                        values={"next_attempt_at": None})
-        return Outcome(delivery_id, State.EXPIRED, note="expired")
-
-    # 2. the rendition (rendered here if missing; no lease held while rendering)
-    try:
-        rendition = stored or _rendition(snap["version"], rendition_kind(channel, snap["channel"]))
-    except RenderError as exc:  # the content breaks the channel's rules: a new version is needed
-        with d.sessions() as s:
-            ledger.move(s, delivery_id, state, State.FAILED, actor=actor, now=now, error_class=type(exc).__name__,
-                        message=f"cannot render: {exc}", values={"next_attempt_at": None})
-        return Outcome(delivery_id, State.FAILED, note="render failed")
-    except OperationalError:
-        raise
-    except Exception as exc:  # a renderer bug or a missing tool: held for a person, not retried in a loop
-        with d.sessions() as s:
-            dec = Decision(Action.HOLD, None, f"cannot render {rendition_kind(channel, snap['channel'])}: "
-                                              f"{type(exc).__name__}: {exc}")
-            st = record_decision(s, delivery_id, attempts, dec, error_class="RenderCrash", actor=actor, now=now,
-                                 settings=d.settings, account=target.account)
-        return Outcome(delivery_id, st, note="held: render crashed")
+    # a withdrawal step sends no rendition: it undoes what its origin delivery put on the platform
+    withdrawing = snap["purpose"] == "withdraw"
+    origin: Receipt | None = None
+    rendition: Rendition | None = None
     not_after = snap["not_after"]
-    if rendition.not_after is not None and rendition.not_after > snap["created_at"]:
-        # a window anchored on the document's own date would expire an old record before it was
-        # published; only a window that starts at or after publication narrows the row's
-        not_after = min(rendition.not_after, not_after) if not_after is not None else rendition.not_after
-    if not_after is not None and not_after <= now:
-        with d.sessions() as s:
-            ledger.move(s, delivery_id, state, State.EXPIRED, actor=actor, now=now, error_class="Expired",
-                        message=f"not sent: rendition expired at {not_after.isoformat()}",
-                        values={"next_attempt_at": None, "not_after": not_after})
-        return Outcome(delivery_id, State.EXPIRED, note="expired")
+    if withdrawing:
+        early, origin = _origin_of(delivery_id, d, snap, actor, now)
+        if early is not None:
+            return early
+    else:
+        # stale: never send past not_after (F11)
+        if snap["not_after"] is not None and snap["not_after"] <= now:
+            with d.sessions() as s:
+                ledger.move(s, delivery_id, state, State.EXPIRED, actor=actor, now=now, error_class="Expired",
+                            message=f"not sent: past its not_after {snap['not_after'].isoformat()}",
+                            values={"next_attempt_at": None})
+            return Outcome(delivery_id, State.EXPIRED, note="expired")
+
+        # 2. the rendition (rendered here if missing; no lease held while rendering)
+        try:
+            rendition = stored or _rendition(snap["version"], rendition_kind(channel, snap["channel"]))
+        except RenderError as exc:  # the content breaks the channel's rules: a new version is needed
+            with d.sessions() as s:
+                ledger.move(s, delivery_id, state, State.FAILED, actor=actor, now=now, error_class=type(exc).__name__,
+                            message=f"cannot render: {exc}", values={"next_attempt_at": None})
+            return Outcome(delivery_id, State.FAILED, note="render failed")
+        except OperationalError:
+            raise
+        except Exception as exc:  # a renderer bug or a missing tool: held for a person, not retried in a loop
+            with d.sessions() as s:
+                dec = Decision(Action.HOLD, None, f"cannot render {rendition_kind(channel, snap['channel'])}: "
+                                                  f"{type(exc).__name__}: {exc}")
+                st = record_decision(s, delivery_id, attempts, dec, error_class="RenderCrash", actor=actor, now=now,
+                                     settings=d.settings, account=target.account)
+            return Outcome(delivery_id, st, note="held: render crashed")
+        not_after = snap["not_after"]
+        if rendition.not_after is not None and rendition.not_after > snap["created_at"]:
+            # a window anchored on the document's own date would expire an old record before it was
+            # published; only a window that starts at or after publication narrows the row's
+            not_after = min(rendition.not_after, not_after) if not_after is not None else rendition.not_after
+        if not_after is not None and not_after <= now:
+            with d.sessions() as s:
+                ledger.move(s, delivery_id, state, State.EXPIRED, actor=actor, now=now, error_class="Expired",
+                            message=f"not sent: rendition expired at {not_after.isoformat()}",
+                            values={"next_attempt_at": None, "not_after": not_after})
+            return Outcome(delivery_id, State.EXPIRED, note="expired")
 
     # 3. claim, committed before any network call
     attempt = attempts + 1
     lease = now + timedelta(seconds=d.settings.lease)
-    claim_values = {"attempts": attempt, "lease_expires_at": lease, "rendition_hash": rendition.main.sha256,
+    claim_values = {"attempts": attempt, "lease_expires_at": lease,
+                    "rendition_hash": rendition.main.sha256 if rendition is not None else None,
                     "not_after": not_after}
     claimed = d.write(lambda c: ledger.move(c, delivery_id, state, State.SENDING, actor=actor, now=now,
                                             attempts=attempts, values=claim_values))
@@ -314,7 +369,11 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
     receipt: Receipt | None = None
     error: BaseException | None = None
     try:
-        receipt = channel.send(rendition, target, snap["idempotency_key"])
+        if withdrawing:
+            receipt = withdraw_on(channel, origin, target, snap["idempotency_key"], now=now)
+        else:
+            assert rendition is not None
+            receipt = channel.send(rendition, target, snap["idempotency_key"])
     except ChannelError as exc:
         error = exc
     except Exception as exc:  # an adapter bug or a raw transport error: it may have landed

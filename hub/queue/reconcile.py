@@ -40,13 +40,17 @@ def reconcile_one(delivery_id: int, *, deps: Deps | None = None, **overrides: An
         if row.next_attempt_at is not None and row.next_attempt_at > now:
             return Outcome(delivery_id, row.state, note="not due yet")
         name, target_name, key, attempts = row.channel, row.target, row.idempotency_key, row.attempts
+        withdrawing = row.purpose == "withdraw"
     channel = d.channels(name)
     target = d.targets(target_name)
 
-    if getattr(channel, "idempotent_upsert", False):
+    # a withdrawal step is idempotent on every channel: a delete of what is already gone succeeds
+    # (each adapter's ``withdraw`` says so), and an SMS notice never goes twice to a number whose
+    # result is known (the per-recipient ledger), so an unknown one is simply run again
+    if getattr(channel, "idempotent_upsert", False) or withdrawing:
         with d.sessions() as s:
             ok = ledger.move(s, delivery_id, State.UNKNOWN, State.QUEUED, actor=actor, now=now, attempts=attempts,
-                             message="idempotent channel: sending again replaces, never duplicates",
+                             message="idempotent step: running it again replaces, never duplicates",
                              values={"next_attempt_at": now, "hinted_at": now})
         return Outcome(delivery_id, State.QUEUED if ok else None, then="deliver" if ok else None, delay=0)
 

@@ -10,7 +10,9 @@
      "deliveries": [{"id", "record_id", "version", "channel", "target", "state", "attempts",
                      "redeliveries", "provider_ref", "last_error": {"class", "message"} | null,
                      "needs_attention", "stuck": reason | null, "created_at", "updated_at",
-                     "next_attempt_at", "not_after"}]}
+                     "next_attempt_at", "not_after",
+                     "purpose": "publish" | "correct" | "withdraw", "origin_id": id | null (the delivery it
+                     corrects or withdraws), "scheduled_at": iso | null (定时发布)}]}
 
 Deliveries needing a person, stuck, or ``unknown`` come first, then the rest by id.
 Timestamps are ISO 8601 in Asia/Shanghai (+08:00).
@@ -30,7 +32,7 @@ from hub.queue.context import Deps
 from hub.queue.states import State
 from hub.queue.sweeper import health, watchdog
 from hub.settings import get_settings
-from hub.store.models import DeliveryRow
+from hub.store.models import DeliveryRow, RecordRow
 from hub.timeutil import iso_local, utcnow
 
 
@@ -38,6 +40,8 @@ def _rows(session: Session, ref: str | None) -> list[DeliveryRow]:
     query = select(DeliveryRow)
     if ref and ref.isdigit() and len(ref) < 8:  # a delivery id
         query = query.where(DeliveryRow.id == int(ref))
+    elif ref and session.get(RecordRow, ref) is not None:  # a record: every version's deliveries (publish,
+        query = query.where(DeliveryRow.record_id == ref)      # correct, withdraw)
     elif ref:
         from hub.errors import NotFound
         from hub.store import repo
@@ -60,6 +64,7 @@ def delivery_json(row: DeliveryRow, stuck: str | None = None) -> dict[str, Any]:
         "provider_ref": row.provider_ref, "last_error": err, "needs_attention": bool(row.needs_attention),
         "stuck": stuck, "created_at": iso_local(row.created_at), "updated_at": iso_local(row.updated_at),
         "next_attempt_at": iso_local(row.next_attempt_at), "not_after": iso_local(row.not_after),
+        "purpose": row.purpose or "publish", "origin_id": row.origin_id, "scheduled_at": iso_local(row.scheduled_at),
     }
 
 
@@ -117,11 +122,13 @@ def table(data: dict[str, Any]) -> str:
     """The delivery table for people (what ``hub status`` and ``hub demo`` print)."""
     lines = [f"{'id':>5}  {'channel':<10} {'target':<17} {'state':<10} {'tries':>5}  {'provider ref':<28} note"]
     for d in data["deliveries"]:
-        note = ""
+        note = "" if d.get("purpose", "publish") == "publish" else f"[{d['purpose']}] "
+        if d.get("scheduled_at") and d["state"] == State.QUEUED:
+            note += f"scheduled for {d['scheduled_at'][:16].replace('T', ' ')} (UTC+8) "
         if d["needs_attention"]:
-            note = "NEEDS A PERSON: "
+            note += "NEEDS A PERSON: "
         elif d["stuck"]:
-            note = f"stuck ({d['stuck']}): "
+            note += f"stuck ({d['stuck']}): "
         if d["last_error"] and d["state"] not in (State.CONFIRMED,):
             note += f"{d['last_error']['class']}: {d['last_error']['message']}"
         ref = (d["provider_ref"] or "-")[:28]

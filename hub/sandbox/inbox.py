@@ -88,6 +88,31 @@ def article_document(content: dict[str, Any]) -> str:
             f'<h1 class="t">{title}</h1><div class="m">{author}</div>{cover_html}{body}{link}</body></html>')
 
 
+def mark_deleted(sb: Sandbox, channel: str, kind: str, field: str, value: str) -> int:
+    """Mark the inbox's accepted posts whose ``content[field] == value`` as deleted (the platform took them down).
+
+    The inbox keeps what was published (it is the record of what citizens saw) and shows it struck
+    through with the time of the deletion; returns how many messages were marked.
+    """
+    from hub.timeutil import utcnow
+
+    n = 0
+    with sb.lock:
+        for m in sb.inbox:
+            if m["channel"] == channel and m["kind"] == kind and str(m["content"].get(field) or "") == value \
+                    and not m["content"].get("deleted_at"):
+                m["content"]["deleted_at"] = utcnow().isoformat()
+                n += 1
+        if n:
+            sb.save()
+    return n
+
+
+def _deleted(c: dict[str, Any]) -> str:
+    at = c.get("deleted_at")
+    return f'<div class="deleted">已删除 · {escape(_when(str(at)))}</div>' if at else ""
+
+
 def _article_idx(content: dict[str, Any]) -> str:
     query = parse_qs(urlsplit(str(content.get("article_url") or "")).query)
     return (query.get("idx") or ["1"])[0]
@@ -100,7 +125,8 @@ def _wechat(msgs: list[dict[str, Any]]) -> str:
         # the phone frame loads the article's own public page (same origin, its own CSP, no scripts)
         src = "/_sandbox/article?" + urlencode({"id": str(c.get("article_id") or ""), "idx": _article_idx(c)})
         out.append(
-            f'<div class="phone"><div class="bar">{escape(m["account"])} · {escape(_when(m["at"]))}</div>'
+            f'<div class="phone{" gone" if c.get("deleted_at") else ""}"><div class="bar">'
+            f'{escape(m["account"])} · {escape(_when(m["at"]))}</div>{_deleted(c)}'
             f'<iframe sandbox title="{escape(str(c.get("title") or ""))}" src="{escape(src)}"></iframe>'
             f'<div class="bar">publish_id {escape(str(c.get("publish_id")))} · '
             f'<a href="{escape(src)}">article_url</a></div></div>')
@@ -112,7 +138,7 @@ def _weibo(msgs: list[dict[str, Any]]) -> str:
     for m in msgs:
         c = m["content"]
         pic = f'<img alt="配图" src="{escape(same_origin(str(c["pic_url"])))}">' if c.get("pic_url") else ""
-        out.append(f'<div class="card"><div class="who">{escape(str(c.get("screen_name") or m["account"]))}</div>'
+        out.append(f'<div class="card{" gone" if c.get("deleted_at") else ""}">{_deleted(c)}<div class="who">{escape(str(c.get("screen_name") or m["account"]))}</div>'
                    f'<div class="when">{escape(str(c.get("created_at") or ""))} · idstr {escape(str(c.get("idstr")))}</div>'
                    f'<p>{escape(str(c.get("text") or ""))}</p>{pic}</div>')
     return "".join(out) or '<p class="meta">no Weibo post yet</p>'
@@ -189,6 +215,8 @@ def article(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     """A published WeChat article's public page (what its ``article_url`` shows)."""
     aid, idx = req.arg("id") or "", req.arg("idx") or "1"
     for m in sb.messages("wechat", "article"):
+        if m["content"].get("deleted_at"):
+            continue  # taken down by freepublish/delete: the public page is gone
         if aid and str(m["content"].get("article_id") or "") == aid and _article_idx(m["content"]) == idx:
             doc = article_document(m["content"])
             response = SandboxResponse.html(doc)

@@ -216,8 +216,11 @@ def _approved(sandbox: Sandbox) -> dict[str, Any]:
     config = get_config()
     sms = config.render.sms
     apps = {str(a.get("sdk_app_id")) for a in config.accounts.values() if a.channel == "sms"}
+    templates = {sms.template_id: sms.template}
+    if sms.withdraw_template_id:
+        templates[sms.withdraw_template_id] = sms.withdraw_template
     return {"signature": sms.signature, "template_id": sms.template_id, "template": sms.template,
-            "param_max_chars": sms.param_max_chars, "sdk_app_ids": sorted(apps)}
+            "templates": templates, "param_max_chars": sms.param_max_chars, "sdk_app_ids": sorted(apps)}
 
 
 def fill_template(template: str, params: list[str]) -> str:
@@ -264,10 +267,13 @@ def send_sms(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
     if sign != approved["signature"]:
         raise ApiError("FailedOperation.SignatureIncorrectOrUnapproved",
                        "The signature is incorrect or has not been approved.")
-    if template_id != str(approved["template_id"]):
+    # every approved template of the account (the publication's and the withdrawal notice's)
+    templates = {str(k): str(v) for k, v in
+                 (approved.get("templates") or {approved["template_id"]: approved["template"]}).items()}
+    if template_id not in templates:
         raise ApiError("FailedOperation.TemplateIncorrectOrUnapproved",
                        "The template is incorrect or has not been approved.")
-    template = str(approved["template"])
+    template = templates[template_id]
     if len(set(re.findall(r"\{(\d+)\}", template))) != len(tparams):
         raise ApiError("FailedOperation.TemplateParamSetNotMatchApprovedTemplate",
                        "The number of parameters does not match the approved template.")

@@ -474,6 +474,45 @@ def freepublish_batchget(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     return SandboxResponse.json({"total_count": len(mine), "item_count": len(items), "item": items})
 
 
+def freepublish_delete(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
+    """POST freepublish/delete {article_id, index} → errcode 0: the published article is taken down.
+
+    ``index`` is 1-based; 0 or absent deletes every article of the publication (what the hub
+    sends). An unknown article_id, another account's, or one already deleted answers 53600
+    (invalid article_id), as WeChat does. Afterwards freepublish/get reports publish_status 5
+    (deleted by the publisher), batchget no longer lists it, and the inbox shows it deleted.
+    """
+    appid, bad = _auth(req, sb)
+    if bad:
+        return bad
+    assert appid is not None
+    try:
+        body = req.json()
+        article_id = str(body.get("article_id") or "")
+        index = int(body.get("index") or 0)
+    except (ValueError, AttributeError, TypeError):
+        return err(47001)
+    if not article_id:
+        return err(47001)
+    with sb.lock:
+        art = state(sb)["articles"].get(article_id)
+        if art is None or art["appid"] != appid:
+            return err(53600)
+        if index < 0 or index > len(art["articles"]):
+            return err(40035, "index")
+        del state(sb)["articles"][article_id]
+        pub = state(sb)["publishes"].get(art["publish_id"])
+        if pub is not None:
+            pub["final_status"] = 5
+        sb.save()
+    from hub.sandbox.inbox import mark_deleted
+
+    mark_deleted(sb, CHANNEL, "article", "article_id", article_id)
+    sb.record(CHANNEL, "delete", appid, {"article_id": article_id, "index": index,
+                                         "title": art["articles"][0].get("title") if art["articles"] else None})
+    return ok()
+
+
 # --- the PUBLISHJOBFINISH push ---------------------------------------------------------------
 
 
@@ -553,6 +592,7 @@ def register(sb: Sandbox) -> None:
         ("POST", "freepublish/submit", freepublish_submit),
         ("POST", "freepublish/get", freepublish_get),
         ("POST", "freepublish/batchget", freepublish_batchget),
+        ("POST", "freepublish/delete", freepublish_delete),
     ):
         sb.route(method, BASE + path, CHANNEL, handler)
     sb.route("GET", "/_sandbox/media", "_sandbox", media)

@@ -50,6 +50,8 @@ ERRORS = {
     20017: "repeated weibo text",
     20018: "contain illegal website",
     20019: "repeat content",
+    20101: "target weibo does not exist",
+    20102: "not your own weibo",
     20021: "contain illegal content",
     20111: "repeated weibo text",
     21314: "token used",
@@ -171,7 +173,7 @@ def share(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     now = time.time()
     with sb.lock:
         st = state(sb)
-        if any(s["digest"] == digest for s in st["statuses"].values()):
+        if any(s["digest"] == digest for s in _live(st["statuses"]).values()):
             return error(req, 20019)
         sid = 4800000000000000 + int(st["counters"].get("status", 0)) * 7919 + secrets.randbelow(7000)
         st["counters"]["status"] = int(st["counters"].get("status", 0)) + 1
@@ -198,6 +200,41 @@ def share(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     return SandboxResponse.json(status)
 
 
+def destroy(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
+    """POST 2/statuses/destroy.json (form ``id``) → the deleted status object.
+
+    Only the author may delete (20102); an id that does not exist or is already deleted answers
+    20101 "target weibo does not exist", as Weibo does. Deleted posts leave count.json and the
+    timeline, and the inbox shows them as deleted.
+    """
+    form = req.form()
+    account, bad = _auth(req, sb, form)
+    if bad:
+        return bad
+    assert account is not None
+    idstr = (form.get("id") or req.arg("id") or "").strip()
+    if not idstr:
+        return error(req, 10016, "id")
+    with sb.lock:
+        entry = state(sb)["statuses"].get(idstr)
+        if entry is None or entry.get("deleted_at"):
+            return error(req, 20101)
+        if entry["uid"] != uid_of(account):
+            return error(req, 20102)
+        entry["deleted_at"] = time.time()
+        status = dict(entry["status"])
+        sb.save()
+    from hub.sandbox.inbox import mark_deleted
+
+    mark_deleted(sb, CHANNEL, "status", "idstr", idstr)
+    sb.record(CHANNEL, "delete", account, {"idstr": idstr, "text": status.get("text")})
+    return SandboxResponse.json(status)
+
+
+def _live(statuses: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in statuses.items() if not v.get("deleted_at")}
+
+
 def _counts(entry: dict[str, Any]) -> dict[str, int]:
     """Counters that grow slowly with the post's age, so metrics have something to read."""
     minutes = int((time.time() - float(entry["at"])) // 60)
@@ -215,7 +252,7 @@ def count(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     if len(ids) > 100:
         return error(req, 10017, "ids")
     with sb.lock:
-        known = state(sb)["statuses"]
+        known = _live(state(sb)["statuses"])
         out = [{"id": int(known[i]["status"]["id"]), "idstr": i, **_counts(known[i])} for i in ids if i in known]
     return SandboxResponse.json(out)
 
@@ -232,7 +269,7 @@ def user_timeline(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     except ValueError:
         return error(req, 10017, "count")
     with sb.lock:
-        mine = sorted((s for s in state(sb)["statuses"].values() if s["uid"] == uid),
+        mine = sorted((s for s in _live(state(sb)["statuses"]).values() if s["uid"] == uid),
                       key=lambda s: float(s["at"]), reverse=True)
         statuses = [s["status"] for s in mine[:min(wanted, TIMELINE_LIMIT)]]
     return SandboxResponse.json({"statuses": statuses, "total_number": len(mine), "previous_cursor": 0,
@@ -279,6 +316,7 @@ def register(sb: Sandbox) -> None:
             sb.options["weibo_safe_domain"] = domains[0]
     sb.route("POST", "/2/statuses/share.json", CHANNEL, share)
     sb.route("GET", "/2/statuses/count.json", CHANNEL, count)
+    sb.route("POST", "/2/statuses/destroy.json", CHANNEL, destroy)
     sb.route("GET", "/2/statuses/user_timeline.json", CHANNEL, user_timeline)
     sb.route("POST", "/oauth2/get_token_info", CHANNEL, get_token_info)
     sb.route("GET", "/_sandbox/weibo-pic", "_sandbox", picture)

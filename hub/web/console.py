@@ -469,14 +469,12 @@ def _transition(request: Request, ref: str, name: str, comment: str | None) -> R
     from hub import workflow
 
     user = _user(request)
-    fn = {"submit": workflow.submit, "approve": workflow.approve, "reject": workflow.reject,
-          "withdraw": workflow.withdraw}[name]
+    fn = {"submit": workflow.submit, "approve": workflow.approve, "reject": workflow.reject}[name]
     with session_scope() as s:
         row, _ = _see(s, request, ref)
         fn(s, row, user, comment=(comment or "").strip() or None)
         version = row.version
-    words = {"submit": "已提交审核。", "approve": "已审核通过，等待政务公开办发布。", "reject": "已退回，并附意见。",
-             "withdraw": "已撤回。"}
+    words = {"submit": "已提交审核。", "approve": "已审核通过，等待政务公开办发布。", "reject": "已退回，并附意见。"}
     return _back(f"/console/v/{version}", words[name])
 
 
@@ -496,8 +494,12 @@ def reject(request: Request, ref: str, comment: str = Form("")) -> Response:
 
 
 @route("POST", "/v/{ref}/withdraw", Action.RECORD_WITHDRAW)
-def withdraw(request: Request, ref: str, comment: str = Form("")) -> Response:
-    return _transition(request, ref, "withdraw", comment)
+def withdraw(request: Request, ref: str, comment: str = Form("", max_length=500),
+             confirm: str = Form("")) -> Response:
+    """撤回 on every channel, after the confirmation page (``hub.web.lifecycle.withdraw_form``)."""
+    from hub.web.lifecycle import withdraw_confirmed
+
+    return withdraw_confirmed(request, ref, comment, confirm)
 
 
 @route("POST", "/v/{ref}/urge", Action.RECORD_URGE)

@@ -74,3 +74,33 @@ def delivery_events(request: Request, delivery_id: int) -> HTMLResponse:
         "d": row, "version": version, "events": events, "states": STATE_NAMES,
         "channel_name": CHANNEL_NAMES.get(row.channel, row.channel),
         "purpose_name": PURPOSE_NAMES.get(row.purpose, row.purpose)})
+
+
+@route("GET", "/v/{ref}/withdraw", Action.RECORD_WITHDRAW)
+def withdraw_form(request: Request, ref: str, msg: str | None = None) -> HTMLResponse:
+    """The confirmation step of 撤回: what will happen on each channel, and the reason (required)."""
+    from hub.web import board
+
+    with session_scope() as s:
+        row, record = _see(s, request, ref, Action.RECORD_WITHDRAW)
+        lines = [ln for ln in board.lines(s, version=row.version) if ln.purpose != "withdraw"]
+    return render(request, "console/withdraw.html", {"row": row, "record": record, "lines": lines, "msg": msg})
+
+
+def withdraw_confirmed(request: Request, ref: str, reason: str, confirm: str) -> Response:
+    """POST of the confirmation page: the reason and the ticked box are both required."""
+    from hub.app import lifecycle
+
+    with session_scope() as s:
+        row, _ = _see(s, request, ref, Action.RECORD_WITHDRAW)
+        version = row.version
+    if not reason.strip():
+        return _back(f"/console/v/{version}/withdraw", "撤回必须写明原因。")
+    if confirm != "yes":
+        return _back(f"/console/v/{version}/withdraw", "请勾选确认后再撤回。")
+    try:
+        done = lifecycle.withdraw(version, actor=_user(request), reason=reason, via="web")
+    except HubError as exc:
+        raise WorkflowError(str(exc)) from None
+    return _back(f"/console/v/{done.version}/deliveries",
+                 f"已撤回：{len(done.ids)} 个渠道正在撤下，{len(done.cancelled)} 个未发出的投递已取消。")

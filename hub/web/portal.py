@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import update
 
+from hub.channels.notices import with_tombstones, withdrawal_of, withdrawn_records
 from hub.errors import NotFound
 from hub.record import Stage
 from hub.settings import get_settings
@@ -60,8 +61,13 @@ def record_page(request: Request, record_id: str) -> HTMLResponse:
 
     with session_scope() as s:
         row = queries.published_version(s, record_id)
-        if row is None:
-            raise NotFound(record_id)
+    if row is None:
+        gone = withdrawal_of(None, record_id)
+        if gone is not None:  # 已撤回: 410 Gone with a notice, never the old text
+            return render(request, "portal/withdrawn.html", {"gone": gone}, status_code=410)
+        raise NotFound(record_id)
+    with session_scope() as s:
+        s.add(row)
         record = record_of(row)
         interprets = None
         if record.interprets:
@@ -115,7 +121,9 @@ def feed(request: Request) -> Response:
 
     xml = environment().get_template("portal/feed.xml").render(rows=rows, base=base, updated=updated,
                                                                site_name=site_name())
-    return Response(xml, media_type="application/atom+xml; charset=utf-8")
+    # withdrawn records: RFC 6721 deleted-entry tombstones naming the entry ids the feed gave them
+    gone = [(f"{base}/records/{w.record_id}#{w.version[:12]}", w.at) for w in withdrawn_records(None)]
+    return Response(with_tombstones(xml.encode("utf-8"), gone), media_type="application/atom+xml; charset=utf-8")
 
 
 @router.get("/s/{code}")

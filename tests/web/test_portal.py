@@ -34,9 +34,16 @@ def test_a_withdrawn_record_leaves_the_portal_and_the_search(client: TestClient,
     assert "1</strong> 条结果" in client.get("/search", params={"q": "征地补偿"}).text
     with session_scope() as s:
         workflow.withdraw(s, version, "office", comment="test")
-    assert client.get("/records/rec-2026-001").status_code == 404
+    gone = client.get("/records/rec-2026-001")
+    assert gone.status_code == 410 and "已撤回" in gone.text and "征地补偿标准" not in gone.text
+    assert client.get("/records/no-such-record").status_code == 404
     assert "0</strong> 条结果" in client.get("/search", params={"q": "征地补偿"}).text
     assert "汉阴县2026年第一批征地补偿公示" not in client.get("/").text
+    feed = client.get("/feed.xml").text
+    assert 'xmlns:at="http://purl.org/atompub/tombstones/1.0"' in feed
+    assert f'<at:deleted-entry ref="http://testserver/records/rec-2026-001#{version[:12]}"' in feed or \
+        f'/records/rec-2026-001#{version[:12]}" when=' in feed
+    assert "<entry>" not in feed
 
 
 def test_browse_by_stage_domain_item_level_and_region(client: TestClient, users: list[str]) -> None:
