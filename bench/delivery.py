@@ -59,7 +59,7 @@ class BenchChannel:
         return c
 
     def send(self, rendition: Any, target: Any, key: str) -> Any:
-        from hub.channels.base import Receipt
+        from hub.deliverables import Receipt
 
         r = self.client().post(self.url, json={"key": key})
         r.raise_for_status()
@@ -131,10 +131,9 @@ def run_hub(broker: Any, n: int, threads: int, channel: BenchChannel, tag: str) 
 
     import dramatiq
 
-    from hub.channels.base import Target
+    from hub.deliverables import Artifact, Rendition, Target
     from hub.queue import actors
     from hub.queue.context import Deps
-    from hub.renderers.base import Artifact, Rendition
     from hub.settings import get_settings
 
     rendition = Rendition(kind="sms", record_id="bench", version="0" * 64,

@@ -101,12 +101,12 @@ def main() -> None:
 
     from sqlalchemy import insert
 
-    from hub.channels.base import Target
     from hub.channels.sms import SmsChannel
     from hub.channels.subscribers import get_vault
     from hub.config import get_config
+    from hub.deliverables import Rendition, Target
     from hub.record import Record
-    from hub.renderers.base import ArtifactStore, Rendition
+    from hub.renderers.base import ArtifactStore
     from hub.settings import get_settings
     from hub.store import repo
     from hub.store.db import session_scope
@@ -162,7 +162,7 @@ def main() -> None:
     # the floor: bare SDK calls of 200 numbers, same concurrency, no database, no decryption
     import threading
 
-    from hub.channels.tencent_client import SmsClient, make_client
+    from hub.vendors.tencent.client import SmsClient, make_client
 
     local = threading.local()
 

@@ -83,13 +83,13 @@ class SoakChannel:
         return r
 
     def send(self, rendition: Any, target: Any, key: str) -> Any:
-        from hub.channels.base import Receipt
+        from hub.deliverables import Receipt
 
         r = self._call("POST", "/post", json={"key": key})
         return Receipt(provider_ref=r.json()["id"], accepted_at=datetime.now(UTC), confirmed=self.final)
 
     def lookup(self, target: Any, key: str) -> Any:
-        from hub.channels.base import Receipt
+        from hub.deliverables import Receipt
 
         r = self._call("GET", "/lookup", params={"key": key})
         if r.status_code == 404:
@@ -97,7 +97,7 @@ class SoakChannel:
         return Receipt(provider_ref=r.json()["id"], accepted_at=datetime.now(UTC), confirmed=self.final)
 
     def status(self, receipt: Any, target: Any) -> Any:
-        from hub.channels.base import DeliveryStatus
+        from hub.deliverables import DeliveryStatus
 
         self._call("GET", "/lookup", params={"key": "status"})
         return DeliveryStatus.DELIVERED
@@ -163,11 +163,10 @@ def make_rows(records: int) -> list[int]:
 
 def worker_main(base: str) -> None:
     """An embedded hub worker whose channels are the fake platform's; runs until killed."""
-    from hub.channels.base import Target
+    from hub.deliverables import Artifact, Rendition, Target
     from hub.queue import actors
     from hub.queue.context import Deps
     from hub.queue.runtime import start_embedded_worker
-    from hub.renderers.base import Artifact, Rendition
 
     channels = {n: SoakChannel(n, base) for n in SOAK_CHANNELS}
     rendition = Rendition(kind="sms", record_id="soak", version="0" * 64,

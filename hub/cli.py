@@ -46,6 +46,7 @@ def _register() -> None:
         "hub.commands.lifecycle",
         "hub.commands.web",
         "hub.commands.subscribers",
+        "hub.commands.config",
     ):
         try:
             importlib.import_module(module)

@@ -1,7 +1,7 @@
 """Publishing and a person's actions on single deliveries (see ``hub.app``).
 
 Every function takes ``actor`` as a ``UserRow`` (the console, signed in) or a user name
-(the CLI's ``--as``, trusted on the server as before); ``via`` (``cli``/``web``) goes into
+(the CLI's ``--as``, trusted on the server as before); ``via`` (``cli``/``console``) goes into
 the audit row. Errors an editor may read are ``WorkflowError``/``NotFound`` in Chinese.
 """
 

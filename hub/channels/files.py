@@ -13,8 +13,8 @@ import re
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from hub.deliverables import sha256_file
 from hub.errors import Permanent
-from hub.renderers.base import sha256_file
 
 _SAFE_PART = re.compile(r"^[A-Za-z0-9\u4e00-\u9fff._-]{1,128}$")
 

@@ -24,16 +24,17 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import ClassVar
 
+from pydantic import Field
 from sqlalchemy import select
 
-from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.base import AccountConfig, ChannelBase, LinkUse
 from hub.channels.boundary import typed_errors
 from hub.channels.files import safe_id, write_atomic
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import Account, HubConfig
+from hub.deliverables import DeliveryStatus, Receipt, Rendition, Target
 from hub.errors import Ambiguous, AuthExpired, ChannelError, ConfigError, Permanent, RateLimited, Retryable
 from hub.redact import redact
-from hub.renderers.base import Rendition
 from hub.settings import Settings
 from hub.store.models import VersionRow
 from hub.timeutil import utcnow
@@ -80,13 +81,30 @@ def smtp_error(exc: BaseException, *, after_data: bool) -> ChannelError:
     return Ambiguous(f"newspaper: unexpected {type(exc).__name__}")
 
 
-class NewspaperChannel:
+class NewspaperAccount(AccountConfig):
+    """``[accounts.*]`` of a newspaper desk reached by e-mail (SMTP)."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    username_env: str = ""
+    password_env: str = ""
+    starttls: bool = False
+    timeout: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
+    optional_env: ClassVar[tuple[str, ...]] = ("username_env", "password_env")
+
+
+class NewspaperChannel(ChannelBase):
     """The ``newspaper`` channel (see the module docstring)."""
 
     name: ClassVar[str] = "newspaper"
     idempotent_upsert: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = False
     rendition_kind: ClassVar[str] = "print"
+    label: ClassVar[str] = "报社"
+    links: ClassVar[LinkUse] = LinkUse.QR
+    account_model: ClassVar[type[AccountConfig]] = NewspaperAccount
+    sandbox: ClassVar[str | None] = "hub.sandbox.smtp"
 
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
         self.config, self.settings = config, settings

@@ -44,26 +44,19 @@ from datetime import datetime, time, timedelta
 from time import monotonic, sleep
 from typing import Any, ClassVar
 
+from pydantic import Field
 from sqlalchemy import ColumnElement, Table, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tencentcloud.sms.v20210111 import models
 
 from hub import redact
-from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.base import AccountConfig, ChannelBase, LinkUse
 from hub.channels.boundary import typed_errors
 from hub.channels.sessions import SessionFactory, scope
 from hub.channels.subscribers import get_vault, valid_at_send
-from hub.channels.tencent_client import (
-    SmsClient,
-    TencentCloudSDKException,
-    is_api_error,
-    make_client,
-    quiet_sdk_logs,
-    sdk_error_text,
-    transport_error,
-)
 from hub.config import Account, HubConfig
+from hub.deliverables import DeliveryStatus, Receipt, Rendition, Target
 from hub.errors import (
     Ambiguous,
     AuthExpired,
@@ -73,7 +66,6 @@ from hub.errors import (
     RateLimited,
     Retryable,
 )
-from hub.renderers.base import Rendition
 from hub.settings import Settings
 from hub.store.models import (
     ChannelStateRow,
@@ -83,6 +75,16 @@ from hub.store.models import (
     UtcDateTime,
 )
 from hub.timeutil import SHANGHAI, utcnow
+from hub.vendors.tencent.client import (
+    SmsClient,
+    TencentAccount,
+    TencentCloudSDKException,
+    is_api_error,
+    make_client,
+    quiet_sdk_logs,
+    sdk_error_text,
+    transport_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -398,13 +400,31 @@ def _write_results(s: Session, values: list[_Result], now: datetime) -> None:
                          [(st, cd, sn, stamp, rid) for st, cd, sn, rid in values])
 
 
-class SmsChannel:
+class SmsAccount(TencentAccount):
+    """``[accounts.*]`` of the Tencent Cloud SMS application."""
+
+    sdk_app_id: str = Field(pattern=r"^[0-9]+$")
+    batch_size: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)
+    concurrency: int = Field(default=4, ge=1)
+    quiet_hours: str = Field(default="22:00-08:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    send_budget_seconds: float = Field(default=120, gt=0)
+    receipt_pages: int = Field(default=20, ge=1)
+    receipt_timeout_hours: float = Field(default=48, gt=0)
+
+
+class SmsChannel(ChannelBase):
     """The ``sms`` channel (see the module docstring)."""
 
     name: ClassVar[str] = "sms"
     idempotent_upsert: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = True
     rendition_kind: ClassVar[str] = "sms"
+    label: ClassVar[str] = "短信"
+    links: ClassVar[LinkUse] = LinkUse.TEMPLATE
+    account_model: ClassVar[type[AccountConfig]] = SmsAccount
+    sandbox: ClassVar[str | None] = "hub.sandbox.tencent"
+    overridable: ClassVar[bool] = True
+    callbacks: ClassVar[bool] = True  # pushed delivery reports (handle_sms_callback)
 
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None,
                  clock: Any = None) -> None:

@@ -25,13 +25,13 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.base import AccountConfig, ChannelBase, LinkUse
 from hub.channels.boundary import typed_errors
 from hub.channels.files import safe_id, same_file
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig
+from hub.deliverables import DeliveryStatus, Receipt, Rendition, Target, sha256_file
 from hub.errors import NotFound, Permanent, Retryable
-from hub.renderers.base import Rendition, sha256_file
 from hub.settings import Settings, get_settings
 from hub.store.models import ChannelStateRow, DeliveryRow
 from hub.timeutil import utcnow
@@ -109,13 +109,23 @@ def collected(session: Session, provider_ref: str) -> dict[str, Any] | None:
     return dict(row.value) if row is not None else None
 
 
-class TvChannel:
+class TvAccount(AccountConfig):
+    """``[accounts.*]`` of a TV station (it collects packages on /tv; the token is optional)."""
+
+    pickup_token_env: str = ""
+    optional_env: ClassVar[tuple[str, ...]] = ("pickup_token_env",)
+
+
+class TvChannel(ChannelBase):
     """The ``tv`` channel (see the module docstring)."""
 
     name: ClassVar[str] = "tv"
     idempotent_upsert: ClassVar[bool] = True
     can_lookup: ClassVar[bool] = True
     rendition_kind: ClassVar[str] = "video"
+    label: ClassVar[str] = "电视台"
+    links: ClassVar[LinkUse] = LinkUse.QR
+    account_model: ClassVar[type[AccountConfig]] = TvAccount
 
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
         self.config, self.settings = config, settings

@@ -25,14 +25,14 @@ from typing import Any, ClassVar
 
 from sqlalchemy import select
 
-from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.base import ChannelBase, LinkUse
 from hub.channels.boundary import typed_errors
 from hub.channels.files import confined, safe_id, same_file, write_atomic
 from hub.channels.notices import with_tombstones, withdrawal_notice, withdrawn_records
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig
+from hub.deliverables import Artifact, DeliveryStatus, Receipt, Rendition, Target
 from hub.errors import Permanent, Retryable
-from hub.renderers.base import Artifact, Rendition
 from hub.settings import Settings
 from hub.store.models import DeliveryRow, RenditionRow, VersionRow
 from hub.timeutil import utcnow
@@ -40,13 +40,17 @@ from hub.timeutil import utcnow
 #: The portal's stylesheet (hub/web/static), copied beside the static pages.
 SITE_CSS = Path(__file__).resolve().parents[1] / "web" / "static" / "site.css"
 
-class WebChannel:
+
+
+class WebChannel(ChannelBase):
     """The ``web`` channel (see the module docstring)."""
 
     name: ClassVar[str] = "web"
     idempotent_upsert: ClassVar[bool] = True
     can_lookup: ClassVar[bool] = True
     rendition_kind: ClassVar[str] = "web"
+    label: ClassVar[str] = "政府网站"
+    links: ClassVar[LinkUse] = LinkUse.LINK
 
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
         self.config, self.settings = config, settings

@@ -39,15 +39,17 @@ from typing import Any, ClassVar
 
 from cryptography.fernet import Fernet, InvalidToken
 from PIL import Image
+from pydantic import Field
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
 from hub import redact
-from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.base import AccountConfig, ChannelBase, LinkUse
 from hub.channels.http import TRANSPORT_ERRORS, from_status, from_transport, safe_message
 from hub.channels.sendstate import SessionFactory, default_sessions, read_note, write_note
 from hub.config import Account, HubConfig
+from hub.deliverables import DeliveryStatus, Receipt, Rendition, Target
 from hub.errors import (
     Ambiguous,
     AuthExpired,
@@ -58,7 +60,6 @@ from hub.errors import (
     RateLimited,
     Retryable,
 )
-from hub.renderers.base import Rendition
 from hub.settings import Settings
 from hub.timeutil import SHANGHAI, utcnow
 
@@ -250,13 +251,31 @@ class _Send:
         self.refreshed = False
 
 
-class WeChatChannel:
+class WeChatAccount(AccountConfig):
+    """``[accounts.*]`` of a WeChat official account (公众号)."""
+
+    api_base: str = "https://api.weixin.qq.com/cgi-bin/"
+    app_id: str = Field(pattern=r"^wx[0-9a-zA-Z]{16}$")
+    secret_env: str
+    callback_token_env: str = ""
+    timeout: float | None = Field(default=None, gt=0)
+    required_env: ClassVar[tuple[str, ...]] = ("secret_env",)
+    optional_env: ClassVar[tuple[str, ...]] = ("callback_token_env",)
+
+
+class WeChatChannel(ChannelBase):
     """Publishes a rendered article to a WeChat official account (freepublish)."""
 
     name: ClassVar[str] = "wechat"
     idempotent_upsert: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = True
     rendition_kind: ClassVar[str] = "wechat"
+    label: ClassVar[str] = "微信公众号"
+    links: ClassVar[LinkUse] = LinkUse.QR
+    account_model: ClassVar[type[AccountConfig]] = WeChatAccount
+    sandbox: ClassVar[str | None] = "hub.sandbox.wechat"
+    overridable: ClassVar[bool] = True
+    callbacks: ClassVar[bool] = True  # PUBLISHJOBFINISH events (hub.web.callbacks)
 
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
         self.config, self.settings = config, settings

@@ -26,12 +26,14 @@ import threading
 from typing import Any, ClassVar
 
 import httpx
+from pydantic import Field
 
 from hub import redact
-from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.channels.base import AccountConfig, ChannelBase, LinkUse
 from hub.channels.http import TRANSPORT_ERRORS, from_status, from_transport, retry_after_seconds, safe_message
 from hub.channels.sendstate import SessionFactory, default_sessions, read_note, write_note
 from hub.config import Account, HubConfig
+from hub.deliverables import Artifact, DeliveryStatus, Receipt, Rendition, Target
 from hub.errors import (
     Ambiguous,
     AuthExpired,
@@ -42,7 +44,6 @@ from hub.errors import (
     RateLimited,
     Retryable,
 )
-from hub.renderers.base import Artifact, Rendition
 from hub.settings import Settings
 from hub.timeutil import utcnow
 
@@ -95,13 +96,29 @@ def _capture(fn: Any) -> tuple[Any, BaseException | None]:
         return None, exc
 
 
-class WeiboChannel:
+class WeiboAccount(AccountConfig):
+    """``[accounts.*]`` of a Weibo account (the app's token and its 安全域名)."""
+
+    api_base: str = "https://api.weibo.com"
+    access_token_env: str
+    safe_domain: str = ""
+    rip: str = "127.0.0.1"
+    timeout: float | None = Field(default=None, gt=0)
+    required_env: ClassVar[tuple[str, ...]] = ("access_token_env",)
+
+
+class WeiboChannel(ChannelBase):
     """Posts a rendered Weibo text (and picture) on the county's official Weibo account."""
 
     name: ClassVar[str] = "weibo"
     idempotent_upsert: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = True
     rendition_kind: ClassVar[str] = "weibo"
+    label: ClassVar[str] = "政务微博"
+    links: ClassVar[LinkUse] = LinkUse.LINK
+    account_model: ClassVar[type[AccountConfig]] = WeiboAccount
+    sandbox: ClassVar[str | None] = "hub.sandbox.weibo"
+    overridable: ClassVar[bool] = True
 
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
         self.config, self.settings = config, settings

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from hub.cli import app, clean_errors
-from hub.renderers.base import Rendition
+from hub.deliverables import Rendition
 
 _LINE_FACTS = ("segments", "chars", "title", "text", "pages", "error_correction")
 

@@ -31,19 +31,10 @@ def parse_fault(spec: str) -> tuple[str, str, str]:
 
 
 def sandbox_options() -> dict[str, Any]:
-    """Vendor options from config and environment: Weibo's safe domain, the WeChat event callback."""
-    options: dict[str, Any] = {}
-    for account in get_config().accounts.values():
-        if account.channel == "weibo" and account.get("safe_domain"):
-            options["weibo_safe_domain"] = str(account.get("safe_domain"))
-        if account.channel == "wechat" and account.get("callback_token_env"):
-            token = os.environ.get(str(account.get("callback_token_env")))
-            if token:
-                options["wechat_callback_token"] = token
-    callback = os.environ.get("HUB_WECHAT_CALLBACK_URL")
-    if callback:
-        options["wechat_callback_url"] = callback
-    return options
+    """Vendor options from config and environment (each fake reads its own accounts)."""
+    from hub.sandbox.credentials import options_from_config
+
+    return options_from_config()
 
 
 @app.command("sandbox")

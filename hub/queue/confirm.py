@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.channels.base import DeliveryStatus
+from hub.deliverables import DeliveryStatus
 from hub.errors import ChannelError
 from hub.queue import ledger
 from hub.queue.context import Deps

@@ -18,9 +18,9 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from hub.channels.base import Channel, Target
+from hub.channels.base import Channel
+from hub.deliverables import Rendition, Target
 from hub.queue.policy import EngineSettings
-from hub.renderers.base import Rendition
 from hub.timeutil import utcnow
 
 ChannelFor = Callable[[str], Channel]
@@ -28,13 +28,8 @@ RenditionFor = Callable[[Session | Connection, str, str], Rendition]
 Sessions = Callable[[], AbstractContextManager[Session]]
 Reads = Callable[[], AbstractContextManager[Connection]]
 
-#: channel → rendition kind, for channels whose adapter class does not say (contracts.md)
-RENDITION_KIND = {"wechat": "wechat", "weibo": "weibo", "sms": "sms", "web": "web", "tv": "video",
-                  "newspaper": "print"}
-
-
 def default_channels(name: str) -> Channel:
-    from hub.channels import get_channel
+    from hub.channels.registry import get_channel
 
     channel: Channel = get_channel(name)
     return channel
@@ -114,8 +109,9 @@ def target_for(name: str) -> Target:
 
 
 def rendition_kind(channel: Channel, name: str) -> str:
+    """The kind the adapter declares (a test's fake channel may declare none: then its own name)."""
     kind = getattr(channel, "rendition_kind", None)
-    return str(kind) if kind else RENDITION_KIND.get(name, name)
+    return str(kind) if kind else name
 
 
 @dataclass

@@ -26,14 +26,14 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from hub.channels.base import Channel, Receipt, Target
+from hub.channels.base import Channel
+from hub.deliverables import Receipt, Rendition, Target
 from hub.errors import AuthExpired, ChannelError, ConfigError, NotFound, Permanent, RenderError, Retryable
 from hub.queue import ledger
 from hub.queue.context import Deps, rendition_kind
 from hub.queue.policy import Action, Decision, EngineSettings, decide
 from hub.queue.states import CLAIMABLE, State, is_terminal
 from hub.redact import redact_value
-from hub.renderers.base import Rendition
 from hub.store.models import DeliveryRow
 from hub.testing.faults import crash_point
 

@@ -207,11 +207,11 @@ def _prepare_record(sample: Path, *, echo: Echo, password: str = DEMO_PASSWORD_D
         state = row.state
     echo(f"version {version[:12]} is {state} (submitted by author, approved by reviewer)")
     # render every rendition up front (the TV video takes seconds) so deliveries only load them
+    from hub.channels.registry import rendition_kinds
     from hub.errors import HubError
-    from hub.queue.context import RENDITION_KIND
     from hub.renderers.service import render_version
 
-    for kind in kinds if kinds is not None else tuple(dict.fromkeys(RENDITION_KIND.values())):
+    for kind in kinds if kinds is not None else tuple(dict.fromkeys(rendition_kinds().values())):
         started = time.monotonic()
         try:
             with session_scope() as s:
@@ -243,7 +243,7 @@ def _wait(ids: list[int], timeout: float, echo: Echo) -> bool:
             time.sleep(0.25)
             continue
         for did, (state, channel, ref, _att) in states.items():
-            if channel == "tv" and state == State.SUBMITTED and ref and did not in collected:
+            if channel == tv.TvChannel.name and state == State.SUBMITTED and ref and did not in collected:
                 with session_scope() as s:
                     tv.collect(s, ref, by="station")
                     due = poll_now(s, delivery_id=did)
@@ -266,6 +266,7 @@ def _wait(ids: list[int], timeout: float, echo: Echo) -> bool:
 
 def _result(version: str, ids: list[int], sb: Any, password: str, complete: bool) -> DemoResult:
     from hub.channels import tv
+    from hub.channels.web import WebChannel
     from hub.queue.status import status_json
     from hub.settings import get_settings
     from hub.store.db import session_scope
@@ -277,9 +278,9 @@ def _result(version: str, ids: list[int], sb: Any, password: str, complete: bool
         inbox[m["channel"]] = inbox.get(m["channel"], 0) + 1
     portal = tv_pkg = None
     for d in data["deliveries"]:
-        if d["channel"] == "web" and d["provider_ref"]:
+        if d["channel"] == WebChannel.name and d["provider_ref"]:
             page = get_settings().site_dir / d["provider_ref"]
             portal = str(page if page.exists() else d["provider_ref"])
-        if d["channel"] == "tv" and d["provider_ref"]:
+        if d["channel"] == tv.TvChannel.name and d["provider_ref"]:
             tv_pkg = str(tv.package_dir(d["provider_ref"]))
     return DemoResult(version, ids, data, inbox, sb.url, portal, tv_pkg, password, complete)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hub.channels.base import Receipt
+from hub.deliverables import Receipt
 from hub.errors import ChannelError
 from hub.queue import ledger
 from hub.queue.context import Deps

@@ -1,6 +1,7 @@
 """Every rendition kind the hub can produce, in one explicit registry.
 
-``RENDERERS[kind](record, ctx, store) -> Rendition``. The order is the order
+``RENDERERS[kind](record, ctx, store) -> Rendition``. Which kind a channel sends is
+its declaration's ``rendition_kind`` (``hub.channels.registry.rendition_kinds()``). The order is the order
 ``hub render`` prints them in. The video package lives in ``hub.renderers.video``
 (its own engineer); it is registered here when the module is present so that the
 rest of the hub never has to know whether video support is installed.
@@ -10,36 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hub.deliverables import Rendition
 from hub.record import Record
-from hub.renderers.base import ArtifactStore, RenderContext, Rendition
-from hub.renderers.pdf import render_print
-from hub.renderers.qr import render_qr
-from hub.renderers.sms import render_sms
-from hub.renderers.summary import render_summary
-from hub.renderers.web import render_web
-from hub.renderers.wechat import render_wechat
-from hub.renderers.weibo import render_weibo
+from hub.renderers import pdf, qr, sms, summary, web, wechat, weibo
+from hub.renderers.base import ArtifactStore, RenderContext
 
 RenderFn = Callable[[Record, RenderContext, ArtifactStore], Rendition]
 
+#: Each module names its own kind (``KIND``): the registry repeats no channel's name.
 RENDERERS: dict[str, RenderFn] = {
-    "summary": render_summary,
-    "qr": render_qr,
-    "sms": render_sms,
-    "wechat": render_wechat,
-    "weibo": render_weibo,
-    "web": render_web,
-    "print": render_print,
-}
-
-#: Channel → the rendition kind its adapter sends (docs/dev/contracts.md).
-CHANNEL_KINDS: dict[str, str] = {
-    "wechat": "wechat",
-    "weibo": "weibo",
-    "sms": "sms",
-    "web": "web",
-    "tv": "video",
-    "newspaper": "print",
+    summary.KIND: summary.render_summary,
+    qr.KIND: qr.render_qr,
+    sms.KIND: sms.render_sms,
+    wechat.KIND: wechat.render_wechat,
+    weibo.KIND: weibo.render_weibo,
+    web.KIND: web.render_web,
+    pdf.KIND: pdf.render_print,
 }
 
 
@@ -61,4 +48,4 @@ def _register_video() -> None:
 
 _register_video()
 
-__all__ = ["CHANNEL_KINDS", "RENDERERS", "RenderFn"]
+__all__ = ["RENDERERS", "RenderFn"]

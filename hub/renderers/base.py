@@ -17,37 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-#: The channels that print or show a QR code, each with its own short code (scan attribution).
-QR_CHANNELS = ("newspaper", "tv", "poster", "wechat")
-#: Every channel that gets a short code (the QR ones plus the text channels that carry a link).
-LINK_CHANNELS = ("web", "sms", "weibo", *QR_CHANNELS)
+# Rendition and Artifact live below renderers and channels (hub.deliverables); re-exported here
+# because every renderer builds them next to the store and the context.
+from hub.deliverables import Artifact, Rendition, sha256_file
 
-
-def sha256_file(path: Path) -> str:
-    """The SHA-256 hex of a file, read in 1 MiB blocks (video packages are large)."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class Artifact:
-    """A file in the artifact store, named by its SHA-256."""
-
-    path: Path
-    sha256: str
-    bytes: int
-    media_type: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"path": str(self.path), "sha256": self.sha256, "bytes": self.bytes, "media_type": self.media_type}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Artifact:
-        return cls(Path(data["path"]), data["sha256"], int(data["bytes"]), data["media_type"])
-
+__all__ = ["Artifact", "ArtifactStore", "RenderContext", "Rendition", "sha256_file"]
 
 class ArtifactStore:
     """Content-addressed files under ``root`` (``var/artifacts/ab/abcdef….ext``).
@@ -116,48 +90,3 @@ class RenderContext:
 
     def short_url(self, channel: str) -> str:
         return f"{self.public_url}/s/{self.short_codes[channel]}"
-
-
-@dataclass(frozen=True, slots=True)
-class Rendition:
-    """One rendition of a version: a main artifact, other files by role, and kind-specific facts.
-
-    ``facts`` are small JSON values printed by ``hub render --json`` (e.g. SMS
-    ``segments`` and ``chars``, QR ``data``). ``not_after`` bounds delivery (F11).
-    """
-
-    kind: str
-    record_id: str
-    version: str
-    main: Artifact
-    files: dict[str, Artifact] = field(default_factory=dict)
-    facts: dict[str, Any] = field(default_factory=dict)
-    not_after: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "record_id": self.record_id,
-            "version": self.version,
-            "main": self.main.to_json(),
-            "files": {k: a.to_json() for k, a in self.files.items()},
-            "facts": self.facts,
-            "not_after": self.not_after.isoformat() if self.not_after else None,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Rendition:
-        return cls(
-            kind=data["kind"],
-            record_id=data["record_id"],
-            version=data["version"],
-            main=Artifact.from_json(data["main"]),
-            files={k: Artifact.from_json(v) for k, v in data["files"].items()},
-            facts=data["facts"],
-            not_after=datetime.fromisoformat(data["not_after"]) if data.get("not_after") else None,
-        )
-
-    def summary_json(self) -> dict[str, Any]:
-        """What ``hub render --json`` prints per rendition."""
-        return {"kind": self.kind, "path": str(self.main.path), "sha256": self.main.sha256,
-                "bytes": self.main.bytes, **self.facts}

@@ -22,7 +22,7 @@ from typing import Any
 
 from hub.config import get_config
 from hub.record import Record
-from hub.renderers.base import LINK_CHANNELS, RenderContext
+from hub.renderers.base import RenderContext
 from hub.settings import get_settings
 
 TYPED_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
@@ -46,7 +46,10 @@ def _encode(digest: bytes, alphabet: str, length: int) -> str:
 def short_code(version: str, channel: str) -> str:
     """The short code of ``channel``'s link to ``version`` (deterministic, no database)."""
     digest = hashlib.sha256(f"hub-short-link\x00{version}\x00{channel}".encode()).digest()
-    if channel == "sms":
+    from hub.channels.base import LinkUse
+    from hub.channels.registry import link_use  # renderers sit below channels: the registry only at call time
+
+    if link_use(channel) is LinkUse.TEMPLATE:  # the code is a template parameter (≤ 6 characters)
         return _encode(digest, SMS_ALPHABET, SMS_CODE_LEN)
     return _encode(digest, TYPED_ALPHABET, CODE_LEN)
 
@@ -86,6 +89,8 @@ def build_context(record: Record, version: str, *, related: dict[str, Any] | Non
         ``{"interprets": {"id", "title", "url"} | None, "interpreted_by": [{"id", "title", "url"}]}``.
         Without it, only the record's own ``interprets`` id is known (title = the id).
     """
+    from hub.channels.registry import link_channels  # every channel declaring a link or QR code
+
     public_url = get_settings().public_url
     if related is None:
         related = {"interprets": None, "interpreted_by": []}
@@ -97,7 +102,7 @@ def build_context(record: Record, version: str, *, related: dict[str, Any] | Non
         version=version,
         public_url=public_url,
         page_url=f"{public_url}/records/{record.id}",
-        short_codes={channel: short_code(version, channel) for channel in LINK_CHANNELS},
+        short_codes={channel: short_code(version, channel) for channel in link_channels()},
         rendered_at=render_instant(record, version),
         settings=render_settings(),
         related=related,

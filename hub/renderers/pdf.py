@@ -35,15 +35,19 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from hub.deliverables import Rendition
 from hub.errors import RenderError
 from hub.record import ChannelOverride, Heading, ListBlock, Record
 from hub.record import Paragraph as Para
 from hub.record import Table as TableBlock
-from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.context import not_after
 from hub.renderers.qr import qr_matrix
 from hub.renderers.text import clean
 from hub.timeutil import to_local
+
+#: The rendition kind this module renders (its key in ``hub.renderers.RENDERERS``).
+KIND = "print"
 
 FONT = "HubCJK"
 QR_SIZE = 32 * mm
@@ -205,7 +209,7 @@ def render_print(record: Record, ctx: RenderContext, store: ArtifactStore) -> Re
     data = pdf_bytes(record, ctx)
     main = store.put(data, ".pdf", "application/pdf")
     pages = data.count(b"/Type /Page\n") or data.count(b"/Type /Page ")
-    return Rendition("print", record.id, ctx.version, main,
+    return Rendition(KIND, record.id, ctx.version, main,
                      facts={"title": clean(record.title), "short_url": ctx.short_url("newspaper"),
                             "meta_line": meta_line(record),
                             "pages": pages}, not_after=not_after(record, ctx, "newspaper"))

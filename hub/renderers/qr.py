@@ -24,9 +24,13 @@ import numpy as np
 import zxingcpp
 from PIL import Image
 
+from hub.deliverables import Rendition
 from hub.errors import RenderError
 from hub.record import Record
-from hub.renderers.base import QR_CHANNELS, ArtifactStore, RenderContext, Rendition
+from hub.renderers.base import ArtifactStore, RenderContext
+
+#: The rendition kind this module renders (its key in ``hub.renderers.RENDERERS``).
+KIND = "qr"
 
 BOX = 10
 BORDER = 4
@@ -114,10 +118,12 @@ def qr_svg(data: str, logo: str = "") -> str:
 
 def render_qr(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rendition:
     """One PNG and one SVG per QR channel; facts ``data`` = channel → URL, ``codes`` = channel → code."""
+    from hub.channels.registry import qr_channels  # the channels declaring LinkUse.QR, plus posters
+
     logo = str(ctx.settings.get("render", {}).get("logo") or "")
     data = {channel: ctx.short_url(channel) for channel in ctx.short_codes}
     files = {}
-    for channel in QR_CHANNELS:
+    for channel in qr_channels():
         url = data[channel]
         files[f"{channel}.png"] = store.put(qr_png(url, logo), ".png", "image/png")
         files[f"{channel}.svg"] = store.put(qr_svg(url, logo).encode("utf-8"), ".svg", "image/svg+xml")
@@ -129,6 +135,6 @@ def render_qr(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rendi
     }
     blob = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
     main = store.put(blob, ".json", "application/json")
-    return Rendition("qr", record.id, ctx.version, main, files=files,
+    return Rendition(KIND, record.id, ctx.version, main, files=files,
                      facts={"data": data, "codes": dict(ctx.short_codes),
                             "error_correction": manifest["error_correction"]})

@@ -21,9 +21,10 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hub.deliverables import Rendition
 from hub.errors import NotFound, RenderError
 from hub.record import Record
-from hub.renderers.base import LINK_CHANNELS, ArtifactStore, RenderContext, Rendition
+from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.context import build_context
 from hub.settings import get_settings
 from hub.store.models import RecordRow, RenditionRow, ShortLinkRow, VersionRow
@@ -61,10 +62,9 @@ def related_for(session: Session, record: Record) -> dict[str, Any]:
 
 
 def _store_links(session: Session, ctx: RenderContext) -> None:
-    codes = [ctx.short_codes[c] for c in LINK_CHANNELS]
+    codes = list(ctx.short_codes.values())
     existing = {r.code: r for r in session.scalars(select(ShortLinkRow).where(ShortLinkRow.code.in_(codes)))}
-    for channel in LINK_CHANNELS:
-        code = ctx.short_codes[channel]
+    for channel, code in ctx.short_codes.items():
         row = existing.get(code)
         if row is None:
             session.add(ShortLinkRow(code=code, record_id=ctx.record_id, version=ctx.version, channel=channel,

@@ -20,12 +20,16 @@ import math
 import re
 from typing import Any
 
+from hub.deliverables import Rendition
 from hub.errors import RenderError
 from hub.record import Record
-from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.context import not_after
 from hub.renderers.text import clean
 from hub.timeutil import to_local
+
+#: The rendition kind this module renders (its key in ``hub.renderers.RENDERERS``).
+KIND = "sms"
 
 GSM7_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -146,6 +150,6 @@ def render_sms(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rend
             "encoding": "GSM-7" if gsm else "UCS-2", "record_id": record.id, "version": ctx.version}
     main = store.put(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode(), ".json",
                      "application/json")
-    return Rendition("sms", record.id, ctx.version, main,
+    return Rendition(KIND, record.id, ctx.version, main,
                      facts={"text": text, "segments": n, "chars": len(text), "template_id": cfg["template_id"],
                             "params": params, "sign_name": signature}, not_after=not_after(record, ctx, "sms"))

@@ -30,10 +30,14 @@ from functools import lru_cache
 
 import jieba
 
+from hub.deliverables import Rendition
 from hub.errors import RenderError
 from hub.record import Heading, ListBlock, Paragraph, Record, Table
-from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.text import clauses, clean, cut, sentences
+
+#: The rendition kind this module renders (its key in ``hub.renderers.RENDERERS``).
+KIND = "summary"
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -228,5 +232,5 @@ def render_summary(record: Record, ctx: RenderContext, store: ArtifactStore) -> 
             "overridden": text != s.text}
     blob = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
     main = store.put(blob, ".json", "application/json")
-    return Rendition("summary", record.id, ctx.version, main,
+    return Rendition(KIND, record.id, ctx.version, main,
                      facts={"text": text, "chars": len(text), "key_points": s.key_points})

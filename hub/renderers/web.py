@@ -18,14 +18,18 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from hub.deliverables import Rendition
 from hub.record import LEVEL_NAMES, Level, Record, Stage
-from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.context import not_after
 from hub.renderers.qr import qr_svg
 from hub.renderers.summary import summarize
 from hub.renderers.templating import render_template
 from hub.renderers.text import clean, heading_base
 from hub.timeutil import to_local
+
+#: The rendition kind this module renders (its key in ``hub.renderers.RENDERERS``).
+KIND = "web"
 
 #: URL slugs of the five stages (file names stay ASCII).
 STAGE_SLUGS = {Stage.DECISION: "decision", Stage.EXECUTION: "execution", Stage.MANAGEMENT: "management",
@@ -104,7 +108,7 @@ def render_web(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rend
     html = page_html(record, ctx)
     main = store.put(html.encode("utf-8"), ".html", "text/html")
     entry = entry_of(record, ctx)
-    return Rendition("web", record.id, ctx.version, main,
+    return Rendition(KIND, record.id, ctx.version, main,
                      facts={"site_path": f"records/{record.id}/index.html", "page_url": ctx.page_url,
                             "entry": entry.to_json()}, not_after=not_after(record, ctx, "web"))
 

@@ -24,9 +24,10 @@ from typing import Any
 import css_inline
 import nh3
 
+from hub.deliverables import Rendition
 from hub.errors import RenderError
 from hub.record import Record
-from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.context import not_after
 from hub.renderers.images import cover, jpeg
 from hub.renderers.qr import load_logo
@@ -35,6 +36,9 @@ from hub.renderers.summary import summarize
 from hub.renderers.templating import environment, render_template
 from hub.renderers.text import clean, heading_base
 from hub.timeutil import to_local
+
+#: The rendition kind this module renders (its key in ``hub.renderers.RENDERERS``).
+KIND = "wechat"
 
 TITLE_MAX = 32
 AUTHOR_MAX = 16
@@ -129,7 +133,7 @@ def render_wechat(record: Record, ctx: RenderContext, store: ArtifactStore) -> R
     html_art = store.put(content.encode("utf-8"), ".html", "text/html")
     blob = json.dumps({"articles": [article]}, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
     main = store.put(blob, ".json", "application/json")
-    return Rendition("wechat", record.id, ctx.version, main, files={"cover": cover_art, "content": html_art},
+    return Rendition(KIND, record.id, ctx.version, main, files={"cover": cover_art, "content": html_art},
                      facts={"title": article["title"], "author": article["author"], "digest": article["digest"],
                             "content_chars": len(content), "content_bytes": size, "cover_bytes": len(thumb),
                             "content_source_url": ctx.page_url}, not_after=not_after(record, ctx, "wechat"))

@@ -23,13 +23,17 @@ import json
 import math
 import re
 
+from hub.deliverables import Rendition
 from hub.errors import RenderError
 from hub.record import Record
-from hub.renderers.base import ArtifactStore, RenderContext, Rendition
+from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.context import not_after
 from hub.renderers.images import jpeg, points_card
 from hub.renderers.summary import summarize
 from hub.renderers.text import clean, cut
+
+#: The rendition kind this module renders (its key in ``hub.renderers.RENDERERS``).
+KIND = "weibo"
 
 LIMIT = 140
 MIN_URL_WEIGHT = 12
@@ -100,6 +104,6 @@ def render_weibo(record: Record, ctx: RenderContext, store: ArtifactStore) -> Re
             "record_id": record.id, "version": ctx.version}
     blob = json.dumps(post, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
     main = store.put(blob, ".json", "application/json")
-    return Rendition("weibo", record.id, ctx.version, main, files={"pic": pic},
+    return Rendition(KIND, record.id, ctx.version, main, files={"pic": pic},
                      facts={"text": text, "chars": weibo_length(text), "limit": LIMIT, "topics": tags,
                             "url": url}, not_after=not_after(record, ctx, "weibo"))

@@ -1,7 +1,8 @@
 """Assemble the sandbox: the core server plus every vendor module, each adding its routes.
 
 Each vendor module exposes ``register(sandbox: Sandbox) -> None``. The list is
-explicit (no discovery) so a reader sees every fake API the sandbox serves.
+the channel registry's (each channel declares its fake, ``ChannelBase.sandbox``)
+plus ``EXTRA_MODULES``: explicit, no discovery.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from typing import Any
 
 from hub.sandbox.core import Sandbox
 
-VENDOR_MODULES = (
-    "hub.sandbox.wechat",
-    "hub.sandbox.weibo",
-    "hub.sandbox.tencent",
-    "hub.sandbox.inbox",
-)
+#: Fakes of outside services that no channel declares (a vendor used by a renderer only), and the inbox.
+EXTRA_MODULES = ("hub.sandbox.tencent", "hub.sandbox.inbox")
+
+
+def vendor_modules() -> tuple[str, ...]:
+    """Every module whose ``register(sandbox)`` adds routes: the fakes the channels declare, then the extras."""
+    from hub.channels.registry import sandbox_modules
+
+    return tuple(dict.fromkeys((*sandbox_modules(), *EXTRA_MODULES)))
 
 #: Environment variables holding the secrets the sandbox accepts (the same ones the adapters read).
 SANDBOX_SECRET_ENV = (
@@ -42,12 +46,8 @@ def build_sandbox(port: int = 0, *, state_file: Path | None = None, seed: int = 
                   options: dict[str, Any] | None = None) -> Sandbox:
     """A sandbox with every vendor's routes registered (not started)."""
     sandbox = Sandbox(port, state_file=state_file, credentials=credentials, seed=seed, options=options)
-    for name in VENDOR_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # a vendor module not written yet
-        module.register(sandbox)
+    for name in vendor_modules():
+        register = getattr(importlib.import_module(name), "register", None)
+        if register is not None:  # the SMTP desk is started by the caller (start_smtp), it has no routes
+            register(sandbox)
     return sandbox

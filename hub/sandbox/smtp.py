@@ -25,12 +25,14 @@ import time
 from collections.abc import Callable
 from email import policy
 from email.parser import BytesParser
+from html import escape
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from hub.sandbox.core import Sandbox
+from hub.sandbox.inbox import InboxSection, when
 
 CHANNEL = "newspaper"
 
@@ -104,3 +106,25 @@ def start_smtp(sandbox: Sandbox, *, host: str = "127.0.0.1", port: int = 0,
     controller = Controller(DeskHandler(sandbox), hostname=host, port=chosen, ready_timeout=10, **extra)
     controller.start()
     return host, chosen, controller.stop
+
+
+def _mails(msgs: list[dict[str, Any]]) -> str:
+    out = []
+    for m in msgs:
+        c = m["content"]
+        rows = "".join(f"<div><b>{escape(str(k))}</b>: {escape(str(c[k]))}</div>"
+                       for k in ("from", "to", "subject") if c.get(k))
+        files = "".join(
+            f"<li>📎 {escape(str(a.get('filename') or '?'))} · {escape(str(a.get('content_type') or ''))} · "
+            f"{int(a.get('bytes') or 0):,} bytes</li>"
+            for a in (c.get("attachments") or []) if isinstance(a, dict))
+        text = c.get("text") or c.get("body") or ""
+        out.append(f'<div class="mail"><div class="meta">{escape(when(m["at"]))}</div>{rows}'
+                   f'<pre>{escape(str(text))}</pre><ul>{files}</ul></div>')
+    return "".join(out) or '<p class="meta">no mail yet</p>'
+
+
+def inbox_section(msgs: list[dict[str, Any]]) -> InboxSection:
+    """The inbox's newspaper part: each mail the desk received, with its attachments."""
+    mails = [m for m in msgs if m["channel"] == CHANNEL]
+    return InboxSection("报社 (newspaper desk)", mails, _mails(mails))

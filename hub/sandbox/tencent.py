@@ -38,6 +38,7 @@ import hmac
 import io
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -46,10 +47,15 @@ import time
 import urllib.request
 import uuid
 import wave
+from collections import defaultdict
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
+from hub.config import HubConfig
+from hub.redact import mask_phone
 from hub.sandbox.core import Sandbox, SandboxRequest, SandboxResponse
+from hub.sandbox.inbox import InboxSection, when
 from hub.timeutil import SHANGHAI
 
 SMS_VERSION = "2021-01-11"
@@ -504,3 +510,35 @@ def _mp3(wav: bytes) -> bytes:
     if done.returncode != 0:
         raise ApiError("InternalError", "mp3 encoding failed.")
     return done.stdout
+
+
+def _threads(msgs: list[dict[str, Any]]) -> str:
+    threads: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in msgs:
+        threads[str(m["content"].get("phone") or "?")].append(m)
+    out = []
+    for phone, items in threads.items():
+        bubbles = "".join(
+            f'<div class="bubble">{escape(str(m["content"].get("text") or ""))}'
+            f'<span class="meta">{escape(when(m["at"]))}</span></div>' for m in items)
+        # a recipient's number is personal data: the inbox shows it masked, like every hub screen
+        out.append(f'<div class="thread"><div class="num">{escape(mask_phone(phone))}</div>{bubbles}</div>')
+    return "".join(out) or '<p class="meta">no SMS yet</p>'
+
+
+def inbox_section(msgs: list[dict[str, Any]]) -> InboxSection:
+    """The inbox's SMS part: one thread per number (masked), oldest message first."""
+    sms = [m for m in reversed(msgs) if m["channel"] == "sms"]
+    return InboxSection("短信 (SMS)", sms, _threads(sms))
+
+
+def accepted_credentials(config: HubConfig) -> dict[str, dict[str, str]]:
+    """``{"tencent": {secret_id: secret_key}}`` of every Tencent account (SMS and TTS)."""
+    creds = {}
+    for account in config.accounts.values():
+        if account.channel in ("sms", "tts"):
+            sid = os.environ.get(str(account.get("secret_id_env", "")))
+            skey = os.environ.get(str(account.get("secret_key_env", "")))
+            if sid and skey:
+                creds[sid] = skey
+    return {"tencent": creds}

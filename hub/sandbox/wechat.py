@@ -22,14 +22,19 @@ from __future__ import annotations
 
 import hashlib
 import html
+import os
 import re
 import secrets
 import threading
 import time
 import urllib.request
+from html import escape
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+from hub.config import HubConfig
 from hub.sandbox.core import Sandbox, SandboxRequest, SandboxResponse
+from hub.sandbox.inbox import InboxSection, deleted_marker, mark_deleted, same_origin, when
 
 CHANNEL = "wechat"
 TOKEN_TTL = 7200
@@ -505,8 +510,6 @@ def freepublish_delete(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
         if pub is not None:
             pub["final_status"] = 5
         sb.save()
-    from hub.sandbox.inbox import mark_deleted
-
     mark_deleted(sb, CHANNEL, "article", "article_id", article_id)
     sb.record(CHANNEL, "delete", appid, {"article_id": article_id, "index": index,
                                          "title": art["articles"][0].get("title") if art["articles"] else None})
@@ -580,6 +583,94 @@ def media(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     return SandboxResponse(200, data, ctype, {"Cache-Control": "max-age=3600"})
 
 
+ARTICLE_STYLE = ("body{margin:0;padding:16px 16px 40px;font-family:'WenQuanYi Micro Hei',sans-serif;"
+                 "font-size:16px;line-height:1.75;color:#333}img{max-width:100%}"
+                 "h1.t{font-size:22px;line-height:1.4;margin:0 0 8px}.m{color:#888;font-size:14px;margin-bottom:16px}"
+                 "a.src{display:block;margin-top:24px;color:#576b95;font-size:14px}")
+
+
+def article_document(content: dict[str, Any]) -> str:
+    """A WeChat article page (title, author, body, 阅读原文): the document shown inside the phone frame."""
+    title = escape(str(content.get("title") or ""))
+    author = escape(str(content.get("author") or ""))
+    source = str(content.get("content_source_url") or "")
+    link = f'<a class="src" href="{escape(source)}">阅读原文</a>' if source else ""
+    cover = content.get("thumb_url")
+    cover_html = f'<img alt="封面" src="{escape(same_origin(str(cover)))}">' if cover else ""
+    # the body is the article HTML WeChat accepted (scripts already stripped by the fake); it is
+    # rendered only inside a sandboxed iframe without scripts, under the page's CSP
+    body = str(content.get("content") or "")
+    return (f'<!doctype html><html><head><meta charset="utf-8"><style>{ARTICLE_STYLE}</style></head><body>'
+            f'<h1 class="t">{title}</h1><div class="m">{author}</div>{cover_html}{body}{link}</body></html>')
+
+
+def _article_idx(content: dict[str, Any]) -> str:
+    query = parse_qs(urlsplit(str(content.get("article_url") or "")).query)
+    return (query.get("idx") or ["1"])[0]
+
+
+def _articles(msgs: list[dict[str, Any]]) -> str:
+    out = []
+    for m in msgs:
+        c = m["content"]
+        # the phone frame loads the article's own public page (same origin, its own CSP, no scripts)
+        src = "/_sandbox/article?" + urlencode({"id": str(c.get("article_id") or ""), "idx": _article_idx(c)})
+        out.append(
+            f'<div class="phone{" gone" if c.get("deleted_at") else ""}"><div class="bar">'
+            f'{escape(m["account"])} · {escape(when(m["at"]))}</div>{deleted_marker(c)}'
+            f'<iframe sandbox title="{escape(str(c.get("title") or ""))}" src="{escape(src)}"></iframe>'
+            f'<div class="bar">publish_id {escape(str(c.get("publish_id")))} · '
+            f'<a href="{escape(src)}">article_url</a></div></div>')
+    return "".join(out) or '<p class="meta">no WeChat article published yet</p>'
+
+
+def inbox_section(msgs: list[dict[str, Any]]) -> InboxSection:
+    """The inbox's WeChat part: each published article in a phone frame."""
+    articles = [m for m in msgs if m["channel"] == CHANNEL and m["kind"] == "article"]
+    return InboxSection("微信公众号 (WeChat)", articles, _articles(articles))
+
+
+def article_page(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
+    """A published WeChat article's public page (what its ``article_url`` shows)."""
+    aid, idx = req.arg("id") or "", req.arg("idx") or "1"
+    for m in sb.messages(CHANNEL, "article"):
+        if m["content"].get("deleted_at"):
+            continue  # taken down by freepublish/delete: the public page is gone
+        if aid and str(m["content"].get("article_id") or "") == aid and _article_idx(m["content"]) == idx:
+            doc = article_document(m["content"])
+            response = SandboxResponse.html(doc)
+            response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self' data:; " \
+                                                          "style-src 'unsafe-inline'; script-src 'none'"
+            return response
+    return SandboxResponse.html("<!doctype html><p>该内容已被发布者删除</p>", 404)
+
+
+def accepted_credentials(config: HubConfig) -> dict[str, dict[str, str]]:
+    """``{"wechat": {app_id: secret}}`` from the secrets the adapter reads (unset ones are left out)."""
+    creds = {}
+    for account in config.accounts.values():
+        if account.channel == CHANNEL:
+            secret = os.environ.get(str(account.get("secret_env", "")))
+            if secret:
+                creds[str(account.get("app_id"))] = secret
+    return {CHANNEL: creds}
+
+
+def options(config: HubConfig) -> dict[str, Any]:
+    """The event callback: its token from the account's ``callback_token_env``, its URL from
+    ``HUB_WECHAT_CALLBACK_URL``."""
+    out: dict[str, Any] = {}
+    for account in config.accounts.values():
+        if account.channel == CHANNEL and account.get("callback_token_env"):
+            token = os.environ.get(str(account.get("callback_token_env")))
+            if token:
+                out["wechat_callback_token"] = token
+    callback = os.environ.get("HUB_WECHAT_CALLBACK_URL")
+    if callback:
+        out["wechat_callback_url"] = callback
+    return out
+
+
 def register(sb: Sandbox) -> None:
     """Add the WeChat routes to the sandbox."""
     for method, path, handler in (
@@ -596,3 +687,4 @@ def register(sb: Sandbox) -> None:
     ):
         sb.route(method, BASE + path, CHANNEL, handler)
     sb.route("GET", "/_sandbox/media", "_sandbox", media)
+    sb.route("GET", "/_sandbox/article", "_sandbox", article_page)

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 import secrets
 import time
 from datetime import datetime
+from html import escape
 from typing import Any
 
+from hub.config import HubConfig
 from hub.sandbox.core import Sandbox, SandboxRequest, SandboxResponse
+from hub.sandbox.inbox import InboxSection, deleted_marker, mark_deleted, same_origin
 from hub.timeutil import SHANGHAI
 
 CHANNEL = "weibo"
@@ -224,8 +228,6 @@ def destroy(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
         entry["deleted_at"] = time.time()
         status = dict(entry["status"])
         sb.save()
-    from hub.sandbox.inbox import mark_deleted
-
     mark_deleted(sb, CHANNEL, "status", "idstr", idstr)
     sb.record(CHANNEL, "delete", account, {"idstr": idstr, "text": status.get("text")})
     return SandboxResponse.json(status)
@@ -320,3 +322,40 @@ def register(sb: Sandbox) -> None:
     sb.route("GET", "/2/statuses/user_timeline.json", CHANNEL, user_timeline)
     sb.route("POST", "/oauth2/get_token_info", CHANNEL, get_token_info)
     sb.route("GET", "/_sandbox/weibo-pic", "_sandbox", picture)
+
+
+def _posts(msgs: list[dict[str, Any]]) -> str:
+    out = []
+    for m in msgs:
+        c = m["content"]
+        pic = f'<img alt="配图" src="{escape(same_origin(str(c["pic_url"])))}">' if c.get("pic_url") else ""
+        out.append(f'<div class="card{" gone" if c.get("deleted_at") else ""}">{deleted_marker(c)}<div class="who">{escape(str(c.get("screen_name") or m["account"]))}</div>'
+                   f'<div class="when">{escape(str(c.get("created_at") or ""))} · idstr {escape(str(c.get("idstr")))}</div>'
+                   f'<p>{escape(str(c.get("text") or ""))}</p>{pic}</div>')
+    return "".join(out) or '<p class="meta">no Weibo post yet</p>'
+
+
+def inbox_section(msgs: list[dict[str, Any]]) -> InboxSection:
+    """The inbox's Weibo part: each post as a card."""
+    posts = [m for m in msgs if m["channel"] == CHANNEL and m["kind"] == "status"]
+    return InboxSection("微博 (Weibo)", posts, _posts(posts))
+
+
+def accepted_credentials(config: HubConfig) -> dict[str, dict[str, str]]:
+    """``{"weibo": {access_token: account}}`` from the tokens the adapter reads."""
+    creds = {}
+    for name, account in config.accounts.items():
+        if account.channel == CHANNEL:
+            token = os.environ.get(str(account.get("access_token_env", "")))
+            if token:
+                creds[token] = name
+    return {CHANNEL: creds}
+
+
+def options(config: HubConfig) -> dict[str, Any]:
+    """The app's 安全域名 (links in a post must point at it)."""
+    out: dict[str, Any] = {}
+    for account in config.accounts.values():
+        if account.channel == CHANNEL and account.get("safe_domain"):
+            out["weibo_safe_domain"] = str(account.get("safe_domain"))
+    return out

@@ -107,6 +107,10 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
     app.include_router(tv.router)
     app.include_router(api.router)
     app.include_router(callbacks.router)
+    from hub.channels.registry import web_routers
+
+    for router in web_routers():  # routes a channel declares for its devices (hub.channels.base.ChannelBase)
+        app.include_router(router)
 
     return app
 

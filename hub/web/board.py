@@ -15,11 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.channels.registry import label as channel_label
 from hub.store.models import DeliveryRow
 from hub.timeutil import utcnow
 
-CHANNEL_NAMES = {"web": "政府网站", "wechat": "微信公众号", "weibo": "政务微博", "sms": "短信",
-                 "tv": "电视台", "newspaper": "报社"}
 STATE_NAMES = {
     "queued": "排队中", "sending": "发送中", "submitted": "已提交，等待平台确认", "confirmed": "已送达",
     "retry_wait": "等待重试", "unknown": "结果不明，正在核对", "failed": "失败", "expired": "已过期未发送",
@@ -114,7 +113,7 @@ def _line(row: DeliveryRow, now: datetime) -> Line:
         limit = None
     return Line(
         id=row.id, record_id=row.record_id, version=row.version, channel=row.channel,
-        channel_name=CHANNEL_NAMES.get(row.channel, row.channel), target=row.target, state=row.state,
+        channel_name=channel_label(row.channel), target=row.target, state=row.state,
         state_name=state_name, attempts=row.attempts, provider_ref=row.provider_ref,
         error_words=words, error_detail=row.last_error_msg if row.state != "confirmed" else None,
         needs_attention=bool(row.needs_attention), updated_at=row.updated_at, next_attempt_at=row.next_attempt_at,

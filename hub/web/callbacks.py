@@ -19,12 +19,15 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from hub.channels.wechat import WeChatChannel
 from hub.errors import ConfigError
 from hub.store import repo
 from hub.store.db import session_scope
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/callbacks")
+#: the channel whose platform posts events to /callbacks/wechat/<account>
+CHANNEL = WeChatChannel.name
 
 
 @router.post("/sms/{secret}")
@@ -52,7 +55,7 @@ def _token(account: str) -> str:
     from hub.config import get_config
 
     acc = get_config().accounts.get(account)
-    if acc is None or acc.channel != "wechat":
+    if acc is None or acc.channel != CHANNEL:
         raise HTTPException(status_code=404, detail="not found")
     try:
         return acc.secret("callback_token_env", account).value
@@ -126,10 +129,10 @@ def _confirm_publish(account: str, publish_id: str, body: bytes) -> None:
     with session_scope() as s:
         handle_publish_event(s, account, body)
         if publish_id:
-            ids = list(s.scalars(select(DeliveryRow.id).where(DeliveryRow.channel == "wechat",
+            ids = list(s.scalars(select(DeliveryRow.id).where(DeliveryRow.channel == CHANNEL,
                                                               DeliveryRow.provider_ref == publish_id,
                                                               DeliveryRow.state == "submitted")))
-        repo.audit(s, "wechat", "callback.publishjobfinish", account, publish_id=publish_id, deliveries=ids)
+        repo.audit(s, CHANNEL, "callback.publishjobfinish", account, publish_id=publish_id, deliveries=ids)
     from hub.queue.actors import hint
 
     for delivery_id in ids:

@@ -342,14 +342,16 @@ def override(request: Request, ref: str, channel: str = Form(...), title: str = 
     from hub.renderers.context import build_context
 
     user = _user(request)
-    if channel not in forms.OVERRIDE_CHANNELS:
+    from hub.channels.registry import overridable, rendition_kind
+
+    if channel not in overridable():  # the channels whose declaration lets an editor rewrite their text
         raise NotFound(channel)
     with session_scope() as s:
         row, record = _see(s, request, ref, Action.RECORD_EDIT)
         changed = forms.with_override(record, channel, title=title, text=text, digest=digest)
         try:
             ctx = build_context(changed, changed.version_hash())
-            RENDERERS[channel](changed, ctx, ArtifactStore(get_settings().artifacts_dir))
+            RENDERERS[rendition_kind(channel)](changed, ctx, ArtifactStore(get_settings().artifacts_dir))
         except RenderError as exc:
             return _back(f"/console/v/{row.version}/previews", f"{channel} 改写未保存：{exc}")
         new = _save(s, user, changed)
@@ -537,7 +539,7 @@ def publish(request: Request, ref: str, at: str = Form("", max_length=40)) -> Re
         row, _ = _see(s, request, ref, Action.RECORD_PUBLISH)
         version = row.version
     when = app_deliveries.parse_local_time(at) if at.strip() else None
-    done = app_deliveries.publish(version, actor=user, at=when, via="web")
+    done = app_deliveries.publish(version, actor=user, at=when, via="console")
     if when is not None:
         from hub.timeutil import to_local
 
@@ -549,7 +551,12 @@ def publish(request: Request, ref: str, at: str = Form("", max_length=40)) -> Re
 # --- previews ---------------------------------------------------------------------------
 
 
-PREVIEW_KINDS = ("summary", "qr", "sms", "wechat", "weibo", "web", "print")
+def preview_kinds() -> tuple[str, ...]:
+    """The renditions the previews page renders on the spot: summary, QR and every channel's kind but the
+    video (minutes of work: rendered on request, in the background)."""
+    from hub.channels.registry import rendition_kinds
+
+    return ("summary", "qr", *dict.fromkeys(k for k in rendition_kinds().values() if k != "video"))
 
 
 @route("GET", "/v/{ref}/previews", Action.RECORD_VIEW)
@@ -563,7 +570,7 @@ def previews(request: Request, ref: str, msg: str | None = None) -> HTMLResponse
     with session_scope() as s:
         row, record = _see(s, request, ref)
     # rendered between short transactions: no write lock is held while a renderer runs
-    for kind in PREVIEW_KINDS:
+    for kind in preview_kinds():
         try:
             out[kind] = render_ref(row.version, [kind])[0]
         except (RenderError, NotFound) as exc:
@@ -696,7 +703,7 @@ def _delivery_action(request: Request, delivery_id: int, what: str) -> Response:
                      department=_department_of(s, version))
     try:
         row = (app_deliveries.retry if what == "retry" else app_deliveries.cancel)(delivery_id, actor=user,
-                                                                                  via="web")
+                                                                                  via="console")
     except HubError as exc:
         raise WorkflowError(str(exc)) from None
     if what == "retry":

@@ -24,8 +24,6 @@ from hub.timeutil import to_local, utcnow
 #: Form fields that map 1:1 onto optional text fields of the record.
 TEXT_FIELDS = ("title", "index_no", "catalog", "department", "doc_no", "validity", "domain", "item", "region",
                "interprets")
-#: Channels whose generated text an editor may override in the console.
-OVERRIDE_CHANNELS = ("sms", "weibo", "wechat")
 
 
 def new_record_id() -> str:

@@ -9,10 +9,11 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hub.auth import Action
+from hub.channels.registry import label as channel_label
 from hub.errors import HubError, NotFound, WorkflowError
 from hub.store.db import session_scope
 from hub.store.models import DeliveryRow
-from hub.web.board import CHANNEL_NAMES, PURPOSE_NAMES, STATE_NAMES
+from hub.web.board import PURPOSE_NAMES, STATE_NAMES
 from hub.web.console import _back, _see, _user, route
 from hub.web.pages import render
 
@@ -25,7 +26,7 @@ def publish_now(request: Request, ref: str) -> Response:
     with session_scope() as s:
         row, _ = _see(s, request, ref, Action.RECORD_PUBLISH)
         version = row.version
-    ids = deliveries.publish_now(version, actor=_user(request), via="web")
+    ids = deliveries.publish_now(version, actor=_user(request), via="console")
     return _back(f"/console/v/{version}/deliveries", f"已改为立即发布，共 {len(ids)} 个渠道目标。")
 
 
@@ -37,7 +38,7 @@ def unschedule(request: Request, ref: str) -> Response:
     with session_scope() as s:
         row, _ = _see(s, request, ref, Action.DELIVERY_CANCEL)
         version = row.version
-    ids = deliveries.cancel_schedule(version, actor=_user(request), via="web")
+    ids = deliveries.cancel_schedule(version, actor=_user(request), via="console")
     return _back(f"/console/v/{version}/deliveries", f"已取消定时发布，共 {len(ids)} 个渠道目标。")
 
 
@@ -57,7 +58,7 @@ def mark_delivered(request: Request, delivery_id: int, note: str = Form("", max_
 
     version = _delivery_version(request, delivery_id, Action.DELIVERY_RETRY)
     try:
-        deliveries.mark_delivered(delivery_id, actor=_user(request), note=note, via="web")
+        deliveries.mark_delivered(delivery_id, actor=_user(request), note=note, via="console")
     except HubError as exc:
         raise WorkflowError(str(exc)) from None
     return _back(f"/console/v/{version}/deliveries", "已标记为已送达（说明已记录）。")
@@ -72,7 +73,7 @@ def delivery_events(request: Request, delivery_id: int) -> HTMLResponse:
     row, events = deliveries.events(delivery_id)
     return render(request, "console/events.html", {
         "d": row, "version": version, "events": events, "states": STATE_NAMES,
-        "channel_name": CHANNEL_NAMES.get(row.channel, row.channel),
+        "channel_name": channel_label(row.channel),
         "purpose_name": PURPOSE_NAMES.get(row.purpose, row.purpose)})
 
 
@@ -99,7 +100,7 @@ def withdraw_confirmed(request: Request, ref: str, reason: str, confirm: str) ->
     if confirm != "yes":
         return _back(f"/console/v/{version}/withdraw", "请勾选确认后再撤回。")
     try:
-        done = lifecycle.withdraw(version, actor=_user(request), reason=reason, via="web")
+        done = lifecycle.withdraw(version, actor=_user(request), reason=reason, via="console")
     except HubError as exc:
         raise WorkflowError(str(exc)) from None
     return _back(f"/console/v/{done.version}/deliveries",

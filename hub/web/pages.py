@@ -56,10 +56,11 @@ def _environment(path: str) -> jinja2.Environment:
     env.filters["state_name"] = lambda s: STATE_NAMES.get(s, s)
     env.filters["role_name"] = lambda s: ROLE_NAMES.get(s, s)
     env.filters["level_name"] = level_name
-    from hub.web.board import ACTION_NAMES, CHANNEL_NAMES
+    from hub.channels.registry import label as channel_label
+    from hub.web.board import ACTION_NAMES
     from hub.web.board import STATE_NAMES as DELIVERY_STATE_NAMES
 
-    env.filters["channel_name"] = lambda c: CHANNEL_NAMES.get(c, c)
+    env.filters["channel_name"] = channel_label
     env.filters["dstate_name"] = lambda s: DELIVERY_STATE_NAMES.get(s, s)
     env.filters["action_name"] = lambda a: ACTION_NAMES.get(a, a)
     env.filters["qc_value"] = qc_value

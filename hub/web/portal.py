@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import update
 
 from hub.channels.notices import with_tombstones, withdrawal_of, withdrawn_records
+from hub.channels.web import WebChannel
 from hub.errors import NotFound
 from hub.record import Stage
 from hub.settings import get_settings
@@ -74,7 +75,7 @@ def record_page(request: Request, record_id: str) -> HTMLResponse:
             title = queries.related_title(s, record.interprets)
             interprets = {"id": record.interprets, "title": title} if title else None
         explained_by = [{"id": r.record_id, "title": r.title} for r in queries.interpretations(s, record_id)]
-        link = queries.short_link(s, row.version, "web")
+        link = queries.short_link(s, row.version, WebChannel.name)
         short_url = f"{get_settings().public_url}/s/{link.code}" if link else None
     return render(request, "portal/record.html", {
         "row": row, "record": record, "interprets": interprets, "explained_by": explained_by,
@@ -91,7 +92,7 @@ def record_qr(record_id: str) -> Response:
         row = queries.published_version(s, record_id)
         if row is None:
             raise NotFound(record_id)
-        link = queries.short_link(s, row.version, "web")
+        link = queries.short_link(s, row.version, WebChannel.name)
     base = get_settings().public_url
     data = f"{base}/s/{link.code}" if link else f"{base}/records/{record_id}"
     img = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)

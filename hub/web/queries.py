@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session, defer
 
+from hub.channels.web import WebChannel
 from hub.record import Record, Stage
 from hub.store.models import DeliveryRow, ShortLinkRow, VersionRow
 from hub.timeutil import utcnow
@@ -22,7 +23,7 @@ PUBLISHED = "published"
 
 def _not_scheduled() -> ColumnElement[bool]:
     """A version whose portal page is 定时 (a web delivery waiting for its time) is not public yet."""
-    return ~exists().where(and_(DeliveryRow.version == VersionRow.version, DeliveryRow.channel == "web",
+    return ~exists().where(and_(DeliveryRow.version == VersionRow.version, DeliveryRow.channel == WebChannel.name,
                                 DeliveryRow.state == "queued", DeliveryRow.scheduled_at > utcnow()))
 
 

@@ -22,12 +22,16 @@ from sqlalchemy import select
 
 from hub import auth
 from hub.auth import Action
+from hub.channels.tv import TvChannel
 from hub.errors import HubError, NotFound
 from hub.store import repo
 from hub.store.db import session_scope
 from hub.store.models import DeliveryRow
 from hub.web.pages import LoginRequired, load_user, render
 from hub.web.security import ARTIFACT_CSP, session
+
+#: the channel this page serves (and the session key of a token login)
+CHANNEL = TvChannel.name
 
 router = APIRouter(prefix="/tv")
 
@@ -53,11 +57,11 @@ def station(request: Request) -> str:
     """
     data = session(request)
     if _token_ok(request):
-        if data.get("tv") != "tv-token":
-            data["tv"] = "tv-token"
+        if data.get(CHANNEL) != "tv-token":
+            data[CHANNEL] = "tv-token"
             request.state.session_dirty = True
         return "tv-token"
-    if data.get("tv") == "tv-token" and os.environ.get("HUB_TV_PICKUP_TOKEN"):
+    if data.get(CHANNEL) == "tv-token" and os.environ.get("HUB_TV_PICKUP_TOKEN"):
         return "tv-token"
     user = load_user(request)
     if user is None:
@@ -83,7 +87,7 @@ def _packages(limit: int = 50) -> list[Package]:
 
     out: list[Package] = []
     with session_scope() as s:
-        rows = list(s.scalars(select(DeliveryRow).where(DeliveryRow.channel == "tv",
+        rows = list(s.scalars(select(DeliveryRow).where(DeliveryRow.channel == CHANNEL,
                                                         DeliveryRow.state.in_(("submitted", "confirmed")))
                               .order_by(DeliveryRow.updated_at.desc()).limit(limit)))
         for d in rows:
@@ -118,7 +122,7 @@ def _video_files(delivery_id: int) -> dict[str, Any]:
 
     with session_scope() as s:
         d = s.get(DeliveryRow, delivery_id)
-        if d is None or d.channel != "tv":
+        if d is None or d.channel != CHANNEL:
             raise NotFound(f"tv delivery {delivery_id}")
         r = get_rendition(s, d.version, "video")
     return {"main": r.main, **r.files}
@@ -154,7 +158,7 @@ def download(request: Request, delivery_id: int) -> Response:
     who = station(request)
     with session_scope() as s:
         d = s.get(DeliveryRow, delivery_id)
-        if d is None or d.channel != "tv" or not d.provider_ref:
+        if d is None or d.channel != CHANNEL or not d.provider_ref:
             raise NotFound(f"tv delivery {delivery_id}")
         try:
             path = collect(s, d.provider_ref, by=who)

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.channels.base import Target
 from hub.channels.sms import SmsChannel
 from hub.channels.subscribers import get_vault, upsert
 from hub.config import Account, HubConfig, get_config
+from hub.deliverables import Rendition, Target
 from hub.record import Record
-from hub.renderers.base import ArtifactStore, Rendition
+from hub.renderers.base import ArtifactStore
 from hub.settings import get_settings
 from hub.store import repo
 from hub.store.db import session_scope

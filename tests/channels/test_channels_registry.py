@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.channels import CHANNELS, get_channel
+from hub.channels.registry import CHANNELS, get_channel
 from hub.config import get_config
 from hub.errors import ConfigError
 
@@ -13,7 +13,7 @@ KINDS = {"wechat": "wechat", "weibo": "weibo", "sms": "sms", "web": "web", "tv":
 
 
 def test_every_channel_of_the_contract_is_registered_with_its_rendition_kind() -> None:
-    assert {name: cls.rendition_kind for name, cls in CHANNELS.items()} == KINDS
+    assert {name: cls.rendition_kind for name, cls in CHANNELS.items() if name in KINDS} == KINDS
     assert all(cls.name == name for name, cls in CHANNELS.items())
 
 

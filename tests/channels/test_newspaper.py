@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from tests_key import key_for
 
-from hub.channels.base import DeliveryStatus, Target
 from hub.channels.newspaper import NewspaperChannel, smtp_error
 from hub.config import Account, HubConfig, get_config
+from hub.deliverables import DeliveryStatus, Rendition, Target
 from hub.errors import Ambiguous, AuthExpired, Permanent, RateLimited, Retryable
-from hub.renderers.base import ArtifactStore, Rendition
+from hub.renderers.base import ArtifactStore
 from hub.settings import get_settings
 
 TARGET = Target("newspaper", "newspaper-ankang", "newspaper-desk", {"to": "desk@ankang-daily.example"})

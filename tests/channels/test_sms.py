@@ -22,8 +22,8 @@ from sms_support import (
     target,
 )
 
-from hub.channels.base import DeliveryStatus, Target
 from hub.channels.sms import CODES, handle_sms_callback, parse_quiet_hours, quiet_wait
+from hub.deliverables import DeliveryStatus, Target
 from hub.errors import Ambiguous, AuthExpired, Permanent, RateLimited, Retryable
 from hub.sandbox import tencent
 from hub.store.db import session_scope

@@ -7,7 +7,7 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from hub.channels.tencent_client import SmsClient, TencentCloudSDKException
+from hub.vendors.tencent.client import SmsClient, TencentCloudSDKException
 
 
 def _sms_client() -> SmsClient:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from hub.channels import tts
 from hub.errors import AuthExpired, Permanent, RateLimited, Retryable
+from hub.vendors.tencent import tts
 
 NARRATION = ("汉阴县人民政府办公室发布《关于进一步做好政务公开工作的通知》。" * 6) + "请广大群众关注！谢谢。"
 

@@ -9,11 +9,11 @@ import zipfile
 import pytest
 from tests_key import key_for
 
-from hub.channels.base import DeliveryStatus, Target
 from hub.channels.tv import TvChannel, collect, collected, package_dir
 from hub.config import get_config
+from hub.deliverables import DeliveryStatus, Rendition, Target
 from hub.errors import NotFound, Permanent
-from hub.renderers.base import ArtifactStore, Rendition
+from hub.renderers.base import ArtifactStore
 from hub.settings import get_settings
 from hub.store.db import session_scope
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from hub.channels.base import DeliveryStatus, Target
 from hub.channels.web import SITE_CSS, WebChannel
 from hub.config import get_config
+from hub.deliverables import DeliveryStatus, Rendition, Target
 from hub.errors import Permanent
 from hub.record import Paragraph, Record
-from hub.renderers.base import ArtifactStore, Rendition
+from hub.renderers.base import ArtifactStore
 from hub.renderers.context import build_context
 from hub.renderers.web import render_web
 from hub.settings import get_settings

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from hub.channels.base import DeliveryStatus, Target
 from hub.channels.weibo import ERROR_CODES, WeiboChannel, fingerprint
 from hub.config import Account, HubConfig, get_config
+from hub.deliverables import DeliveryStatus, Rendition, Target
 from hub.errors import (
     Ambiguous,
     AuthExpired,
@@ -22,7 +22,7 @@ from hub.errors import (
     RateLimited,
     Retryable,
 )
-from hub.renderers.base import ArtifactStore, Rendition
+from hub.renderers.base import ArtifactStore
 from hub.sandbox.core import Sandbox
 from hub.settings import get_settings
 

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from hub.channels.base import DeliveryStatus, Receipt, Target
+from hub.deliverables import Artifact, DeliveryStatus, Receipt, Rendition, Target
 from hub.queue.context import Deps
 from hub.queue.policy import EngineSettings
-from hub.renderers.base import Artifact, Rendition
 from hub.store.db import session_scope
 from hub.store.models import DeliveryRow
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from engine_fakes import Engine
 
-from hub.channels.base import DeliveryStatus
+from hub.deliverables import DeliveryStatus
 from hub.errors import Ambiguous, AuthExpired, DuplicateRejected, Permanent, RateLimited, Retryable
 from hub.queue import ledger
 from hub.queue.confirm import confirm_one

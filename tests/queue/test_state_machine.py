@@ -47,7 +47,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import delete, func, select
 
-from hub.channels.base import DeliveryStatus
+from hub.deliverables import DeliveryStatus
 from hub.errors import (
     Ambiguous,
     AuthExpired,

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from pyzbar.pyzbar import decode as zbar_decode
 from renderkit import PUBLIC_URL, load_record
 
-from hub.renderers.base import QR_CHANNELS
+from hub.channels.registry import qr_channels
 from hub.renderers.qr import qr_matrix, qr_png, render_qr
 
 
@@ -42,13 +42,13 @@ def test_every_qr_png_and_svg_decodes_to_its_channels_short_link(ctx_of, store) 
     record = load_record("sample")
     ctx = ctx_of(record)
     r = render_qr(record, ctx, store)
-    assert set(r.facts["data"]) >= set(QR_CHANNELS)
-    for channel in QR_CHANNELS:
+    assert set(r.facts["data"]) >= set(qr_channels())
+    for channel in qr_channels():
         url = f"{PUBLIC_URL}/s/{ctx.short_codes[channel]}"
         assert r.facts["data"][channel] == url
         assert decode(Image.open(r.files[f"{channel}.png"].path)) == [url]
         assert decode(rasterize_svg(r.files[f"{channel}.svg"].path.read_text())) == [url]
-    assert len({r.facts["data"][c] for c in QR_CHANNELS}) == len(QR_CHANNELS)
+    assert len({r.facts["data"][c] for c in qr_channels()}) == len(qr_channels())
     assert r.facts["error_correction"] == "Q"
 
 

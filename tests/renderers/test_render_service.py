@@ -9,8 +9,8 @@ from renderkit import load_record
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from hub.channels.registry import link_channels
 from hub.errors import NotFound, RenderError
-from hub.renderers.base import LINK_CHANNELS
 from hub.renderers.context import short_code
 from hub.renderers.service import get_rendition, render_version
 from hub.store import repo
@@ -35,7 +35,7 @@ def test_render_version_stores_renditions_and_one_short_link_per_channel(public_
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(RenditionRow)) == len(KINDS)
         links = {row.channel: row for row in s.scalars(select(ShortLinkRow))}
-    assert set(links) == set(LINK_CHANNELS)
+    assert set(links) == set(link_channels())
     for channel, row in links.items():
         assert row.code == short_code(version, channel) and row.version == version
         assert row.target_url == f"{public_url}/records/xzfgzbmzfb-2017-0168"
@@ -103,7 +103,7 @@ def test_hub_render_prints_each_rendition_as_json() -> None:
     out = {r["kind"]: r for r in json.loads(result.output)}
     assert list(out) == KINDS
     assert out["sms"]["segments"] == 1 and out["sms"]["chars"] > 0
-    assert set(out["qr"]["data"]) == set(LINK_CHANNELS)
+    assert set(out["qr"]["data"]) == set(link_channels())
     assert all({"path", "sha256", "bytes"} <= set(r) for r in out.values())
 
 
@@ -147,5 +147,5 @@ def test_two_workers_rendering_the_same_version_do_not_fail() -> None:
         service._store(s, b, rb)
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(RenditionRow)) == 1
-        assert s.scalar(select(func.count()).select_from(ShortLinkRow)) == len(LINK_CHANNELS)
+        assert s.scalar(select(func.count()).select_from(ShortLinkRow)) == len(link_channels())
     assert ra["sms"].main.sha256 == rb["sms"].main.sha256

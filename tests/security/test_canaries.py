@@ -20,9 +20,9 @@ import pytest
 from PIL import Image
 
 from hub import redact
-from hub.channels.base import Target
+from hub.deliverables import Rendition, Target
 from hub.errors import ChannelError, ConfigError
-from hub.renderers.base import ArtifactStore, Rendition
+from hub.renderers.base import ArtifactStore
 from hub.sandbox.core import Sandbox
 from hub.testing.caches import clear_caches
 

@@ -18,10 +18,11 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from hub.deliverables import Rendition
 from hub.errors import QCFailed
 from hub.record import Heading, Paragraph, Record
 from hub.renderers import RENDERERS
-from hub.renderers.base import ArtifactStore, Rendition
+from hub.renderers.base import ArtifactStore
 from hub.renderers.context import build_context
 from hub.renderers.video import build_package
 from hub.renderers.video.narration import EspeakNarrator

@@ -99,7 +99,7 @@ class EspeakNarrator:
 
 
 class TencentNarrator:
-    """Tencent Cloud TTS through the channels' adapter (``hub.channels.tts.TtsService``), which owns
+    """Tencent Cloud TTS through the vendor module (``hub.vendors.tencent.tts.TtsService``), which owns
     credentials, signing, the error table and the 150-character split.
 
     The adapter retries nothing ("the caller decides"): a cue is asked again up to
@@ -111,9 +111,9 @@ class TencentNarrator:
 
     def __init__(self, account: str, sample_rate: int = 16000, *, sleep: Callable[[float], None] = time.sleep) -> None:
         try:
-            from hub.channels.tts import TtsService
+            from hub.vendors.tencent.tts import TtsService
         except ImportError as exc:
-            raise ConfigError("video: narration engine 'tencent' needs hub.channels.tts") from exc
+            raise ConfigError("video: narration engine 'tencent' needs hub.vendors.tencent.tts") from exc
         self.service = TtsService(account=account)
         self.sample_rate, self.sleep = sample_rate, sleep
         self.name = f"tencent-tts:{account}:{self.service.account.get('voice_type', '')}:{sample_rate}"

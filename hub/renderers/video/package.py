@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from hub.deliverables import Rendition, sha256_file
 from hub.record import Record, short_version
-from hub.renderers.base import ArtifactStore, RenderContext, Rendition, sha256_file
+from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.qr import qr_png
 from hub.renderers.video import encode, ffmpeg, loudness, storyboard, timeline
 from hub.renderers.video.narration import Narrator, Speech, decode_wav, resample, select_narrator

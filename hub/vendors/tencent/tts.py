@@ -24,7 +24,10 @@ from typing import Any
 
 from tencentcloud.tts.v20190823 import models
 
-from hub.channels.tencent_client import (
+from hub.config import Account, HubConfig, get_config
+from hub.errors import Ambiguous, AuthExpired, ChannelError, ConfigError, Permanent, RateLimited, Retryable
+from hub.vendors.tencent.client import (
+    TencentAccount,
     TencentCloudSDKException,
     TtsClient,
     is_api_error,
@@ -33,8 +36,17 @@ from hub.channels.tencent_client import (
     sdk_error_text,
     transport_error,
 )
-from hub.config import Account, HubConfig, get_config
-from hub.errors import Ambiguous, AuthExpired, ChannelError, ConfigError, Permanent, RateLimited, Retryable
+
+
+class TtsAccount(TencentAccount):
+    """``[accounts.*]`` of Tencent Cloud TTS (``channel = "tts"``: a vendor account, not a delivery channel)."""
+
+    voice_type: int = 101001
+
+
+#: the ``channel`` value of a TTS account in channels.toml
+ACCOUNT_CHANNEL = "tts"
+
 
 #: TextToVoice's limit per call
 MAX_CHARS = 150

@@ -20,8 +20,9 @@ same SDK (``tencentcloud-sdk-python-common``), so they meet the same traps
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
+from pydantic import Field
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
@@ -31,8 +32,22 @@ from tencentcloud.tts.v20190823 import tts_client
 
 from hub import redact
 from hub.channels import http
+from hub.channels.base import AccountConfig
 from hub.config import Account
 from hub.errors import Ambiguous, ChannelError, ConfigError, Permanent
+
+
+class TencentAccount(AccountConfig):
+    """The keys every Tencent Cloud account has (SMS and TTS extend it): where and as whom to call."""
+
+    endpoint: str = Field(min_length=1)
+    protocol: str = Field(default="https", pattern=r"^https?$")
+    region: str = "ap-guangzhou"
+    secret_id_env: str
+    secret_key_env: str
+    timeout: int = Field(default=10, gt=0)
+    required_env: ClassVar[tuple[str, ...]] = ("secret_id_env", "secret_key_env")
+
 
 #: the SDK's logger (not under "tencentcloud": it is named "tencentcloud_sdk_common")
 SDK_LOGGER = "tencentcloud_sdk_common"
