@@ -90,18 +90,30 @@ def proposed_time(ref: str) -> datetime | None:
 
 
 def publish(ref: str, *, actor: Actor, channels: Iterable[str] | None = None, at: datetime | None = None,
-            via: str = "cli") -> Published:
+            via: str = "cli", material: bool = False) -> Published:
     """Publish an approved version to every routed target, now or at ``at`` (定时发布); idempotent.
 
     The workflow transition writes the ``record.publish`` audit row; a schedule adds one
     ``delivery.schedule`` row (the time is a decision of its own). Rows due now are hinted.
+    An approved new version of a record that is already published is a correction
+    (``hub.app.lifecycle.correct``; ``material`` decides whether SMS and the desk hear of it).
     """
     from hub.auth import get_user
     from hub.queue.publish import publish as create
     from hub.queue.states import State
+    from hub.store import repo
     from hub.store.db import session_scope
 
     now = utcnow()
+    if at is None and channels is None:
+        from hub.app.lifecycle import correct, previous_published
+
+        with session_scope() as s:
+            row, _ = repo.get_version(s, ref)
+            corrects = row.state == "approved" and previous_published(s, row) is not None
+        if corrects:
+            done = correct(ref, actor=actor, material=material, via=via)
+            return Published(done.record_id, done.version, done.ids + done.takedowns, None)
     if at is not None and at <= now:
         raise WorkflowError(f"定时发布时间 {to_local(at):%Y-%m-%d %H:%M} 已过，请选择将来的时间或立即发布")
     with session_scope() as s:

@@ -103,3 +103,117 @@ def withdraw(ref: str, *, actor: Actor, reason: str, via: str = "cli") -> Withdr
         result = Withdrawal(row.record_id, row.version, ids, cancelled)
     wake(ids)
     return result
+
+
+# --- correction (更正) -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """What ``correct`` did: the new version's correction deliveries and the old posts' take-down steps."""
+
+    record_id: str
+    old_version: str
+    version: str
+    ids: list[int]
+    takedowns: list[int]
+
+
+def previous_published(s: Session, row: VersionRow) -> VersionRow | None:
+    """The record's published version other than ``row`` (what a publication of ``row`` corrects)."""
+    return s.scalars(select(VersionRow).where(VersionRow.record_id == row.record_id,
+                                              VersionRow.state == "published",
+                                              VersionRow.version != row.version)
+                     .order_by(VersionRow.created_at.desc())).first()
+
+
+def version_diff(s: Session, row: VersionRow) -> list[str]:
+    """A unified diff (difflib) of the published version and ``row``, line by line of the record's text."""
+    import difflib
+
+    from hub.checks.text import record_lines
+    from hub.store.repo import record_of
+
+    old = previous_published(s, row)
+    if old is None:
+        return []
+    a, b = record_lines(record_of(old)), record_lines(record_of(row))
+    return list(difflib.unified_diff(a, b, fromfile=f"已发布 {old.version[:12]}", tofile=f"本版本 {row.version[:12]}",
+                                     lineterm="", n=1))
+
+
+def correct(ref: str, *, actor: Actor, material: bool = False, via: str = "cli") -> Correction:
+    """Publish an approved new version of a published record as a correction (更正).
+
+    Each channel updates as it allows: a channel that replaces in place (the portal) gets the
+    new version; a Correctable channel (WeChat, Weibo, TV) gets the corrected post and a
+    take-down step for the old one, run once the new one has settled; a channel that can only
+    notify people again (SMS, the newspaper desk) gets the correction only when the editor
+    marks the change ``material``. The workflow's ``record.publish`` row (with the comment
+    naming the replaced version) is the one audit row.
+    """
+    from hub import workflow
+    from hub.auth import get_user
+    from hub.channels.base import Capability
+    from hub.channels.registry import declaration
+    from hub.queue import ledger
+    from hub.queue.publish import _not_after, planned_targets
+    from hub.store import repo
+    from hub.store.db import session_scope
+
+    now = utcnow()
+    name = actor_name(actor)
+    with session_scope() as s:
+        who: Actor = actor
+        if isinstance(actor, str):
+            who = get_user(s, actor) or actor
+        row, record = repo.get_version(s, ref)
+        if row.state != "approved":
+            raise WorkflowError(f"版本 {row.version[:12]} 当前为 {row.state}，只有审核通过的新版本才能作为更正发布")
+        old = previous_published(s, row)
+        if old is None:
+            raise WorkflowError(f"{row.record_id} 没有已发布的版本，这是首次发布，不是更正")
+        note = f"更正：替换已发布版本 {old.version[:12]}" + ("（重大更正，通知短信和报社）" if material else "")
+        workflow.publish(s, row, who, comment=note)
+        wanted = set(planned_targets(row, record))
+        ids: list[int] = []
+        takedowns: list[int] = []
+        olds = list(s.scalars(select(DeliveryRow).where(DeliveryRow.version == old.version,
+                                                        DeliveryRow.purpose != "withdraw")
+                              .order_by(DeliveryRow.id)))
+        for origin in olds:
+            if origin.target not in wanted or (origin.state not in REACHED and not origin.provider_ref):
+                continue
+            decl = declaration(origin.channel)
+            replaces = Capability.CORRECT in decl.capabilities()
+            if not replaces and not decl.idempotent_upsert and not material:
+                continue  # a notice to people again: only for a material change
+            key = ledger.idempotency_key(row.record_id, row.version, origin.channel, origin.target)
+            if s.scalar(select(DeliveryRow.id).where(DeliveryRow.idempotency_key == key)) is None:
+                step = DeliveryRow(record_id=row.record_id, version=row.version, channel=origin.channel,
+                                   target=origin.target, idempotency_key=key, state="queued", attempts=0,
+                                   redeliveries=0, next_attempt_at=now, not_after=_not_after(origin.channel, now),
+                                   needs_attention=False, created_at=now, updated_at=now, hinted_at=now,
+                                   purpose="correct", origin_id=origin.id)
+                s.add(step)
+                s.flush()
+                ledger.created_event(s, step, actor=f"user:{name}", now=now,
+                                     message=f"correct delivery {origin.id} with version {row.version[:12]}")
+                ids.append(step.id)
+            if replaces:
+                tkey = ledger.idempotency_key(origin.record_id, origin.version, origin.channel, origin.target,
+                                              "withdraw", str(origin.id))
+                if s.scalar(select(DeliveryRow.id).where(DeliveryRow.idempotency_key == tkey)) is None:
+                    down = DeliveryRow(record_id=origin.record_id, version=origin.version, channel=origin.channel,
+                                       target=origin.target, idempotency_key=tkey, state="queued", attempts=0,
+                                       redeliveries=0, next_attempt_at=now, not_after=None, needs_attention=False,
+                                       created_at=now, updated_at=now, hinted_at=now, purpose="withdraw",
+                                       origin_id=origin.id)
+                    s.add(down)
+                    s.flush()
+                    ledger.created_event(s, down, actor=f"user:{name}", now=now,
+                                         message=f"take down delivery {origin.id}: replaced by {row.version[:12]}")
+                    takedowns.append(down.id)
+        result = Correction(row.record_id, old.version, row.version, ids, takedowns)
+    wake(ids + takedowns)
+    return result

@@ -45,7 +45,7 @@ def withdrawal_notice(sessions: SessionFactory | None, key: str) -> Notice:
         return Notice(delivery_id=row.id, origin_id=row.origin_id, record_id=row.record_id, version=row.version,
                       title=version.title if version is not None else row.record_id,
                       department=version.department if version is not None else None,
-                      reason=(event.comment or "") if event is not None else "",
+                      reason=(event.comment or "") if event is not None else "已更正，由新版本替换",
                       at=event.at if event is not None else row.created_at)
 
 

@@ -188,6 +188,15 @@ class TvChannel(ChannelBase):
             return None
         return self._receipt(ref, folder, reused=True)
 
+    def correct(self, rendition: Rendition, previous: Receipt, target: Target, key: str) -> Receipt:
+        """更正: publish the corrected package (a new one; the platform has no edit for it).
+
+        The old package is taken down by its own withdrawal step in the ledger, which the
+        engine runs only once this correction has settled (``hub.app.lifecycle.correct``):
+        each half keeps its own exactly-once key, retry and reconcile rules.
+        """
+        return self.send(rendition, target, key)
+
     @typed_errors("tv")
     def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
         """Remove the package from pickup and tell the station: a 撤回 notice, or a 停播 (recall) notice

@@ -468,6 +468,15 @@ class WeChatChannel(ChannelBase):
 
     # --- withdraw ---------------------------------------------------------------------------------
 
+    def correct(self, rendition: Rendition, previous: Receipt, target: Target, key: str) -> Receipt:
+        """更正: publish the corrected article (a new one; the platform has no edit for it).
+
+        The old article is taken down by its own withdrawal step in the ledger, which the
+        engine runs only once this correction has settled (``hub.app.lifecycle.correct``):
+        each half keeps its own exactly-once key, retry and reconcile rules.
+        """
+        return self.send(rendition, target, key)
+
     def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
         """Take the published article down: ``freepublish/delete`` {article_id, index 0} (all its articles).
 

@@ -224,6 +224,15 @@ class WeiboChannel(ChannelBase):
 
     # --- withdraw -----------------------------------------------------------------------------------
 
+    def correct(self, rendition: Rendition, previous: Receipt, target: Target, key: str) -> Receipt:
+        """更正: publish the corrected post (a new one; the platform has no edit for it).
+
+        The old post is taken down by its own withdrawal step in the ledger, which the
+        engine runs only once this correction has settled (``hub.app.lifecycle.correct``):
+        each half keeps its own exactly-once key, retry and reconcile rules.
+        """
+        return self.send(rendition, target, key)
+
     def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
         """Delete the post: ``POST 2/statuses/destroy.json`` (form ``id`` = the idstr the share returned).
 

@@ -56,6 +56,8 @@ def publish(
     at: Annotated[str | None, typer.Option("--at", help='定时发布: "YYYY-MM-DD hh:mm" (Asia/Shanghai); '
                                                        "the deliveries wait in the ledger until then.")] = None,
     now: Annotated[bool, typer.Option("--now", help="Send the version's scheduled deliveries now.")] = False,
+    material: Annotated[bool, typer.Option("--material", help="更正: a material change (SMS subscribers and the "
+                                                              "newspaper desk are told too).")] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Deliver now in this process and wait for the outcome.")] = False,
     as_json: JsonOpt = False,
     as_: Annotated[str, typer.Option("--as", help="The publishing account (office, or the hub itself).")] = "system",
@@ -74,13 +76,19 @@ def publish(
         if now:
             ids = deliveries.publish_now(ref, actor=as_)
         else:
-            ids = deliveries.publish(ref, actor=as_, channels=wanted, at=when).ids
+            ids = deliveries.publish(ref, actor=as_, channels=wanted, at=when, material=material).ids
         if wait and when is None:
             _wait_settled(ids, timeout)
     finally:
         if handle is not None:
             handle.stop()
     data = _status(ref)
+    if not set(ids) <= {d["id"] for d in data["deliveries"]}:  # a correction's take-downs: the whole record
+        from hub.store import repo
+        from hub.store.db import session_scope
+
+        with session_scope() as s:
+            data = _status(repo.find_version(s, ref).record_id)
     data["deliveries"] = [d for d in data["deliveries"] if d["id"] in set(ids)]
     if as_json:
         _dump(data)

@@ -32,7 +32,7 @@ from hub.errors import AuthExpired, ChannelError, ConfigError, NotFound, Permane
 from hub.queue import ledger
 from hub.queue.context import Deps, rendition_kind
 from hub.queue.policy import Action, Decision, EngineSettings, decide
-from hub.queue.states import CLAIMABLE, State, is_terminal
+from hub.queue.states import CLAIMABLE, TERMINAL, State, is_terminal
 from hub.redact import redact_value
 from hub.store.models import DeliveryRow
 from hub.testing.faults import crash_point
@@ -205,7 +205,12 @@ def _origin_of(delivery_id: int, d: Deps, snap: dict[str, Any], actor: str,
     """
     with d.sessions() as s:
         origin = s.get(DeliveryRow, snap["origin_id"]) if snap["origin_id"] is not None else None
-        if origin is not None and origin.state in (State.QUEUED, State.RETRY_WAIT, State.SENDING, State.UNKNOWN):
+        # a correction's old post is taken down only once the corrected one has settled
+        replacing = origin is not None and s.scalar(
+            select(DeliveryRow.id).where(DeliveryRow.origin_id == origin.id, DeliveryRow.purpose == "correct",
+                                         DeliveryRow.state.not_in(list(TERMINAL))).limit(1)) is not None
+        if origin is not None and (replacing or origin.state in (State.QUEUED, State.RETRY_WAIT, State.SENDING,
+                                                                 State.UNKNOWN)):
             delay = max(d.settings.confirm_first, 1.0)
             why = f"waiting for delivery {origin.id} ({origin.state}) to settle before withdrawing it"
             if snap["state"] == State.QUEUED:
@@ -222,6 +227,16 @@ def _origin_of(delivery_id: int, d: Deps, snap: dict[str, Any], actor: str,
     if not data.get("provider_ref"):
         return None, None
     return None, receipt_from_json(data)
+
+
+def _previous(d: Deps, origin_id: int | None) -> Receipt | None:
+    """The receipt of the delivery a correction replaces (None when it has none)."""
+    if origin_id is None:
+        return None
+    with d.sessions() as s:
+        row = s.get(DeliveryRow, origin_id)
+        data = dict(row.receipt or {}) if row is not None else {}
+    return receipt_from_json(data) if data.get("provider_ref") else None
 
 
 def withdraw_on(channel: Channel, origin: Receipt | None, target: Target, key: str, *, now: datetime) -> Receipt:
@@ -373,7 +388,12 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
             receipt = withdraw_on(channel, origin, target, snap["idempotency_key"], now=now)
         else:
             assert rendition is not None
-            receipt = channel.send(rendition, target, snap["idempotency_key"])
+            correct = getattr(channel, "correct", None) if snap["purpose"] == "correct" else None
+            previous = _previous(d, snap["origin_id"]) if correct is not None else None
+            if correct is not None and previous is not None:  # Correctable: the channel's own way
+                receipt = correct(rendition, previous, target, snap["idempotency_key"])
+            else:
+                receipt = channel.send(rendition, target, snap["idempotency_key"])
     except ChannelError as exc:
         error = exc
     except Exception as exc:  # an adapter bug or a raw transport error: it may have landed

@@ -284,3 +284,30 @@ def _result(version: str, ids: list[int], sb: Any, password: str, complete: bool
         if d["channel"] == tv.TvChannel.name and d["provider_ref"]:
             tv_pkg = str(tv.package_dir(d["provider_ref"]))
     return DemoResult(version, ids, data, inbox, sb.url, portal, tv_pkg, password, complete)
+
+
+#: the material change ``hub demo --lifecycle`` makes to the sample (an added paragraph)
+CORRECTION_TEXT = "更正：原文第二条所列的申请材料中，“户口簿复印件”不再需要提供，以本更正为准。"
+
+
+def corrected_sample(version: str, *, echo: Echo, text: str = CORRECTION_TEXT) -> str:
+    """A corrected version of the published sample: ``text`` added as a last paragraph, saved by the
+    author, submitted, and approved by the reviewer (what an office would do before a 更正)."""
+    from hub import workflow
+    from hub.checks import run_checks
+    from hub.record import Paragraph
+    from hub.store import repo
+    from hub.store.db import session_scope
+
+    with session_scope() as s:
+        _, record = repo.get_version(s, version)
+    new = record.model_copy(update={"body": [*record.body, Paragraph(text=text)]})
+    with session_scope() as s:
+        row = workflow.save_draft(s, new, actor="author", findings=run_checks(new))
+        workflow.submit(s, row, "author")
+        for finding in workflow.unwaived_blocking(s, row):
+            workflow.waive(s, finding.id, "reviewer", "演示：更正稿已人工核对")
+        workflow.approve(s, row, "reviewer", "同意更正")
+        corrected = row.version
+    echo(f"corrected version {corrected[:12]}: approved by the reviewer (a material change)")
+    return corrected

@@ -381,13 +381,17 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
     allowed = {a.value: auth.can(user, a, department=dept) for a in Action}
     marks = annotate(record, findings)
     proposed_at = _proposed_at(record)
+    from hub.app.lifecycle import version_diff
+
+    with session_scope() as s:
+        diff = version_diff(s, row) if row.state in ("in_review", "approved") else []
     catalog_item = _catalog_item(record)
     return render(request, "console/version.html", {
         "row": row, "record": record, "findings": findings, "events": events, "current": current,
         "versions": versions, "allowed": allowed, "marks": marks, "msg": msg, "names": FINDING_NAMES,
         "has_deliveries": bool(deliveries), "own": row.created_by == user.name,
         "blocking": [f for f in findings if f.blocking and not f.waived_by], "catalog_item": catalog_item,
-        "proposed_at": proposed_at})
+        "proposed_at": proposed_at, "diff": diff})
 
 
 def _proposed_at(record: Record) -> str | None:
@@ -530,7 +534,7 @@ def waive(request: Request, ref: str, finding_id: int, reason: str = Form("")) -
 
 
 @route("POST", "/v/{ref}/publish", Action.RECORD_PUBLISH)
-def publish(request: Request, ref: str, at: str = Form("", max_length=40)) -> Response:
+def publish(request: Request, ref: str, at: str = Form("", max_length=40), material: str = Form("")) -> Response:
     """Publish once (now, or 定时 at ``at``): the engine fans out to every target the routing selects."""
     from hub.app import deliveries as app_deliveries
 
@@ -539,7 +543,7 @@ def publish(request: Request, ref: str, at: str = Form("", max_length=40)) -> Re
         row, _ = _see(s, request, ref, Action.RECORD_PUBLISH)
         version = row.version
     when = app_deliveries.parse_local_time(at) if at.strip() else None
-    done = app_deliveries.publish(version, actor=user, at=when, via="console")
+    done = app_deliveries.publish(version, actor=user, at=when, via="console", material=material == "yes")
     if when is not None:
         from hub.timeutil import to_local
 

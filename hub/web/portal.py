@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from hub.channels.notices import with_tombstones, withdrawal_of, withdrawn_records
 from hub.channels.web import WebChannel
@@ -20,7 +22,7 @@ from hub.errors import NotFound
 from hub.record import Stage
 from hub.settings import get_settings
 from hub.store.db import session_scope
-from hub.store.models import ScanRow, ShortLinkRow
+from hub.store.models import ScanRow, ShortLinkRow, VersionRow, WorkflowEventRow
 from hub.timeutil import utcnow
 from hub.web import queries, search
 from hub.web.pages import render
@@ -57,11 +59,24 @@ def browse(request: Request, stage: str | None = None, domain: str | None = None
 
 
 @router.get("/records/{record_id}", response_class=HTMLResponse)
-def record_page(request: Request, record_id: str) -> HTMLResponse:
+def record_page(request: Request, record_id: str,
+                v: str | None = Query(None, max_length=64, pattern="^[0-9a-f]{8,64}$")) -> HTMLResponse:
     from hub.store.repo import record_of
 
     with session_scope() as s:
         row = queries.published_version(s, record_id)
+        versions = corrections(s, record_id) if row is not None else []
+    earlier = None
+    if row is not None and v and not row.version.startswith(v):  # 更正前的版本, linked from the 更正说明
+        earlier = next((p for p in versions if p["version"].startswith(v)), None)
+        if earlier is None:
+            raise NotFound(f"{record_id}@{v}")
+        latest = row
+        with session_scope() as s:
+            found = s.get(VersionRow, earlier["version"])
+            assert found is not None
+            row = found
+        earlier = {**earlier, "latest": latest.version}
     if row is None:
         gone = withdrawal_of(None, record_id)
         if gone is not None:  # 已撤回: 410 Gone with a notice, never the old text
@@ -77,9 +92,28 @@ def record_page(request: Request, record_id: str) -> HTMLResponse:
         explained_by = [{"id": r.record_id, "title": r.title} for r in queries.interpretations(s, record_id)]
         link = queries.short_link(s, row.version, WebChannel.name)
         short_url = f"{get_settings().public_url}/s/{link.code}" if link else None
+    correction = versions[0] if versions and earlier is None else None
     return render(request, "portal/record.html", {
         "row": row, "record": record, "interprets": interprets, "explained_by": explained_by,
-        "short_url": short_url})
+        "short_url": short_url, "correction": correction, "earlier": earlier})
+
+
+def corrections(s: Session, record_id: str) -> list[dict[str, Any]]:
+    """The record's earlier published versions, newest first, each with when it was corrected (更正说明).
+
+    A correction publishes a new version and leaves the old one published (it is the public
+    record of what was said); the page shows the newest and links the earlier ones.
+    """
+    rows = list(s.scalars(select(VersionRow).where(VersionRow.record_id == record_id,
+                                                   VersionRow.state == "published")
+                          .order_by(VersionRow.created_at.desc())))
+    out = []
+    for newer, older in zip(rows, rows[1:], strict=False):
+        at = s.scalar(select(WorkflowEventRow.at).where(WorkflowEventRow.version == newer.version,
+                                                        WorkflowEventRow.to_state == "published")
+                      .order_by(WorkflowEventRow.id.desc()).limit(1))
+        out.append({"version": older.version, "short": older.version[:12], "corrected_at": at or newer.created_at})
+    return out
 
 
 @router.get("/records/{record_id}/qr.svg")

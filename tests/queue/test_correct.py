@@ -1,0 +1,98 @@
+"""Correction (更正) of the published sample through the real adapters and the sandbox.
+
+The new version replaces the portal page, WeChat and Weibo get the corrected post and the
+old one is deleted once (after the new one settled), SMS subscribers hear of it only when the
+change is material; the reviewer sees the difference of the two versions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sandbox_world import Clock, approved_sample, drain, fast_config, posts
+
+from hub.queue.states import State
+
+pytestmark = pytest.mark.slow
+
+CHANNELS = ("web", "wechat", "weibo", "sms", "newspaper")
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from hub.channels.subscribers import new_key
+    from hub.queue import actors
+
+    fast_config(tmp_path, monkeypatch)
+    monkeypatch.setenv("HUB_PHONE_KEY", new_key())
+    monkeypatch.setattr(actors, "hint", lambda a, i, d: None)  # no worker: drain() runs the steps
+    yield
+
+
+@pytest.fixture
+def published(world: None, sandbox: Any) -> str:
+    from hub.app import deliveries
+
+    version = approved_sample(kinds=())
+    rows = drain(deliveries.publish(version, actor="office", channels=CHANNELS).ids, clock=Clock())
+    assert {r.state for r in rows.values()} == {State.CONFIRMED}
+    return version
+
+
+@pytest.mark.parametrize("material", [False, True])
+def test_a_correction_replaces_each_post_once_and_tells_sms_only_when_material(published: str, sandbox: Any,
+                                                                               material: bool) -> None:
+    from hub.app import deliveries
+    from hub.app.lifecycle import version_diff
+    from hub.queue.demo import CORRECTION_TEXT, corrected_sample
+    from hub.store.db import session_scope
+    from hub.store.models import VersionRow
+    from hub.web import queries
+
+    new = corrected_sample(published, echo=lambda _m: None)
+    with session_scope() as s:
+        row = s.get(VersionRow, new)
+        assert row is not None
+        diff = version_diff(s, row)
+    assert any(line.startswith("+") and CORRECTION_TEXT in line for line in diff)
+    done = deliveries.publish(new, actor="office", material=material)
+    rows = drain(done.ids, clock=Clock())
+    by = Counter((r.purpose, r.channel) for r in rows.values())
+    expected = {("correct", "web"), ("correct", "wechat"), ("correct", "weibo"), ("withdraw", "wechat"),
+                ("withdraw", "weibo")} | ({("correct", "sms"), ("correct", "newspaper")} if material else set())
+    assert set(by) == expected and set(by.values()) == {1}
+    assert {r.state for r in rows.values()} == {State.CONFIRMED}, \
+        {(r.purpose, r.channel): (r.state, r.last_error_msg) for r in rows.values()}
+    deleted = Counter(m["channel"] for m in sandbox.messages() if m["kind"] == "delete")
+    assert deleted == Counter({"wechat": 1, "weibo": 1})
+    counts = posts(sandbox)
+    assert Counter(c for c, _, _ in counts.elements() if c in ("wechat", "weibo")) == Counter({"wechat": 2, "weibo": 2})
+    sms_per_number = Counter(p for c, _, p in counts.elements() if c == "sms")
+    assert set(sms_per_number.values()) == ({2} if material else {1})
+    with session_scope() as s:
+        shown = queries.published_version(s, row.record_id)
+        assert shown is not None and shown.version == new
+
+
+def test_the_portal_shows_the_correction_note_and_links_the_earlier_version(published: str) -> None:
+    import warnings
+
+    from hub.app import deliveries
+    from hub.queue.demo import CORRECTION_TEXT, corrected_sample
+    from hub.web.app import create_app
+
+    new = corrected_sample(published, echo=lambda _m: None)
+    done = deliveries.publish(new, actor="office")
+    drain(done.ids, clock=Clock())
+    with warnings.catch_warnings():  # starlette warns that its TestClient moves to httpx2 (as tests/web does)
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    client = TestClient(create_app(warm_search=False), base_url="http://127.0.0.1")
+    page = client.get(f"/records/{done.record_id}")
+    assert page.status_code == 200 and "更正说明" in page.text and CORRECTION_TEXT in page.text
+    old = client.get(f"/records/{done.record_id}", params={"v": published[:12]})
+    assert old.status_code == 200 and "此为更正前的版本" in old.text and CORRECTION_TEXT not in old.text
