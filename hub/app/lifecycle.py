@@ -72,12 +72,23 @@ def withdraw(ref: str, *, actor: Actor, reason: str, via: str = "cli") -> Withdr
             who = get_user(s, actor) or actor
         row = _published(s, ref)
         workflow.withdraw(s, row, who, comment=reason)  # checks the role; the one audit row
+        # earlier versions a correction superseded are public too (linked from the 更正说明): each is
+        # withdrawn with it (the workflow writes each version's own row)
+        earlier = list(s.scalars(select(VersionRow).where(VersionRow.record_id == row.record_id,
+                                                          VersionRow.state == "published")))
+        for v in earlier:
+            workflow.withdraw(s, v, who, comment=reason)
+        versions = [row.version, *(v.version for v in earlier)]
         ids: list[int] = []
         cancelled: list[int] = []
-        origins = list(s.scalars(select(DeliveryRow).where(DeliveryRow.version == row.version,
+        origins = list(s.scalars(select(DeliveryRow).where(DeliveryRow.version.in_(versions),
                                                            DeliveryRow.purpose != "withdraw")
                                  .order_by(DeliveryRow.id)))
+        # a post a correction replaced is withdrawn through its replacement (one notice per number)
+        replaced = {o.origin_id for o in origins if o.purpose == "correct"}
         for origin in origins:
+            if origin.id in replaced:
+                continue
             if origin.state in UNSENT:
                 ledger.cancel(s, origin.id, name, now=now)
                 cancelled.append(origin.id)

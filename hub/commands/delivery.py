@@ -209,6 +209,8 @@ def demo(
     keep: Annotated[bool, typer.Option("--keep", help="Keep the sandbox running afterwards (Ctrl-C stops).")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every delivery to be final.")] = 300.0,
     sample: Annotated[Path | None, typer.Option(help="Record file to publish (default: the 2017 sample).")] = None,
+    lifecycle: Annotated[bool, typer.Option("--lifecycle", help="Then correct the sample (a material change) and "
+                                                               "withdraw it, printing each stage's deliveries.")] = False,
 ) -> None:
     """The whole pipeline on the sample: sandbox, ingest, approve, publish everywhere, deliver, status."""
     import time
@@ -224,9 +226,16 @@ def demo(
         except KeyboardInterrupt:
             pass
 
-    result = run_demo(sample=sample or SAMPLE, timeout=timeout, echo=typer.echo, keep=hold if keep else None)
+    result = run_demo(sample=sample or SAMPLE, timeout=timeout, echo=typer.echo, keep=hold if keep else None,
+                      lifecycle=lifecycle)
     typer.echo("")
-    typer.echo(table(result.status))
+    if result.stages:
+        for name, data in result.stages:
+            typer.echo(f"== {name} ==")
+            typer.echo(table(data))
+            typer.echo("")
+    else:
+        typer.echo(table(result.status))
     typer.echo("")
     typer.echo("where to look:")
     typer.echo(f"  sandbox inbox      {result.sandbox_url}/_sandbox/  (kept in var/sandbox-demo.json; "

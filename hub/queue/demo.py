@@ -20,7 +20,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,8 @@ class DemoResult:
     tv_package: str | None
     password: str
     complete: bool
+    #: ``hub demo --lifecycle``: (stage, its status JSON) for publish, correct, withdraw
+    stages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass
@@ -131,8 +133,12 @@ def start_local_channels(*, port: int = 0) -> LocalChannels:
 
 
 def run_demo(*, sample: Path = SAMPLE, timeout: float = 300.0, echo: Echo = print,
-             keep: Callable[[str], None] | None = None) -> DemoResult:
-    """Run the demo; ``keep`` (if given) is called with the inbox URL while everything still runs."""
+             keep: Callable[[str], None] | None = None, lifecycle: bool = False) -> DemoResult:
+    """Run the demo; ``keep`` (if given) is called with the inbox URL while everything still runs.
+
+    ``lifecycle``: after the publication, correct the sample (a material change) and then withdraw
+    it, each stage's deliveries in ``DemoResult.stages`` (``hub demo --lifecycle``).
+    """
     local = start_local_channels()
     sb = local.sandbox
     echo(f"sandbox running at {sb.url} (WeChat, Weibo, Tencent Cloud; newspaper desk SMTP on {local.smtp_port})")
@@ -146,7 +152,10 @@ def run_demo(*, sample: Path = SAMPLE, timeout: float = 300.0, echo: Echo = prin
         ids = publish_and_enqueue(version, actor="office")
         echo(f"published version {version[:12]} as office: {len(ids)} deliveries; delivering ...")
         complete = _wait(ids, timeout, echo)
+        stages = _lifecycle(version, ids, timeout, echo) if lifecycle else []
+        complete = complete and all(ok for _, _, ok in stages)
         result = _result(version, ids, sb, password, complete)
+        result.stages = [(name, data) for name, data, _ in stages]
         if keep is not None:
             keep(f"{sb.url}/_sandbox/")
         return result
@@ -154,6 +163,38 @@ def run_demo(*, sample: Path = SAMPLE, timeout: float = 300.0, echo: Echo = prin
         if handle is not None:
             handle.stop()
         local.stop()
+
+
+def _stage(record_id: str, ids: list[int]) -> dict[str, Any]:
+    from hub.queue.status import status_json
+    from hub.store.db import session_scope
+
+    with session_scope() as s:
+        data = status_json(s, record_id)
+    data["deliveries"] = [d for d in data["deliveries"] if d["id"] in set(ids)]
+    return data
+
+
+def _lifecycle(version: str, ids: list[int], timeout: float, echo: Echo) -> list[tuple[str, dict[str, Any], bool]]:
+    """The sample's life after the publication: the publish table, a material correction, a withdrawal."""
+    from hub.app import deliveries, lifecycle
+    from hub.store import repo
+    from hub.store.db import session_scope
+
+    with session_scope() as s:
+        record_id = repo.find_version(s, version).record_id
+    out: list[tuple[str, dict[str, Any], bool]] = [("publish", _stage(record_id, ids), True)]
+    new = corrected_sample(version, echo=echo)
+    fix = deliveries.publish(new, actor="office", material=True)
+    echo(f"published the correction {new[:12]} as office: {len(fix.ids)} deliveries (corrected posts, "
+         "old ones taken down, SMS and the desk told); delivering ...")
+    ok = _wait(fix.ids, timeout, echo)
+    out.append(("correct", _stage(record_id, fix.ids), ok))
+    gone = lifecycle.withdraw(new, actor="office", reason="演示：整条信息撤回")
+    echo(f"withdrew the record as office: {len(gone.ids)} withdrawal steps; delivering ...")
+    ok = _wait(gone.ids, timeout, echo)
+    out.append(("withdraw", _stage(record_id, gone.ids), ok))
+    return out
 
 
 def _prepare(sample: Path, echo: Echo) -> tuple[str, str]:
