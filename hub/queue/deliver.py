@@ -222,7 +222,9 @@ def _origin_of(delivery_id: int, d: Deps, snap: dict[str, Any], actor: str,
                 due = now + timedelta(seconds=delay)
                 row.next_attempt_at, row.hinted_at, row.updated_at = due, due, now
                 st = row.state
-            return Outcome(delivery_id, st, then="deliver", delay=delay, note="waiting for the publication"), None
+            # no follow-up message: waiting is not a failed attempt and must not spend the broker's
+            # retry budget; the sweeper hints the row again when it is due
+            return Outcome(delivery_id, st, note="waiting for the publication or its correction"), None
         data = dict(origin.receipt or {}) if origin is not None else {}
     if not data.get("provider_ref"):
         return None, None
