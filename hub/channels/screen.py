@@ -42,11 +42,12 @@ from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.responses import FileResponse, Response
 from pydantic import Field
 
+from hub.channels.accounts import typed
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
 from hub.channels.boundary import typed_errors
 from hub.channels.files import safe_id, same_file
 from hub.channels.sessions import SessionFactory, scope
-from hub.config import Account, HubConfig, get_config
+from hub.config import HubConfig, get_config, secret_from_env
 from hub.deliverables import DeliveryStatus, Receipt, Rendition, Target
 from hub.errors import ConfigError, Permanent, Retryable
 from hub.settings import Settings, get_settings
@@ -228,24 +229,26 @@ def record_fetch(session: Any, item: str, name: str, screen_id: str) -> None:
 # --- what a screen talks to (mounted by the web app from the declaration) -----------------
 
 
-def _account(config: HubConfig) -> tuple[str, Account]:
+def _account(config: HubConfig) -> tuple[str, ScreenAccount]:
+    """The county's screen account, typed by its declaration's model (a bad key is a ConfigError naming it)."""
     found = [(n, a) for n, a in config.accounts.items() if a.channel == NAME]
     if not found:
         raise ConfigError(f"channels.toml: no account with channel = {NAME!r}")
-    return found[0]
+    name, account = found[0]
+    return name, typed(name, account, ScreenAccount)
 
 
 def signing_key(config: HubConfig | None = None) -> bytes:
     """The playlist signing key (from the account's ``signing_key_env``)."""
     name, account = _account(config or get_config())
-    return account.secret("signing_key_env", name).value.encode()
+    return secret_from_env(account.signing_key_env, key=f"accounts.{name}.signing_key_env").value.encode()
 
 
 def playlist(village: str, *, config: HubConfig | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """The playlist of ``village``: every item of the targets for that village and for its county."""
     config, settings = config or get_config(), settings or get_settings()
     _, account = _account(config)
-    county = str(account.get("county"))
+    county = account.county
     places = {village, county}
     items = []
     for tname, tcfg in config.targets.items():
@@ -261,7 +264,7 @@ def playlist(village: str, *, config: HubConfig | None = None, settings: Setting
                                     for f in manifest["files"]]})
     items.sort(key=lambda i: (i["added_at"], i["id"]))
     now = utcnow()
-    ttl = int(account.get("playlist_ttl_s", 600))
+    ttl = account.playlist_ttl_s
     return {"village": village, "county": county, "issued_at": now.isoformat(),
             "expires_at": (now + timedelta(seconds=ttl)).isoformat(), "items": items}
 
