@@ -79,6 +79,7 @@ def confirm_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any)
         if r is not None and r.state == State.SUBMITTED:
             r.receipt = data
             r.next_attempt_at = r.hinted_at = now + timedelta(seconds=delay)
+            r.last_error_class = r.last_error_msg = None  # a clean poll: the watchdog's flag goes away
             r.updated_at = now
     return Outcome(delivery_id, State.SUBMITTED, then="confirm", delay=delay, note="pending")
 

@@ -1,4 +1,4 @@
-"""Weibo reconcile through the engine, the real adapter and the sandbox (issue 18, finding 1).
+"""The ledger equals the platform: Weibo reconcile and SMS reports through the engine and the sandbox (issue 18).
 
 A post applied before the connection dropped must be found however many posts
 followed it, a repeat refusal must never start a resend loop, and a lookup that
@@ -102,3 +102,34 @@ def test_a_lookup_that_cannot_tell_keeps_the_row_unknown_then_hands_it_to_a_pers
     assert "a person must check" in (row.last_error_msg or "")
     assert sandbox.hit_count(SHARE) == 9  # ours once, and the burst: no resend while the lookup could not tell
     assert sandbox.hit_count("/2/statuses/user_timeline.json", "GET") >= 2
+
+
+
+def test_sms_numbers_without_any_report_are_flagged_by_the_watchdog_not_left_looking_fine(
+        version: str, sandbox: Any) -> None:
+    import re
+
+    from hub.queue.sweeper import watchdog
+    from hub.settings import get_settings
+    from hub.store.db import session_scope
+    from hub.testing.caches import clear_caches
+    from hub.timeutil import utcnow
+
+    toml = get_settings().config_dir / "channels.toml"
+    toml.write_text(re.sub(r'(?m)^(\[accounts\.tencent\])$', r'\1\nreport_lookup_minutes = 0',
+                           toml.read_text("utf-8")), "utf-8")
+    clear_caches()
+    sandbox.vendor("tencent")["report_delay"] = 100000  # the carrier never reports
+    from hub.queue import actors
+
+    original = actors.hint
+    actors.hint = lambda a, i, d: None  # type: ignore[assignment]
+    try:
+        [delivery] = publish_and_enqueue(version, actor="office", channels=["sms"])
+    finally:
+        actors.hint = original  # type: ignore[assignment]
+    rows = drain([delivery], clock=Clock(), max_steps=8)
+    assert rows[delivery].state == State.SUBMITTED
+    with session_scope() as s:
+        flagged = {w.id: w.reason for w in watchdog(s, now=utcnow())}
+    assert "no delivery report" in flagged.get(delivery, "")
