@@ -51,13 +51,18 @@ def station(request: Request) -> str:
     A valid token is remembered in the signed session, so the page's own links
     (preview, download) never carry it and it never reaches an access log twice.
     """
+    from hub.web.security import token_fingerprint
+
     data = session(request)
     if _token_ok(request):
-        if data.get("tv") != "tv-token":
-            data["tv"] = "tv-token"
+        fingerprint = token_fingerprint(os.environ["HUB_TV_PICKUP_TOKEN"])
+        if data.get("tv") != "tv-token" or data.get("tvf") != fingerprint:
+            data["tv"], data["tvf"] = "tv-token", fingerprint
             request.state.session_dirty = True
         return "tv-token"
-    if data.get("tv") == "tv-token" and os.environ.get("HUB_TV_PICKUP_TOKEN"):
+    current = os.environ.get("HUB_TV_PICKUP_TOKEN")
+    if data.get("tv") == "tv-token" and current and hmac.compare_digest(
+            str(data.get("tvf") or ""), token_fingerprint(current)):  # a changed token ends old sessions
         return "tv-token"
     user = load_user(request)
     if user is None:
