@@ -74,14 +74,16 @@ def publish(
         from hub.queue.runtime import start_embedded_worker
 
         handle = start_embedded_worker()
+    done = True
     try:
         ids = publish_and_enqueue(ref, actor=as_, channels=wanted)
         if wait:
             deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
+            while True:
                 with session_scope() as s:
-                    if settled(s, ids):
-                        break
+                    done = settled(s, ids)
+                if done or time.monotonic() >= deadline:
+                    break
                 time.sleep(0.25)
     finally:
         if handle is not None:
@@ -94,6 +96,13 @@ def publish(
         typer.echo(table(data))
         if not wait:
             typer.echo("queued; `hub status` follows them (a worker must be running: `hub worker`, or --wait)")
+    if not done:
+        # the timeout ended with deliveries still on their way: not a success (issue 18)
+        pending = [d for d in data["deliveries"] if d["state"] in ("queued", "sending", "retry_wait", "submitted")
+                   and not d["needs_attention"]]
+        names = ", ".join(f"#{d['id']} {d['channel']} ({d['state']})" for d in pending) or "(see hub status)"
+        typer.echo(f"error: --wait timed out after {timeout:.0f} s; still on their way: {names}", err=True)
+        raise typer.Exit(3)
 
 
 @app.command()

@@ -66,6 +66,7 @@ def reconcile_one(delivery_id: int, *, deps: Deps | None = None, **overrides: An
     try:
         found: Receipt | None = channel.lookup(target, key)
     except ChannelError as exc:
+        now = d.clock()  # a lookup pages the platform: stamp what happened when it happened
         delay = backoff(2, d.settings)
         with d.sessions() as s:
             since = unknown_since(s, delivery_id)
@@ -81,6 +82,7 @@ def reconcile_one(delivery_id: int, *, deps: Deps | None = None, **overrides: An
                 r.updated_at = now
         return Outcome(delivery_id, State.UNKNOWN, then="reconcile", delay=delay, note="lookup failed")
 
+    now = d.clock()  # after the lookup (a Weibo timeline read back page by page can take a while)
     with d.sessions() as s:
         if found is None and refused_as_repeat:
             hold(s, delivery_id, now=now, reason=f"{name} refused the post as a repeat, yet the lookup cannot find "

@@ -153,8 +153,10 @@ def media(request: Request, delivery_id: int, role: str) -> Response:
 
 @router.get("/{delivery_id}/download")
 def download(request: Request, delivery_id: int) -> Response:
-    """Download the package zip; recorded as collected (time, checksum, who) by the TV channel."""
+    """Download the package zip; recorded as collected (time, checksum, who) by the TV channel, then confirmed."""
     from hub.channels.tv import collect
+    from hub.queue.actors import hint
+    from hub.queue.confirm import poll_now
 
     who = station(request)
     with session_scope() as s:
@@ -166,4 +168,8 @@ def download(request: Request, delivery_id: int) -> Response:
         except HubError as exc:
             raise NotFound(str(exc)) from None
         repo.audit(s, who, "tv.collect", d.record_id, delivery=delivery_id, package=d.provider_ref)
+        # the collection is what confirms a TV delivery: poll it now, not at the next backoff (docs/engine.md)
+        due = poll_now(s, delivery_id=delivery_id)
+    for did in due:
+        hint("confirm", did, None)
     return FileResponse(path, media_type="application/zip", filename=path.name)

@@ -133,3 +133,16 @@ def test_sms_numbers_without_any_report_are_flagged_by_the_watchdog_not_left_loo
     with session_scope() as s:
         flagged = {w.id: w.reason for w in watchdog(s, now=utcnow())}
     assert "no delivery report" in flagged.get(delivery, "")
+
+
+def test_publish_wait_that_times_out_exits_non_zero_and_names_what_is_still_on_its_way(
+        version: str, sandbox: Any) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli import _register, app
+
+    _register()
+    sandbox.set_faults("weibo", error_5xx_rate=1.0)  # every attempt is refused: the row keeps retrying
+    result = CliRunner().invoke(app, ["publish", version, "--channels", "weibo", "--wait", "--timeout", "2"])
+    assert result.exit_code == 3, result.output
+    assert "timed out" in result.output and "weibo (retry_wait)" in result.output

@@ -145,3 +145,37 @@ def test_a_long_password_is_never_echoed_and_huge_ids_are_not_found(client: Test
                     follow_redirects=False)
     assert r.status_code in (404, 422)
     assert DEPT  # the fixture accounts belong to this department
+
+
+def test_a_tv_download_through_the_web_makes_its_delivery_confirm_now(
+        app: Any, users: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import json
+
+    from hub.channels.tv import MANIFEST, package_dir
+    from hub.queue import actors
+    from hub.store.models import DeliveryRow
+
+    hinted: list[tuple[str, int]] = []
+    monkeypatch.setattr(actors, "hint", lambda name, did, delay: hinted.append((name, did)))
+    monkeypatch.setenv("HUB_TV_PICKUP_TOKEN", "tv-token-1")
+    folder = package_dir("rec-1-abc")
+    folder.mkdir(parents=True)
+    (folder / "pkg.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    (folder / MANIFEST).write_text(json.dumps({"files": {"pkg.zip": hashlib.sha256(
+        (folder / "pkg.zip").read_bytes()).hexdigest()}}), "utf-8")
+    later = utcnow().replace(year=utcnow().year + 1)
+    with session_scope() as s:
+        row = DeliveryRow(record_id="rec-1", version="0" * 64, channel="tv", target="tv-ankang",
+                          idempotency_key="t" * 64, state="submitted", attempts=1, redeliveries=0,
+                          provider_ref="rec-1-abc", needs_attention=False, created_at=utcnow(), updated_at=utcnow(),
+                          next_attempt_at=later)
+        s.add(row)
+        s.flush()
+        did = int(row.id)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        assert c.get(f"/tv/{did}/download?token=tv-token-1").status_code == 200
+    assert hinted == [("confirm", did)]
+    with session_scope() as s:
+        due = s.get(DeliveryRow, did).next_attempt_at
+        assert due is not None and due <= utcnow()
