@@ -731,6 +731,8 @@ class SmsChannel:
                 waits = [e.retry_after for e in limited if e.retry_after] + holds
                 daily = any(e.daily for e in limited)
                 why = limited[0].message if limited else f"sms: {counts[PENDING]} number(s) held by a frequency limit"
+                if self._pending_codes(delivery_id) & DAILY_PER_PHONE:
+                    why += " (PhoneNumberDailyLimit: the per-phone daily limit; they go after midnight)"
                 raise RateLimited(f"{why} (recipients: {summary})", min(waits) if waits else None, daily=daily)
             real = [e for e in errors if not isinstance(e, _BudgetSpent)]
             first = real[0].message if real else "numbers left to send"
@@ -740,6 +742,11 @@ class SmsChannel:
             raise Permanent(f"sms: every number was refused (recipients: {summary})")
         return Receipt(provider_ref=key, accepted_at=self.clock(), confirmed=sent == 0,
                        raw={"delivery_id": delivery_id, "recipients": dict(counts)})
+
+    def _pending_codes(self, delivery_id: int) -> set[str]:
+        with scope(self._sessions) as s:
+            return {str(c) for c in s.scalars(select(SmsRecipientRow.code).where(
+                SmsRecipientRow.delivery_id == delivery_id, SmsRecipientRow.state == PENDING).distinct()) if c}
 
     def _pending_holds(self, delivery_id: int) -> list[float]:
         """retry_after of the frequency limits that left numbers pending (codes are kept on the rows)."""
@@ -960,6 +967,26 @@ class SmsChannel:
             if len(items) < PULL_LIMIT:
                 break
         return applied
+
+
+#: the codes of Tencent's per-phone daily limits (10 SMS a number a day by default)
+DAILY_PER_PHONE = frozenset({"LimitExceeded.PhoneNumberDailyLimit", "LimitExceeded.PhoneNumberSameContentDailyLimit"})
+
+
+def numbers_at_daily_limit(session: Session, *, limit: int = 10, now: datetime | None = None) -> int:
+    """How many subscribers already got ``limit`` SMS today (Beijing day): a new SMS waits for midnight for them.
+
+    Counted from the hub's own sends (``sms_recipients`` sent/delivered/undelivered/unknown
+    today), so the office can see it before publishing; Tencent's default is 10 a day.
+    """
+    now = now or utcnow()
+    local = now.astimezone(SHANGHAI)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    per = (select(SmsRecipientRow.subscriber_id)
+           .where(SmsRecipientRow.state.in_((SENT, DELIVERED, UNDELIVERED, UNKNOWN)),
+                  SmsRecipientRow.updated_at >= midnight)
+           .group_by(SmsRecipientRow.subscriber_id).having(func.count() >= limit).subquery())
+    return int(session.scalar(select(func.count()).select_from(per)) or 0)
 
 
 # --- reports (pull and callback) ------------------------------------------------------------------------

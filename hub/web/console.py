@@ -384,6 +384,7 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         current = rec.current_version if rec else None
         versions = repo.versions_of(s, row.record_id)
         deliveries = list(s.scalars(select(DeliveryRow).where(DeliveryRow.version == row.version)))
+        sms_at_limit = _sms_at_limit(s) if row.state == "approved" else 0
     allowed = {a.value: auth.can(user, a, department=dept) for a in Action}
     marks = annotate(record, findings)
     catalog_item = _catalog_item(record)
@@ -391,7 +392,17 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         "row": row, "record": record, "findings": findings, "events": events, "current": current,
         "versions": versions, "allowed": allowed, "marks": marks, "msg": msg, "names": FINDING_NAMES,
         "has_deliveries": bool(deliveries), "own": row.created_by == user.name,
-        "blocking": [f for f in findings if f.blocking and not f.waived_by], "catalog_item": catalog_item})
+        "blocking": [f for f in findings if f.blocking and not f.waived_by], "catalog_item": catalog_item,
+        "sms_at_limit": sms_at_limit})
+
+
+def _sms_at_limit(s: Session) -> int:
+    """Subscribers already at the per-phone daily SMS limit (the office sees it before publishing)."""
+    from hub.channels.sms import numbers_at_daily_limit
+    from hub.config import get_config
+
+    limits = [int(a.get("daily_limit_per_phone", 10)) for a in get_config().accounts.values() if a.channel == "sms"]
+    return numbers_at_daily_limit(s, limit=min(limits) if limits else 10)
 
 
 def _catalog_item(record: Record) -> dict[str, Any] | None:

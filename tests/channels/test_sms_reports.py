@@ -147,3 +147,35 @@ def test_pull_by_number_checks_its_fields_like_the_real_api(sandbox: Any) -> Non
                                                                           "IncorrectPhoneNumber")):
         with pytest.raises(tencent.ApiError, match=code):
             tencent.pull_status_by_number({**base, **change}, sandbox)
+
+
+def test_the_per_phone_daily_limit_is_said_in_words_and_counted_before_publishing(sandbox: Any) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from hub.channels.sms import numbers_at_daily_limit
+    from hub.store.models import DeliveryRow, SmsRecipientRow, SubscriberRow
+    from hub.web.board import DAILY_LIMIT_WORDS, _line
+
+    subscribe(numbers(2))
+    record_id, version, key = delivery()
+    sandbox.vendor("tencent")["daily_limit"] = 0
+    with pytest.raises(RateLimited, match="PhoneNumberDailyLimit") as caught:
+        channel().send(sms_rendition(record_id, version), target(), key)
+    now = datetime.now(UTC)
+    row = DeliveryRow(id=1, record_id=record_id, version=version, channel="sms", target="sms-county",
+                      idempotency_key=key, state="retry_wait", attempts=1, redeliveries=0, needs_attention=False,
+                      last_error_class="RateLimited", last_error_msg=caught.value.message, created_at=now,
+                      updated_at=now)
+    assert _line(row, now).error_words == DAILY_LIMIT_WORDS
+    # ten sends today to the first subscriber: the office sees one number at its limit before publishing
+    keys = [make_delivery(version, record_id, f"sms-extra-{i}") for i in range(10)]
+    with session_scope() as s:
+        first = s.scalars(select(SubscriberRow.id).order_by(SubscriberRow.id)).first()
+        for k in keys:
+            did = s.scalar(select(DeliveryRow.id).where(DeliveryRow.idempotency_key == k))
+            s.add(SmsRecipientRow(delivery_id=did, subscriber_id=first, state="delivered", updated_at=now))
+    with session_scope() as s:
+        assert numbers_at_daily_limit(s, limit=10, now=now) == 1
+        assert numbers_at_daily_limit(s, limit=11, now=now) == 0
