@@ -4,7 +4,9 @@
 
 500 records × 6 channels of deliveries go through a loopback fake platform (the sandbox
 core with one route per channel and a store keyed by idempotency key, reliability.md
-plan E.6) with 10% 5xx, 5% accept-then-drop and 5% 429 (Retry-After: 1) per request.
+plan E.6) with 10% 5xx, 5% accept-then-drop, 5% 429 (Retry-After: 1), 3% late answers
+(past the client's read timeout) and 3% garbage bodies per request; the platform is
+restarted once during the chaos.
 Worker processes (each an embedded hub worker: in-process broker, maintenance loop)
 share the SQLite ledger; one is SIGKILLed every ``--kill-every`` seconds and replaced.
 After the chaos the faults stop and the survivors drain. It prints:
@@ -12,6 +14,8 @@ After the chaos the faults stop and the survivors drain. It prints:
 * duplicates: publications beyond the first per key on non-idempotent channels (must be 0);
 * lost: deliveries the ledger calls delivered that the platform does not have, or rows gone (0);
 * stuck: rows still queued / sending / due retry_wait after the drain (0);
+* ledger≠platform: from the platform's inbox, deliveries confirmed that are not there, or
+  there but not confirmed (an unknown row waiting for a person excepted) (0);
 * deliveries/s, and how many ended unknown-for-a-person (channels that cannot look up).
 
 Exit status 1 when duplicates, lost or stuck is not 0. ``--short`` (60 records, fewer
@@ -84,17 +88,31 @@ class SoakChannel:
 
     def send(self, rendition: Any, target: Any, key: str) -> Any:
         from hub.deliverables import Receipt
+        from hub.errors import Ambiguous
 
         r = self._call("POST", "/post", json={"key": key})
-        return Receipt(provider_ref=r.json()["id"], accepted_at=datetime.now(UTC), confirmed=self.final)
+        try:
+            ref = r.json()["id"]
+        except (ValueError, KeyError, TypeError):  # a garbage answer after the platform applied it (F12)
+            raise Ambiguous(f"{self.name}: HTTP {r.status_code} with an unreadable answer") from None
+        return Receipt(provider_ref=ref, accepted_at=datetime.now(UTC), confirmed=self.final)
 
     def lookup(self, target: Any, key: str) -> Any:
         from hub.deliverables import Receipt
+        from hub.errors import Retryable
 
-        r = self._call("GET", "/lookup", params={"key": key})
-        if r.status_code == 404:
-            return None
-        return Receipt(provider_ref=r.json()["id"], accepted_at=datetime.now(UTC), confirmed=self.final)
+        try:
+            r = self._call("GET", "/lookup", params={"key": key})
+            if r.status_code == 404:
+                return None
+            ref = r.json()["id"]
+        except Exception as exc:  # noqa: BLE001 - any failed read: the lookup could not tell, ask again later
+            from hub.errors import ChannelError
+
+            if isinstance(exc, ChannelError):
+                raise Retryable(exc.message) from None
+            raise Retryable(f"{self.name}: unreadable lookup answer") from None
+        return Receipt(provider_ref=ref, accepted_at=datetime.now(UTC), confirmed=self.final)
 
     def status(self, receipt: Any, target: Any) -> Any:
         from hub.deliverables import DeliveryStatus
@@ -131,11 +149,14 @@ def start_platform(seed: int) -> Any:
 
 
 def faults(sb: Any, on: bool) -> None:
+    """The chaos: 10% 5xx, 5% drop after applying, 5% 429, 3% late past the client's read timeout, 3% garbage."""
     for name in SOAK_CHANNELS:
         if on:
-            sb.set_faults(name, error_5xx_rate=0.10, drop_rate=0.05, rate_limit_rate=0.05)
+            sb.set_faults(name, error_5xx_rate=0.10, drop_rate=0.05, rate_limit_rate=0.05, late_rate=0.03,
+                          late_seconds=3.5, garbage_rate=0.03)
         else:
-            sb.set_faults(name, error_5xx_rate=0.0, drop_rate=0.0, rate_limit_rate=0.0)
+            sb.set_faults(name, error_5xx_rate=0.0, drop_rate=0.0, rate_limit_rate=0.0, late_rate=0.0,
+                          garbage_rate=0.0)
 
 
 def make_rows(records: int) -> list[int]:
@@ -227,8 +248,14 @@ def run(records: int, seed: int, workers: int, kill_every: float, chaos_s: float
                     DeliveryRow.state.not_in(list(final)), DeliveryRow.needs_attention.is_(False))) or 0)
 
         next_kill = time.monotonic() + kill_every
+        restarted = False
         while time.monotonic() - started < chaos_s:
             time.sleep(0.2)
+            if not restarted and time.monotonic() - started > min(chaos_s / 3, 3.0):
+                sb.stop()  # the platform restarts (its store survives, as a real platform's does)
+                time.sleep(1.0)
+                sb.start()
+                restarted = True
             if time.monotonic() >= next_kill:
                 victim = rng.randrange(len(procs))
                 procs[victim].send_signal(signal.SIGKILL)
@@ -270,12 +297,17 @@ def run(records: int, seed: int, workers: int, kill_every: float, chaos_s: float
     lost += sum(1 for key, (ch, st, _a, _m) in rows.items() if st == State.CONFIRMED and (ch, key) not in posted)
     stuck = sum(1 for (_ch, st, att, _m) in rows.values()
                 if st in (State.QUEUED, State.SENDING, State.SUBMITTED) or (st == State.RETRY_WAIT and not att))
+    # the ledger equals the platform, judged from the platform's inbox: confirmed ⇔ present, for every
+    # delivery of a channel that publishes (an unknown row waiting for a person may be either)
+    mismatched = sum(1 for key, (ch, st, att, _m) in rows.items()
+                     if not (st == State.UNKNOWN and att) and (st == State.CONFIRMED) != ((ch, key) in posted))
     states = Counter(st for (_c, st, _a, _m) in rows.values())
     attention = sum(1 for (_c, st, att, _m) in rows.values() if att)
     unknown_reasonless = sum(1 for (_c, st, _a, m) in rows.values() if st == State.UNKNOWN and not m)
     shutil.rmtree(home, ignore_errors=True)
     return {"records": records, "deliveries": len(ids), "kills": kills, "duplicates": duplicates, "lost": lost,
             "stuck": stuck, "unknown_without_reason": unknown_reasonless, "needs_person": attention,
+            "ledger_vs_platform": mismatched, "sandbox_restarts": 1 if restarted else 0,
             "states": dict(states), "chaos_s": round(chaos_elapsed, 1), "elapsed_s": round(elapsed, 1),
             "deliveries_per_s": round(states.get(State.CONFIRMED, 0) / elapsed, 1),
             "stuck_rows": stuck_rows[:5]}
@@ -306,15 +338,17 @@ def main() -> None:
         print(json.dumps(result))
     else:
         print(f"soak: {result['records']} records × {len(SOAK_CHANNELS)} channels = {result['deliveries']} deliveries, "
-              f"seed {args.seed}, 10% 5xx, 5% drop, 5% 429, {result['kills']} worker kills")
+              f"seed {args.seed}, 10% 5xx, 5% drop, 5% 429, 3% late, 3% garbage, {result['kills']} worker kills")
         print(f"  duplicates {result['duplicates']}   lost {result['lost']}   stuck {result['stuck']}   "
-              f"(all must be 0)")
+              f"ledger≠platform {result['ledger_vs_platform']}   (all must be 0); "
+              f"sandbox restarts {result['sandbox_restarts']}")
         print(f"  states {result['states']}; waiting for a person: {result['needs_person']}")
         for row in result["stuck_rows"]:
             print(f"  stuck: {row}")
         print(f"  {result['deliveries_per_s']} confirmed deliveries/s over {result['elapsed_s']} s "
               f"(chaos {result['chaos_s']} s)")
-    bad = result["duplicates"] or result["lost"] or result["stuck"] or result["unknown_without_reason"]
+    bad = (result["duplicates"] or result["lost"] or result["stuck"] or result["unknown_without_reason"]
+           or result["ledger_vs_platform"])
     sys.exit(1 if bad else 0)
 
 

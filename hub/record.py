@@ -17,9 +17,10 @@ import hashlib
 import json
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from hub.timeutil import to_utc
 
@@ -56,8 +57,61 @@ class Disclosure(StrEnum):
     NOT_DISCLOSED = "不予公开"
 
 
+#: the dates a record may carry: outside them a date is a typo, and the extremes (0001, 9999) cannot even be
+#: shifted between time zones (Python's OverflowError) or stored alike by SQLite and PostgreSQL
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+
+
+def _no_nul(value: Any) -> Any:
+    """Refuse NUL anywhere in a string value (PostgreSQL cannot store it; SQLite would, silently)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("不能包含 NUL 控制字符 (\\x00)")
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _no_nul(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul(k)
+            _no_nul(v)
+    return value
+
+
+def _in_range(value: date) -> None:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"日期 {value.isoformat()} 超出允许范围（{EARLIEST.year}–{LATEST.year} 年）")
+
+
+@lru_cache(maxsize=1)
+def column_limits() -> dict[str, int]:
+    """Record field → the length of the store's column it is kept in: THE limits (one source of truth).
+
+    Derived from the SQLAlchemy columns of ``record_versions`` (and ``records.id``), so a
+    model change moves the check with it; read lazily to keep the record model free of
+    the store at import time.
+    """
+    from sqlalchemy import String
+
+    from hub.store.models import RecordRow, VersionRow
+
+    limits: dict[str, int] = {}
+    for column in VersionRow.__table__.columns:
+        if isinstance(column.type, String) and column.type.length and column.name in Record.model_fields:
+            limits[column.name] = int(column.type.length)
+    id_type = RecordRow.__table__.c.id.type
+    if isinstance(id_type, String) and id_type.length:
+        limits["id"] = int(id_type.length)
+    return limits
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        return _no_nul(value)
 
 
 class Heading(_Frozen):
@@ -96,6 +150,13 @@ class Signature(_Frozen):
     office: str
     date: dt.date | None = None
 
+    @field_validator("date")
+    @classmethod
+    def _sane(cls, value: dt.date | None) -> dt.date | None:
+        if value is not None:
+            _in_range(value)
+        return value
+
 
 class Attachment(_Frozen):
     """An attachment; ``name`` is metadata only, files are stored under generated names."""
@@ -127,7 +188,7 @@ class Record(_Frozen):
     """One disclosure record as the hub understands it."""
 
     id: str = Field(pattern=RECORD_ID_PATTERN)
-    title: str = Field(min_length=1, max_length=300)
+    title: str = Field(min_length=1)  # its upper limit is the store's column (column_limits)
     index_no: str | None = None
     catalog: str | None = None
     department: str | None = None
@@ -153,7 +214,29 @@ class Record(_Frozen):
     @field_validator("published_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else to_utc(value)
+        if value is None:
+            return None
+        _in_range(value.date())
+        try:
+            return to_utc(value)
+        except OverflowError:  # e.g. 0001-01-01 in Beijing time is before year 1 in UTC
+            raise ValueError(f"日期 {value.isoformat()} 超出允许范围（{EARLIEST.year}–{LATEST.year} 年）") from None
+
+    @field_validator("written_on")
+    @classmethod
+    def _written(cls, value: date | None) -> date | None:
+        if value is not None:
+            _in_range(value)
+        return value
+
+    @field_validator("id", "title", "index_no", "department", "domain", "item", "region", "interprets",
+                     "catalog", "doc_no", "validity")
+    @classmethod
+    def _fits_the_store(cls, value: str | None, info: ValidationInfo) -> str | None:
+        limit = column_limits().get(str(info.field_name))
+        if value is not None and limit is not None and len(value) > limit:
+            raise ValueError(f"超过 {limit} 个字符的上限（{len(value)} 个字符）")
+        return value
 
     def content(self) -> dict[str, Any]:
         """The hashed content: every field but ``source``, JSON-ready."""

@@ -55,10 +55,11 @@ _KV = re.compile(r"\b([A-Za-z_]+)=([^&;\s\"'<>)\]},]+)")
 _JSON_KV = re.compile(r"([\"']?)\b([A-Za-z_]+)\1(\s*:\s*)([\"'])(.*?)\4")
 # Authorization header values: Bearer / OAuth2 / TC3-HMAC-SHA256 ... Signature=
 _AUTH = re.compile(r"(?i)\b(Bearer|OAuth2|OAuth|Basic)\s+[A-Za-z0-9._~+/=\-]{6,}")
-# Chinese mobile numbers (with or without +86 / 86 / 0086) and other E.164 numbers
-_CN_MOBILE = re.compile(r"(?<![\w*])(?:\+?86[- ]?|0086[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+# Chinese mobile numbers (with or without +86 / 86 / 0086) and other E.164 numbers; a Chinese character
+# right before the number (电话13800138000) must not hide it, so the boundary is ASCII, not \w
+_CN_MOBILE = re.compile(r"(?<![0-9A-Za-z_*])(?:\+?86[- ]?|0086[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 _DIGITS = re.compile(r"\d{4}")
-_E164 = re.compile(r"(?<![\w*])\+(\d{1,3})[- ]?(\d{3,13}?)(\d{4})(?!\d)")
+_E164 = re.compile(r"(?<![0-9A-Za-z_*])\+(\d{1,3})[- ]?(\d{3,13}?)(\d{4})(?!\d)")
 
 _lock = threading.Lock()
 _known: set[str] = set()
@@ -130,8 +131,19 @@ def _mask_e164(m: re.Match[str]) -> str:
     return "+" + "*" * (len(m.group(1)) + len(m.group(2))) + m.group(3)
 
 
+#: resident ID numbers (GB 11643: 17 digits and a check digit or X; the old 15-digit form)
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z*])(\d{14}|\d{11})(\d{3}[\dXx]|\d{4})(?![0-9A-Za-z])")
+
+
+def _mask_id(m: re.Match[str]) -> str:
+    digits = m.group(0)
+    if len(digits) not in (15, 18):
+        return digits
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
 def redact(text: str, *, extra: Iterable[str] = ()) -> str:
-    """``text`` with secrets, secret parameters, auth headers and phone numbers removed or masked."""
+    """``text`` with secrets, secret parameters, auth headers, phone and ID numbers removed or masked."""
     if not text:
         return text
     for value in [*(v for v in extra if v and len(v) >= _MIN_SECRET_LEN), *_secret_values()]:
@@ -145,6 +157,7 @@ def redact(text: str, *, extra: Iterable[str] = ()) -> str:
     if "bearer" in lowered or "oauth" in lowered or "basic" in lowered:
         text = _AUTH.sub(lambda m: f"{m.group(1)} {MASK}", text)
     if _DIGITS.search(text):
+        text = _ID_NUMBER.sub(_mask_id, text)
         text = _CN_MOBILE.sub(_mask_cn, text)
         text = _E164.sub(_mask_e164, text)
     return text

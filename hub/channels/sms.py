@@ -382,7 +382,7 @@ _MARK_SENDING = (update(_T_RECIPIENTS)
 
 
 def _write_results(s: Session, values: list[_Result], now: datetime) -> None:
-    """Per-number results as one DBAPI ``executemany`` by primary key, all stamped ``now``.
+    """Per-number results as one DBAPI ``executemany`` by primary key, all stamped ``now``, only on ``sending`` rows.
 
     The fan-out's hottest write: SQLAlchemy's per-row parameter processing cost more
     than SQLite itself, so the timestamp is bound once through the column's own type
@@ -395,8 +395,11 @@ def _write_results(s: Session, values: list[_Result], now: datetime) -> None:
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     proc = _T_RECIPIENTS.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
     stamp = proc(now) if proc else now
+    # conditional on the row still being ``sending`` (issue 18): a delivery report pulled by another
+    # delivery's poll may have marked the number delivered while this write waited for the database;
+    # an unconditional write would put it back to ``sent`` and the report, handed out once, is gone
     conn.exec_driver_sql(f"UPDATE sms_recipients SET state={mark}, code={mark}, serial_no={mark}, "  # noqa: S608
-                         f"updated_at={mark} WHERE id={mark}",
+                         f"updated_at={mark} WHERE id={mark} AND state='{SENDING}'",
                          [(st, cd, sn, stamp, rid) for st, cd, sn, rid in values])
 
 
@@ -496,6 +499,7 @@ class SmsChannel(ChannelBase):
                    "TemplateId": template_id, "TemplateParamSet": params, "SessionContext": key}
         budget = float(account.get("send_budget_seconds", 120))
         errors = self._fan_out(delivery_id, target.account, request, batch_size, concurrency, budget)
+        self._apply_kept()
         return self._outcome(delivery_id, key, errors)
 
     @typed_errors("sms")
@@ -799,6 +803,8 @@ class SmsChannel(ChannelBase):
                 waits = [e.retry_after for e in limited if e.retry_after] + holds
                 daily = any(e.daily for e in limited)
                 why = limited[0].message if limited else f"sms: {counts[PENDING]} number(s) held by a frequency limit"
+                if self._pending_codes(delivery_id) & DAILY_PER_PHONE:
+                    why += " (PhoneNumberDailyLimit: the per-phone daily limit; they go after midnight)"
                 raise RateLimited(f"{why} (recipients: {summary})", min(waits) if waits else None, daily=daily)
             real = [e for e in errors if not isinstance(e, _BudgetSpent)]
             first = real[0].message if real else "numbers left to send"
@@ -808,6 +814,11 @@ class SmsChannel(ChannelBase):
             raise Permanent(f"sms: every number was refused (recipients: {summary})")
         return Receipt(provider_ref=key, accepted_at=self.clock(), confirmed=sent == 0,
                        raw={"delivery_id": delivery_id, "recipients": dict(counts)})
+
+    def _pending_codes(self, delivery_id: int) -> set[str]:
+        with scope(self._sessions) as s:
+            return {str(c) for c in s.scalars(select(SmsRecipientRow.code).where(
+                SmsRecipientRow.delivery_id == delivery_id, SmsRecipientRow.state == PENDING).distinct()) if c}
 
     def _pending_holds(self, delivery_id: int) -> list[float]:
         """retry_after of the frequency limits that left numbers pending (codes are kept on the rows)."""
@@ -841,11 +852,103 @@ class SmsChannel(ChannelBase):
                 return None
             if s.get(ChannelStateRow, f"sms-audience:{delivery_id}") is None:
                 return None
+        self._settle_unknown(target.account, delivery_id, key)
+        with scope(self._sessions) as s:
             counts = recipient_counts(s, delivery_id)
         if counts.get(PENDING) or counts.get(SENDING):
             return None
         return Receipt(provider_ref=key, accepted_at=self.clock(), confirmed=False,
                        raw={"delivery_id": delivery_id, "recipients": dict(counts)})
+
+    def _report_window(self, account: Account) -> timedelta:
+        """How long after a send a number may go without a report before the platform is asked by number."""
+        return timedelta(minutes=float(account.get("report_lookup_minutes", 10)))
+
+    def _settle_unknown(self, account_name: str, delivery_id: int, key: str) -> None:
+        """Ask the platform about the ``unknown`` numbers of a delivery (issue 18, finding 3).
+
+        A report found by number says the SMS went out (delivered or not). A number
+        with no report ``report_lookup_minutes`` after its ambiguous attempt is one
+        the platform does not have: it goes back to ``pending`` and is sent again (a
+        number refused by its daily limit waits for the reset like any other). Younger
+        unknown numbers make the lookup inconclusive: ``Ambiguous``, asked again later,
+        never a resend on a guess.
+        """
+        account = self._account(account_name)
+        window = self._report_window(account)
+        rows = self._awaiting(delivery_id, (UNKNOWN,), older_than=None, limit=None)
+        if not rows:
+            return
+        self._ask_by_number(account_name, delivery_id, rows)
+        now = self.clock()
+        with scope(self._sessions) as s:
+            left = s.execute(select(SmsRecipientRow.id, SmsRecipientRow.updated_at).where(
+                SmsRecipientRow.delivery_id == delivery_id, SmsRecipientRow.state == UNKNOWN)).all()
+            absent = [rid for rid, at in left if at <= now - window]
+            if absent:
+                s.execute(update(SmsRecipientRow).where(SmsRecipientRow.id.in_(absent),
+                                                        SmsRecipientRow.state == UNKNOWN)
+                          .values(state=PENDING, code="NotAtPlatform", updated_at=now))
+        if len(absent) < len(left):
+            raise Ambiguous(f"sms: {len(left) - len(absent)} number(s) of an ambiguous send have no report yet; "
+                            "asking the platform again later")
+
+    def _awaiting(self, delivery_id: int, states: tuple[str, ...], *, older_than: datetime | None,
+                  limit: int | None) -> list[tuple[int, bytes, str | None]]:
+        """(row id, encrypted number, serial) of the delivery's rows in ``states`` (oldest first)."""
+        with scope(self._sessions) as s:
+            q = (select(SmsRecipientRow.id, SubscriberRow.phone_enc, SmsRecipientRow.serial_no)
+                 .join(SubscriberRow, SubscriberRow.id == SmsRecipientRow.subscriber_id)
+                 .where(SmsRecipientRow.delivery_id == delivery_id, SmsRecipientRow.state.in_(states))
+                 .order_by(SmsRecipientRow.updated_at, SmsRecipientRow.id))
+            if older_than is not None:
+                q = q.where(SmsRecipientRow.updated_at <= older_than)
+            if limit is not None:
+                q = q.limit(limit)
+            return [(int(rid), bytes(enc), serial) for rid, enc, serial in s.execute(q).all()]
+
+    def _ask_by_number(self, account_name: str, delivery_id: int, rows: Sequence[tuple[int, bytes, str | None]]) -> int:
+        """PullSmsSendStatusByPhoneNumber for each number, over the delivery's send time range; applies what it finds.
+
+        Why: PullSmsSendStatus hands each report out once, so a dropped or late
+        answer loses it; this query is not consumed and covers that gap.
+        """
+        account = self._account(account_name)
+        with scope(self._sessions) as s:
+            marker = s.get(ChannelStateRow, f"sms-audience:{delivery_id}")
+            started = (marker.value or {}).get("at") if marker is not None else None
+        # the platform's time range is real time (``self.clock`` may be a test's or the quiet-hours clock)
+        now = utcnow()
+        begin = datetime.fromisoformat(str(started)) if started else now - timedelta(days=1)
+        begin_ts = min(max(int(begin.timestamp()) - 60, int(now.timestamp()) - 7 * 86400 + 60),
+                       int(now.timestamp()))
+        numbers = get_vault().decrypt_many([enc for _, enc, _ in rows])
+        reports: list[Report] = []
+        for number in dict.fromkeys(numbers):
+            req = models.PullSmsSendStatusByPhoneNumberRequest()
+            req._deserialize({"BeginTime": begin_ts, "EndTime": int(now.timestamp()), "Offset": 0,
+                              "Limit": PULL_LIMIT, "PhoneNumber": number,
+                              "SmsSdkAppId": str(account.get("sdk_app_id", ""))})
+            try:
+                resp = self._client(account_name).PullSmsSendStatusByPhoneNumber(req)
+            except TencentCloudSDKException as exc:
+                if not is_api_error(exc):
+                    err = transport_error("sms", exc, what="PullSmsSendStatusByPhoneNumber")
+                    raise (Retryable(err.message) if isinstance(err, Ambiguous) else err) from None
+                raise request_error(str(exc.get_code()), sdk_error_text(exc), self.clock()) from None
+            except Exception as exc:
+                raise Retryable(f"sms: PullSmsSendStatusByPhoneNumber: unreadable answer ({type(exc).__name__})") \
+                    from None
+            reports.extend(_report_of(it) for it in resp.PullSmsSendStatusSet or [])
+        return self._apply_pulled(reports, keep=False) if reports else 0
+
+    def _apply_kept(self) -> int:
+        """Apply reports kept because their row had no serial yet (best effort: a later poll tries again)."""
+        try:
+            with scope(self._sessions) as s:
+                return apply_kept_reports(s, now=self.clock())
+        except OperationalError:
+            return 0
 
     @typed_errors("sms")
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
@@ -859,15 +962,32 @@ class SmsChannel(ChannelBase):
         """
         account = self._account(target.account)
         self.pull_reports(target.account, pages=int(account.get("receipt_pages", 20)))
+        self._apply_kept()
         timeout = timedelta(hours=float(account.get("receipt_timeout_hours", 48)))
         with scope(self._sessions) as s:
             delivery_id = s.scalar(select(DeliveryRow.id).where(DeliveryRow.idempotency_key == receipt.provider_ref))
             if delivery_id is None:
                 raise Permanent("sms: the receipt names no delivery")
+        # numbers still without a report after the window: ask the platform by number (bounded per poll)
+        window = self._report_window(account)
+        overdue = self._awaiting(delivery_id, _AWAITING_REPORT, older_than=self.clock() - window,
+                                 limit=int(account.get("report_lookups_per_poll", 50)))
+        if overdue:
+            self._ask_by_number(target.account, delivery_id, overdue)
+        now = self.clock()
+        with scope(self._sessions) as s:
             counts = recipient_counts(s, delivery_id)
+            recent = SmsRecipientRow.updated_at > now - timeout
             waiting = s.scalar(select(func.count()).select_from(SmsRecipientRow).where(
                 SmsRecipientRow.delivery_id == delivery_id, SmsRecipientRow.state.in_(_AWAITING_REPORT),
-                SmsRecipientRow.updated_at > self.clock() - timeout)) or 0
+                recent)) or 0
+            late = s.scalar(select(func.count()).select_from(SmsRecipientRow).where(
+                SmsRecipientRow.delivery_id == delivery_id, SmsRecipientRow.state.in_(_AWAITING_REPORT),
+                recent, SmsRecipientRow.updated_at <= now - window)) or 0
+        if late:
+            # not "pending" as if all were well: the confirm step records this and the watchdog flags it
+            raise Ambiguous(f"sms: {late} number(s) have no delivery report {window.total_seconds() / 60:.0f} min "
+                            "after sending, even asked by number; needs attention")
         if waiting:
             return DeliveryStatus.PENDING
         if counts.get(DELIVERED):
@@ -877,7 +997,7 @@ class SmsChannel(ChannelBase):
         sent = sum(counts.get(k, 0) for k in _AWAITING_REPORT)
         return DeliveryStatus.FAILED if sent else DeliveryStatus.DELIVERED
 
-    def _apply_pulled(self, reports: list[Report]) -> int:
+    def _apply_pulled(self, reports: list[Report], *, keep: bool = True) -> int:
         """Record reports just pulled, retrying while the database refuses (bounded: a minute).
 
         The platform hands each report out once (PullSmsSendStatus removes what it returns),
@@ -888,7 +1008,7 @@ class SmsChannel(ChannelBase):
         while True:
             try:
                 with scope(self._sessions) as s:
-                    return apply_reports(s, reports, now=self.clock())
+                    return apply_reports(s, reports, now=self.clock(), keep=keep)
             except OperationalError:
                 if monotonic() >= deadline:
                     log.error("sms: %d pulled delivery reports could not be recorded (database unavailable); "
@@ -915,14 +1035,39 @@ class SmsChannel(ChannelBase):
             except Exception as exc:
                 raise Retryable(f"sms: PullSmsSendStatus: unreadable answer ({type(exc).__name__})") from None
             items = resp.PullSmsSendStatusSet or []
-            reports = [Report(serial_no=str(it.SerialNo or ""), ok=(it.ReportStatus == "SUCCESS"),
-                              description=str(it.Description or it.ReportStatus or ""),
-                              phone=str(it.PhoneNumber or ""), session_context=str(it.SessionContext or ""))
-                       for it in items]
-            applied += self._apply_pulled(reports)
+            applied += self._apply_pulled([_report_of(it) for it in items])
             if len(items) < PULL_LIMIT:
                 break
         return applied
+
+
+#: the codes of Tencent's per-phone daily limits (10 SMS a number a day by default)
+DAILY_PER_PHONE = frozenset({"LimitExceeded.PhoneNumberDailyLimit", "LimitExceeded.PhoneNumberSameContentDailyLimit"})
+
+
+def configured_daily_limit() -> int:
+    """The smallest per-phone daily limit of the configured SMS accounts (Tencent's default: 10)."""
+    from hub.config import get_config
+
+    limits = [int(a.get("daily_limit_per_phone", 10)) for a in get_config().accounts.values()
+              if a.channel == SmsChannel.name]
+    return min(limits) if limits else 10
+
+
+def numbers_at_daily_limit(session: Session, *, limit: int = 10, now: datetime | None = None) -> int:
+    """How many subscribers already got ``limit`` SMS today (Beijing day): a new SMS waits for midnight for them.
+
+    Counted from the hub's own sends (``sms_recipients`` sent/delivered/undelivered/unknown
+    today), so the office can see it before publishing; Tencent's default is 10 a day.
+    """
+    now = now or utcnow()
+    local = now.astimezone(SHANGHAI)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    per = (select(SmsRecipientRow.subscriber_id)
+           .where(SmsRecipientRow.state.in_((SENT, DELIVERED, UNDELIVERED, UNKNOWN)),
+                  SmsRecipientRow.updated_at >= midnight)
+           .group_by(SmsRecipientRow.subscriber_id).having(func.count() >= limit).subquery())
+    return int(session.scalar(select(func.count()).select_from(per)) or 0)
 
 
 # --- reports (pull and callback) ------------------------------------------------------------------------
@@ -946,12 +1091,30 @@ def _e164(number: str) -> str:
     return "+86" + n if len(n) == 11 else n
 
 
-def apply_reports(session: Session, reports: Iterable[Report], *, now: datetime | None = None) -> int:
+def _report_of(item: Any) -> Report:
+    """A ``PullSmsSendStatus`` model (either pull API) as a ``Report``."""
+    return Report(serial_no=str(item.SerialNo or ""), ok=(item.ReportStatus == "SUCCESS"),
+                  description=str(item.Description or item.ReportStatus or ""),
+                  phone=str(item.PhoneNumber or ""), session_context=str(item.SessionContext or ""))
+
+
+#: channel_state prefix of a report that arrived before its row knew its serial number
+KEPT_PREFIX = "sms-report:"
+#: how long such a report is kept (the by-number query reaches 7 days back; nothing older matters)
+KEPT_DAYS = 7
+
+
+def apply_reports(session: Session, reports: Iterable[Report], *, now: datetime | None = None,
+                  keep: bool = True) -> int:
     """Set ``delivered``/``undelivered`` on the rows the reports name; returns how many rows changed.
 
     Joined on ``SerialNo``; a report for a number whose batch was ambiguous (no
     serial known) is joined on its SessionContext (the delivery key) and the
-    number's HMAC, which is how an ``unknown`` row learns it did go out.
+    number's HMAC, which is how an ``unknown`` row learns it did go out. A report
+    that matches no row yet (its send's result write has not committed: the
+    report queue is shared by every delivery) is kept in ``channel_state`` under
+    ``sms-report:<serial>`` and applied by ``apply_kept_reports`` once the row
+    has its serial (issue 18): the platform hands each report out only once.
     """
     now = now or utcnow()
     reports = [r for r in reports if r.serial_no or (r.session_context and r.phone)]
@@ -985,6 +1148,40 @@ def apply_reports(session: Session, reports: Iterable[Report], *, now: datetime 
                 found.state, found.code = (DELIVERED if rep.ok else UNDELIVERED), rep.description[:100]
                 found.updated_at, found.serial_no = now, rep.serial_no or found.serial_no
                 changed += 1
+                matched.add(rep.serial_no)
+    if keep:
+        for rep in reports:
+            if rep.serial_no and rep.serial_no not in matched:
+                key = f"{KEPT_PREFIX}{rep.serial_no}"[:200]
+                if session.get(ChannelStateRow, key) is None:
+                    session.add(ChannelStateRow(key=key, value={"ok": rep.ok, "description": rep.description[:100]},
+                                                expires_at=now + timedelta(days=KEPT_DAYS), updated_at=now))
+    return changed
+
+
+def apply_kept_reports(session: Session, *, now: datetime | None = None, limit: int = 5000) -> int:
+    """Apply kept reports whose rows now carry their serial; drop those applied or expired."""
+    now = now or utcnow()
+    kept = session.scalars(select(ChannelStateRow).where(ChannelStateRow.key.like(f"{KEPT_PREFIX}%"))
+                           .limit(limit)).all()
+    if not kept:
+        return 0
+    by_serial = {row.key[len(KEPT_PREFIX):]: row for row in kept}
+    changed = 0
+    serials = list(by_serial)
+    for i in range(0, len(serials), 500):
+        rows = session.scalars(select(SmsRecipientRow).where(SmsRecipientRow.serial_no.in_(serials[i:i + 500]))).all()
+        for row in rows:
+            note = by_serial.pop(row.serial_no or "")
+            value = dict(note.value or {})
+            if row.state in (SENT, UNKNOWN, SENDING, PENDING):
+                row.state = DELIVERED if value.get("ok") else UNDELIVERED
+                row.code, row.updated_at = str(value.get("description") or "")[:100], now
+                changed += 1
+            session.delete(note)
+    for note in by_serial.values():
+        if note.expires_at is not None and note.expires_at <= now:
+            session.delete(note)
     return changed
 
 

@@ -520,13 +520,14 @@ class WeChatChannel(ChannelBase):
     # --- status -----------------------------------------------------------------------------------
 
     def describe(self, receipt: Receipt, target: Target) -> tuple[DeliveryStatus, str]:
-        """(status, the reason in words): from a PUBLISHJOBFINISH event already received, else freepublish/get."""
+        """(status, the reason in words) from ``freepublish/get``: WeChat's own answer, never a pushed event.
+
+        A PUBLISHJOBFINISH callback only makes the poll come sooner (issue 18: a
+        forged "publish finished" must not confirm a publish WeChat fails).
+        """
         ref = receipt.provider_ref
         if ref.startswith("article:"):
             return DeliveryStatus.DELIVERED, "listed among the account's published articles"
-        event = read_note(self.sessions, f"wechat-publish:{ref}")
-        if event and "publish_status" in event:
-            return self._words(event, "(PUBLISHJOBFINISH event)")
         send = _Send(self.client(target))
         try:
             result = self._call(send, "freepublish/get",
@@ -534,7 +535,8 @@ class WeChatChannel(ChannelBase):
                                 marker=None)
         except Ambiguous as exc:  # a status read applies nothing
             raise Retryable(exc.message) from None
-        if "publish_status" not in result:
+        if not str(result.get("publish_status", "")).lstrip("-").isdigit():
+            # an explicit status is required: a missing one is not success (F12)
             raise Retryable("wechat freepublish/get: answer without publish_status")
         return self._words(result, "")
 
@@ -622,9 +624,11 @@ def publish_event(message: Any) -> dict[str, Any] | None:
     info = data.get("PublishEventInfo")
     if not isinstance(info, dict) or not info.get("publish_id"):
         return None
+    if not str(info.get("publish_status", "")).strip().isdigit():
+        return None  # an explicit status is required: a missing one is not success (issue 18)
     fail_idx = info.get("fail_idx") or []
     fail_idx = [int(i) if str(i).isdigit() else i for i in (fail_idx if isinstance(fail_idx, list) else [fail_idx])]
-    return {"publish_id": str(info["publish_id"]), "publish_status": int(info.get("publish_status") or 0),
+    return {"publish_id": str(info["publish_id"]), "publish_status": int(str(info["publish_status"]).strip()),
             "article_id": info.get("article_id"), "article_detail": info.get("article_detail") or {},
             "fail_idx": fail_idx}
 

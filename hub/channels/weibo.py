@@ -10,10 +10,16 @@ No Weibo SDK on PyPI works on Python 3.11 with timeouts and error codes
 * errors arrive as HTTP 4xx with ``{"error","error_code","request"}``: the body's
   code is mapped through ``ERROR_CODES`` (one table) whatever the status; only a
   body without a code falls back to the status (``hub.channels.http``);
-* ``lookup``: the text's fingerprint is noted in ``channel_state`` before the
-  post; afterwards the account's own timeline (restricted to the latest few
-  posts) is searched for it. When it is not found, sending again is still safe:
-  Weibo refuses identical text (20019), which becomes ``DuplicateRejected``.
+* ``lookup``: the text's fingerprint (the post's idempotency marker: Weibo has
+  no idempotency slot) and the send time are noted in ``channel_state`` before
+  the post; afterwards the account's own timeline is paged back (``max_id``,
+  100 a page) until a post older than the send time: found → the post; past the
+  send time or the end of the timeline → None (conclusively not there); a
+  timeline that stops short (restricted, page cap) → ``Ambiguous``, never None,
+  so the engine does not resend on a guess (issue 18);
+* 20019/20111/20017 (repeat content) on a send means "probably posted already":
+  the send looks the post up at once and answers its receipt; only when the
+  lookup cannot find it does ``DuplicateRejected`` go to the engine.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import json
 import logging
 import re
 import threading
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -53,6 +60,12 @@ SHARE = "/2/statuses/share.json"
 DESTROY = "/2/statuses/destroy.json"
 #: Weibo's hourly posting limits: without a Retry-After, wait this long
 RATE_LIMIT_SECONDS = 600.0
+#: the lookup reads the timeline this many posts a page (Weibo's maximum) ...
+TIMELINE_PAGE = 100
+#: ... and at most this many pages (a county account posts a few dozen a day)
+TIMELINE_MAX_PAGES = 30
+#: clock skew allowed between the hub's note of the send time and Weibo's ``created_at``
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _rate(msg: str) -> ChannelError:
@@ -201,15 +214,19 @@ class WeiboChannel(ChannelBase):
         form = {"status": text, "rip": str(account.get("rip") or "127.0.0.1")}
         note_key = f"weibo-send:{key}"
         try:
-            write_note(self.sessions, note_key, {"account": target.account, "fingerprint": fingerprint(text)})
+            write_note(self.sessions, note_key, {"account": target.account, "fingerprint": fingerprint(text),
+                                                 "links": _URL.findall(text), "at": utcnow().isoformat()})
         except Exception as exc:  # nothing posted yet
             raise Retryable(f"weibo: cannot note the post before sending ({type(exc).__name__})") from None
-        if pic is not None:
-            suffix = {"image/png": ".png", "image/gif": ".gif"}.get(pic.media_type, ".jpg")
-            files = {"pic": (f"pic{suffix}", pic.path.read_bytes(), pic.media_type)}
-            body = self._request(target, "POST", SHARE, publishing=True, data=form, files=files)
-        else:
-            body = self._request(target, "POST", SHARE, publishing=True, data=form)
+        try:
+            if pic is not None:
+                suffix = {"image/png": ".png", "image/gif": ".gif"}.get(pic.media_type, ".jpg")
+                files = {"pic": (f"pic{suffix}", pic.path.read_bytes(), pic.media_type)}
+                body = self._request(target, "POST", SHARE, publishing=True, data=form, files=files)
+            else:
+                body = self._request(target, "POST", SHARE, publishing=True, data=form)
+        except DuplicateRejected as exc:
+            return self._already_posted(target, key, exc)
         idstr = str(body.get("idstr") or body.get("id") or "") if isinstance(body, dict) else ""
         if not idstr:
             raise Ambiguous("weibo share.json: HTTP 200 without a status id; it may have been posted")
@@ -277,11 +294,30 @@ class WeiboChannel(ChannelBase):
                              data={"access_token": token})
         return {k: body.get(k) for k in ("uid", "expire_in", "create_at", "scope")} if isinstance(body, dict) else {}
 
-    def lookup(self, target: Target, key: str) -> Receipt | None:
-        """Did an earlier send with this key land? The noted idstr, or the text found on the own timeline.
+    def _already_posted(self, target: Target, key: str, duplicate: DuplicateRejected) -> Receipt:
+        """Weibo refused the text as a repeat: find the earlier post of this key and answer its receipt.
 
-        None when nothing was noted, or when the latest own posts do not carry the
-        text; a resend is then safe because Weibo refuses identical text (20019).
+        Why: 20019 after an ambiguous first attempt means the first one landed; the
+        post is on the timeline and the ledger can say ``confirmed`` now. When the
+        lookup cannot find it (or cannot tell), the refusal goes to the engine as
+        ``DuplicateRejected`` (``unknown``, reconciled, never resent on a guess).
+        """
+        try:
+            found = self.lookup(target, key)
+        except ChannelError:
+            found = None
+        if found is None:
+            raise duplicate
+        return Receipt(provider_ref=found.provider_ref, accepted_at=utcnow(), confirmed=True,
+                       raw={**found.raw, "after": f"error_code {getattr(duplicate, 'vendor_code', '')}".strip()})
+
+    def lookup(self, target: Target, key: str) -> Receipt | None:
+        """Did an earlier send with this key land? The noted idstr, or the post found on the own timeline.
+
+        None only when the answer is certain: nothing was noted (never sent), or the
+        timeline was read back past the send time (or to its end) without the
+        post. A timeline that stops short raises ``Ambiguous``: the engine keeps
+        the row ``unknown`` instead of resending on a guess.
         """
         note = read_note(self.sessions, f"weibo-send:{key}")
         if not note:
@@ -289,13 +325,75 @@ class WeiboChannel(ChannelBase):
         if note.get("idstr"):
             return Receipt(provider_ref=str(note["idstr"]), accepted_at=utcnow(), confirmed=True,
                            raw={"from": "note"})
-        body = self._request(target, "GET", "/2/statuses/user_timeline.json", publishing=False,
-                             params={"count": 100, "trim_user": 1})
-        for status in body.get("statuses") or [] if isinstance(body, dict) else []:
-            if isinstance(status, dict) and fingerprint(str(status.get("text") or "")) == note.get("fingerprint"):
-                idstr = str(status.get("idstr") or status.get("id"))
-                return Receipt(provider_ref=idstr, accepted_at=utcnow(), confirmed=True,
-                               raw={"from": "user_timeline", "created_at": status.get("created_at")})
+        sent_at = _parse_time(note.get("at"))
+        max_id: int | None = None
+        seen = 0
+        for _ in range(TIMELINE_MAX_PAGES):
+            params: dict[str, Any] = {"count": TIMELINE_PAGE, "trim_user": 1}
+            if max_id is not None:
+                params["max_id"] = max_id
+            body = self._request(target, "GET", "/2/statuses/user_timeline.json", publishing=False, params=params)
+            statuses = [st for st in (body.get("statuses") or []) if isinstance(st, dict)] \
+                if isinstance(body, dict) else []
+            total = body.get("total_number") if isinstance(body, dict) else None
+            for status in statuses:
+                if _is_the_post(status, note, sent_at):
+                    idstr = str(status.get("idstr") or status.get("id"))
+                    return Receipt(provider_ref=idstr, accepted_at=utcnow(), confirmed=True,
+                                   raw={"from": "user_timeline", "created_at": status.get("created_at")})
+            seen += len(statuses)
+            if not statuses:
+                if isinstance(total, int) and seen < total:
+                    break  # the platform says there is more than it shows: restricted, not absent
+                return None  # the end of the timeline
+            oldest = _parse_time(statuses[-1].get("created_at"))
+            if sent_at is not None and oldest is not None and oldest < sent_at - CLOCK_SKEW:
+                return None  # read back past the send time: it is not there
+            ids = [_int(st.get("idstr") or st.get("id")) for st in statuses]
+            lowest = min((i for i in ids if i is not None), default=None)
+            if lowest is None:
+                break
+            max_id = lowest - 1
+        raise Ambiguous("weibo lookup: the timeline could not be read back to the send time; "
+                        "not resending on a guess")
+
+
+def _is_the_post(status: dict[str, Any], note: dict[str, Any], sent_at: datetime | None) -> bool:
+    """The idempotency marker: the same text (links aside), not older than the send, and the same links.
+
+    A corrected version of a record often has the same text with another short link:
+    the fingerprint alone would take the old version's post for the new one. Links
+    Weibo shortened (t.cn) cannot be compared; the time bound still holds then.
+    """
+    text = str(status.get("text") or "")
+    if fingerprint(text) != note.get("fingerprint"):
+        return False
+    created = _parse_time(status.get("created_at"))
+    if sent_at is not None and created is not None and created < sent_at - CLOCK_SKEW:
+        return False
+    noted, links = note.get("links"), _URL.findall(text)
+    if noted and links and not any("t.cn/" in link for link in links):
+        return sorted(links) == sorted(str(x) for x in noted)
+    return True
+
+
+def _parse_time(value: object) -> datetime | None:
+    """An ISO time (the hub's note) or Weibo's ``Wed Oct 24 23:49:17 +0800 2012``; None when absent or odd."""
+    if not isinstance(value, str) or not value:
+        return None
+    for parse in (datetime.fromisoformat, lambda v: datetime.strptime(v, "%a %b %d %H:%M:%S %z %Y")):
+        try:
+            parsed = parse(value)
+        except ValueError:
+            continue
+        return parsed if parsed.tzinfo is not None else None
+    return None
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
         return None
 
 

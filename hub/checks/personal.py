@@ -31,6 +31,9 @@ _GROUPED = (
     re.compile(rf"{_EDGE_L}\d{{6}}[ -]\d{{8}}[ -]\d{{3}}[0-9Xx]{_EDGE_R}"),
     re.compile(rf"{_EDGE_L}\d{{4}}(?:[ -]\d{{4}}){{3}}(?:[ -]\d{{1,3}})?{_EDGE_R}"),
 )
+#: every pattern a finding starts from; none can match across a line break, so running them over a
+#: whole text finds exactly the per-line candidates (``hub.checks.candidate_lines`` relies on it)
+CANDIDATE_PATTERNS = (_RUN, *_GROUPED)
 _AMOUNT_AFTER = re.compile(r"^\s*(?:元|万元|亿元|万|亿|美元|港元|块)")
 _AMOUNT_BEFORE = re.compile(r"(?:[¥￥$]|人民币|RMB)\s*$", re.IGNORECASE)
 _FOLD = str.maketrans("０１２３４５６７８９Ｘｘx", "0123456789XXX")

@@ -72,13 +72,14 @@ def publish(
     wanted = [c for c in channels.split(",")] if channels else None
     when = deliveries.parse_local_time(at) if at else None
     handle = _worker_if(wait)
+    done = True
     try:
         if now:
             ids = deliveries.publish_now(ref, actor=as_)
         else:
             ids = deliveries.publish(ref, actor=as_, channels=wanted, at=when, material=material).ids
         if wait and when is None:
-            _wait_settled(ids, timeout)
+            done = _wait_settled(ids, timeout)
     finally:
         if handle is not None:
             handle.stop()
@@ -99,6 +100,13 @@ def publish(
                        f"`hub unschedule {ref}` 取消")
         elif not wait:
             typer.echo("queued; `hub status` follows them (a worker must be running: `hub worker`, or --wait)")
+    if not done:
+        # the timeout ended with deliveries still on their way: not a success (issue 18)
+        pending = [d for d in data["deliveries"] if d["state"] in ("queued", "sending", "retry_wait", "submitted")
+                   and not d["needs_attention"]]
+        names = ", ".join(f"#{d['id']} {d['channel']} ({d['state']})" for d in pending) or "(see hub status)"
+        typer.echo(f"error: --wait timed out after {timeout:.0f} s; still on their way: {names}", err=True)
+        raise typer.Exit(3)
 
 
 def _worker_if(wait: bool) -> Any:

@@ -63,8 +63,10 @@ def serve(
         typer.echo("embedded delivery worker started")
     typer.echo(f"portal  http://{host}:{port}/\nconsole http://{host}:{port}/console\nTV      http://{host}:{port}/tv")
     try:
+        # proxy_headers off: uvicorn would trust X-Forwarded-For from 127.0.0.1; the app reads it only from
+        # HUB_TRUSTED_PROXIES (hub.web.security.client_address)
         uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=True,
-                    server_header=False)
+                    server_header=False, proxy_headers=False)
     finally:
         if worker is not None:
             worker.stop()

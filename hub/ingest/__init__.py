@@ -45,6 +45,10 @@ _YAML_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?:[A-Za-z_][\w-]*[ \t]*:.*\n|[ \
 def ingest_text(text: str, *, file: str | None = None, uri: str | None = None) -> list[Ingested]:
     """Ingest already-decoded text (a record file or government page text)."""
     source_uri = uri or (Path(file).resolve().as_uri() if file else "urn:hub:text")
+    nul = text.find("\x00")
+    if nul >= 0:  # the record model refuses it too; here the clerk learns the line
+        raise RecordError("contains a NUL control character (\\x00), which cannot be stored", file=file,
+                          line=text.count("\n", 0, nul) + 1)
     if has_front_matter(text):
         record, warnings = parse_record_file(text, file=file)
         record = record.model_copy(update={"source": Source(kind="file", uri=source_uri)})

@@ -18,12 +18,14 @@ from typing import Any
 
 import feedparser
 import httpx
+from pydantic import ValidationError
 
 from hub.errors import RecordError
 from hub.ingest.html import html_to_blocks
 from hub.ingest.ids import derive_id
 from hub.ingest.textio import MAX_BYTES
 from hub.record import Paragraph, Record, Source
+from hub.redact import redact
 
 _FEED_SNIFF = re.compile(
     rb"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*|<\?[^>]*\?>\s*)*<(?:rss|feed|rdf:RDF)\b",
@@ -111,7 +113,8 @@ def parse_feed(data: bytes, *, uri: str) -> list[FeedEntry]:
     entries = parsed.get("entries") or []
     if not entries:
         if parsed.get("bozo"):
-            raise RecordError(f"not a readable RSS/Atom feed: {feed_warnings[0]}", file=_plain(uri), field="feed")
+            raise RecordError(f"not a readable RSS/Atom feed: {feed_warnings[0]}", file=_plain(uri), field="feed",
+                              line=_parser_line(parsed.get("bozo_exception")))
         return []  # a well-formed feed with no entries
     feed_title = str(parsed.get("feed", {}).get("title") or "").strip()
     out: list[FeedEntry] = []
@@ -121,7 +124,7 @@ def parse_feed(data: bytes, *, uri: str) -> list[FeedEntry]:
         guid = str(entry.get("id") or "").strip() or link
         if guid is None:
             raise RecordError(f"entry {n} has neither id/guid nor link; it cannot be tracked",
-                              file=_plain(uri), field="guid")
+                              file=_plain(uri), field="guid", line=_entry_line(data, n))
         title = re.sub(r"\s+", " ", str(entry.get("title") or "")).strip()
         if not title:
             title = link or guid
@@ -146,8 +149,35 @@ def parse_feed(data: bytes, *, uri: str) -> list[FeedEntry]:
                 extra=extra,
                 source=Source(kind="feed", uri=uri, guid=guid),
             )
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "entry"
+            raise RecordError(f"entry {n}: {str(err['msg']).removeprefix('Value error, ')}", file=_plain(uri),
+                              field=where, line=_entry_line(data, n)) from None
         except ValueError as exc:
-            raise RecordError(f"entry {n}: {exc}", file=_plain(uri), field="entry") from None
+            raise RecordError(f"entry {n}: {redact(str(exc))[:200]}", file=_plain(uri), field="entry",
+                              line=_entry_line(data, n)) from None
         text = "\n".join([record.title, *record.body_text()])
         out.append(FeedEntry(record=record, warnings=warnings, text=text, source_key=guid))
     return out
+
+
+def _parser_line(reason: object) -> int | None:
+    """The XML parser's line of a malformed feed (SAX exceptions carry it), when it has one."""
+    get = getattr(reason, "getLineNumber", None)
+    try:
+        line = get() if callable(get) else None
+    except Exception:  # noqa: BLE001 - a parser's own accessor; no line is better than a crash
+        return None
+    return line if isinstance(line, int) and line > 0 else None
+
+
+_ENTRY_TAG = re.compile(rb"<(?:[A-Za-z0-9_]+:)?(?:item|entry)[\s>/]")
+
+
+def _entry_line(data: bytes, n: int) -> int | None:
+    """The line on which the ``n``-th <item>/<entry> opens (feedparser does not keep it)."""
+    for count, m in enumerate(_ENTRY_TAG.finditer(data), start=1):
+        if count == n:
+            return data.count(b"\n", 0, m.start()) + 1
+    return None

@@ -122,9 +122,12 @@ class _Collector(HTMLParser):
 
 
 def html_to_blocks(html: str) -> list[Block]:
-    """The blocks of an HTML fragment (tags dropped, structure kept)."""
+    """The blocks of an HTML fragment (tags dropped, structure kept).
+
+    NUL becomes U+FFFD first, as the HTML parsing standard does (records refuse NUL).
+    """
     parser = _Collector()
-    parser.feed(html)
+    parser.feed(html.replace("\x00", "\ufffd"))
     parser.close()
     parser._flush()
     return parser.blocks

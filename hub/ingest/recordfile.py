@@ -64,7 +64,9 @@ class _KeyLines:
                 table = self._parts(m.group(1))
                 self.lines.setdefault(".".join(table), lineno)
             elif (m := self._KEY.match(raw)) is not None:
-                self.lines.setdefault(".".join([*table, *self._parts(m.group(1))]), lineno)
+                path = [*table, *self._parts(m.group(1))]
+                for n in range(1, len(path) + 1):  # a dotted key defines its parents on the same line
+                    self.lines.setdefault(".".join(path[:n]), lineno)
 
     @staticmethod
     def _parts(key: str) -> list[str]:
@@ -144,17 +146,25 @@ def parse_record_file(text: str, *, file: str | None = None) -> tuple[Record, li
         errors = exc.errors()
         err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a misspelt key first
         loc = tuple(err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown field"
+        elif err["type"] == "missing":
+            message = msg
         else:
-            message = f"{err['msg']} (got {_short(err.get('input'))})"
+            message = f"{msg} (got {_short(err.get('input'))})"
         line = None if loc and loc[0] == "body" else keys.find(_loc_path(loc))
+        if line is None and not (loc and loc[0] == "body"):
+            line = first_line - 1  # a field that is missing altogether: the front matter's opening line
         raise RecordError(message, file=file, line=line, field=_field_name(loc) or None) from None
     return record, list(parsed.warnings)
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    """The offending value for the message: short, with phone and ID numbers masked (errors reach logs)."""
+    from hub.redact import redact
+
+    text = redact(repr(value))
     return text if len(text) <= 60 else text[:57] + "..."
 
 

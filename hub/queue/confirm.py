@@ -55,6 +55,7 @@ def confirm_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any)
     try:
         status = channel.status(receipt_from_json(data), d.targets(target_name))
     except ChannelError as exc:
+        now = d.clock()  # the poll may have taken a while: stamp what happened when it happened
         with d.sessions() as s:
             r = s.get(DeliveryRow, delivery_id)
             if r is not None and r.state == State.SUBMITTED:
@@ -63,6 +64,7 @@ def confirm_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any)
                 r.last_error_class, r.last_error_msg = type(exc).__name__, ledger.clean(f"status poll: {exc.message}")
                 r.updated_at = now
         return Outcome(delivery_id, State.SUBMITTED, then="confirm", delay=delay, note="poll failed")
+    now = d.clock()  # after the poll (SMS report pulls, WeChat): the transition is stamped when it happened
     with d.sessions() as s:
         if status == DeliveryStatus.DELIVERED:
             ok = ledger.move(s, delivery_id, State.SUBMITTED, State.CONFIRMED, actor=actor, now=now,
@@ -79,6 +81,7 @@ def confirm_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any)
         if r is not None and r.state == State.SUBMITTED:
             r.receipt = data
             r.next_attempt_at = r.hinted_at = now + timedelta(seconds=delay)
+            r.last_error_class = r.last_error_msg = None  # a clean poll: the watchdog's flag goes away
             r.updated_at = now
     return Outcome(delivery_id, State.SUBMITTED, then="confirm", delay=delay, note="pending")
 

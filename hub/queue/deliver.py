@@ -358,6 +358,7 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
                 st = record_decision(s, delivery_id, attempts, dec, error_class="RenderCrash", actor=actor, now=now,
                                      settings=d.settings, account=target.account)
             return Outcome(delivery_id, st, note="held: render crashed")
+        now = d.clock()  # a missing rendition was rendered just now (a video: minutes): claim and stamp from here
         not_after = snap["not_after"]
         if rendition.not_after is not None and rendition.not_after > snap["created_at"]:
             # a window anchored on the document's own date would expire an old record before it was

@@ -51,6 +51,7 @@ class EngineSettings:
       hint_grace(float): requeue_due does not re-send a hint for a row hinted less than this ago.
       write_retry(float): how long the result write is retried after a send succeeded (F14).
       stuck_after(dict): watchdog limit per state.
+      unknown_hold(float): how long lookups that cannot tell keep an ``unknown`` row asking before a person must.
     """
 
     lease: float = 120.0
@@ -65,6 +66,7 @@ class EngineSettings:
     write_retry: float = 30.0
     queued_stuck: float = 600.0
     submitted_stuck: float = 86400.0
+    unknown_hold: float = 3600.0
 
     @classmethod
     def from_env(cls) -> EngineSettings:

@@ -6,14 +6,20 @@ connection, a duplicate rejection, a worker that died holding the row). So:
 * an idempotent channel (web upsert, TV replace-by-id) may simply be sent again;
 * a channel that can look up asks the platform by the idempotency key: found →
   ``submitted``/``confirmed``; not found → ``queued`` (only then is it sent again);
+  a lookup that cannot tell (it raises) keeps the row ``unknown`` and asks again
+  later, and after ``unknown_hold`` seconds of that the row waits for a person;
+  a row the platform refused as a repeat (``DuplicateRejected``) that the lookup
+  still cannot find waits for a person too: resending would only be refused
+  again, in a loop (issue 18);
 * any other channel waits for a person: ``needs_attention`` and listed first by ``hub status``.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.deliverables import Receipt
@@ -23,7 +29,7 @@ from hub.queue.context import Deps
 from hub.queue.deliver import Outcome, receipt_json
 from hub.queue.policy import backoff
 from hub.queue.states import State
-from hub.store.models import DeliveryRow
+from hub.store.models import DeliveryEventRow, DeliveryRow
 
 
 def reconcile_one(delivery_id: int, *, deps: Deps | None = None, **overrides: Any) -> Outcome:
@@ -41,6 +47,7 @@ def reconcile_one(delivery_id: int, *, deps: Deps | None = None, **overrides: An
             return Outcome(delivery_id, row.state, note="not due yet")
         name, target_name, key, attempts = row.channel, row.target, row.idempotency_key, row.attempts
         withdrawing = row.purpose == "withdraw"
+        refused_as_repeat = row.last_error_class == "DuplicateRejected"
     channel = d.channels(name)
     target = d.targets(target_name)
 
@@ -63,8 +70,15 @@ def reconcile_one(delivery_id: int, *, deps: Deps | None = None, **overrides: An
     try:
         found: Receipt | None = channel.lookup(target, key)
     except ChannelError as exc:
+        now = d.clock()  # a lookup pages the platform: stamp what happened when it happened
         delay = backoff(2, d.settings)
         with d.sessions() as s:
+            since = unknown_since(s, delivery_id)
+            if since is not None and (now - since).total_seconds() >= d.settings.unknown_hold:
+                hold(s, delivery_id, now=now, reason=f"the platform could not say for {d.settings.unknown_hold:.0f} s "
+                     f"whether the post landed ({ledger.clean(exc.message)}): a person must check, then retry "
+                     "or cancel")
+                return Outcome(delivery_id, State.UNKNOWN, note="needs attention: lookup inconclusive")
             r = s.get(DeliveryRow, delivery_id)
             if r is not None and r.state == State.UNKNOWN:
                 r.next_attempt_at = r.hinted_at = now + timedelta(seconds=delay)
@@ -72,7 +86,12 @@ def reconcile_one(delivery_id: int, *, deps: Deps | None = None, **overrides: An
                 r.updated_at = now
         return Outcome(delivery_id, State.UNKNOWN, then="reconcile", delay=delay, note="lookup failed")
 
+    now = d.clock()  # after the lookup (a Weibo timeline read back page by page can take a while)
     with d.sessions() as s:
+        if found is None and refused_as_repeat:
+            hold(s, delivery_id, now=now, reason=f"{name} refused the post as a repeat, yet the lookup cannot find "
+                 "it: a person must check the platform, then retry or cancel")
+            return Outcome(delivery_id, State.UNKNOWN, note="needs attention: refused as a repeat, not found")
         if found is None:
             ok = ledger.move(s, delivery_id, State.UNKNOWN, State.QUEUED, actor=actor, now=now, attempts=attempts,
                              message="lookup: the platform does not have it; sending again",
@@ -89,6 +108,15 @@ def reconcile_one(delivery_id: int, *, deps: Deps | None = None, **overrides: An
         return Outcome(delivery_id, None, note="moved meanwhile")
     return Outcome(delivery_id, dst, then="confirm" if dst == State.SUBMITTED else None,
                    delay=d.settings.confirm_first if dst == State.SUBMITTED else None)
+
+
+def unknown_since(s: Session, delivery_id: int) -> datetime | None:
+    """When the row last became ``unknown`` (its latest event into that state)."""
+    at = s.scalar(select(func.max(DeliveryEventRow.at)).where(DeliveryEventRow.delivery_id == delivery_id,
+                                                              DeliveryEventRow.to_state == State.UNKNOWN))
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at
 
 
 def hold(s: Session, delivery_id: int, *, now: Any, reason: str) -> None:

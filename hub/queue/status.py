@@ -21,6 +21,7 @@ Timestamps are ISO 8601 in Asia/Shanghai (+08:00).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -76,12 +77,17 @@ def _rank(d: dict[str, Any]) -> tuple[int, int]:
     return (2, d["id"])
 
 
-def status_json(session: Session, ref: str | None = None, *, now: datetime | None = None) -> dict[str, Any]:
-    """The ledger for one record/version/delivery id (``ref``) or for everything."""
+def status_json(session: Session, ref: str | None = None, *, now: datetime | None = None,
+                visible: Callable[[DeliveryRow], bool] | None = None) -> dict[str, Any]:
+    """The ledger for one record/version/delivery id (``ref``) or for everything.
+
+    ``visible`` keeps only the deliveries a caller may see (the web API passes the
+    department rule); the summary counts only those.
+    """
     from hub.queue.broker import describe
 
     now = now or utcnow()
-    rows = _rows(session, ref)
+    rows = [r for r in _rows(session, ref) if visible is None or visible(r)]
     stuck = {s.id: s.reason for s in watchdog(session, now=now, deps=Deps())}
     items = sorted((delivery_json(r, stuck.get(r.id)) for r in rows), key=_rank)
     by_state = Counter(r.state for r in rows)

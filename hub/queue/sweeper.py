@@ -157,7 +157,8 @@ def watchdog(s: Session, *, now: datetime, deps: Deps | None = None) -> list[Stu
     st = (deps or Deps()).settings
     out: list[Stuck] = []
     rows = s.execute(select(DeliveryRow.id, DeliveryRow.state, DeliveryRow.updated_at, DeliveryRow.next_attempt_at,
-                            DeliveryRow.lease_expires_at, DeliveryRow.needs_attention)
+                            DeliveryRow.lease_expires_at, DeliveryRow.needs_attention, DeliveryRow.receipt,
+                            DeliveryRow.last_error_class, DeliveryRow.last_error_msg)
                      .where(DeliveryRow.state.not_in([State.CONFIRMED, State.FAILED, State.EXPIRED,
                                                       State.CANCELLED]))).all()
     for r in rows:
@@ -173,12 +174,27 @@ def watchdog(s: Session, *, now: datetime, deps: Deps | None = None) -> list[Stu
             due = r.next_attempt_at or r.updated_at
             if (now - due).total_seconds() > st.queued_stuck:
                 reason = f"due for more than {st.queued_stuck:.0f} s"
-        elif r.state == State.SUBMITTED and age > st.submitted_stuck:
-            reason = f"not confirmed within {st.submitted_stuck:.0f} s"
+        elif r.state == State.SUBMITTED:
+            # every status poll touches updated_at: the age that matters is since the platform accepted
+            age = (now - _accepted_at(r.receipt, r.updated_at)).total_seconds()
+            if r.last_error_class:
+                # the last status poll could not call it fine (e.g. SMS numbers without any report)
+                reason = f"status poll: {r.last_error_msg or r.last_error_class}"[:300]
+            elif age > st.submitted_stuck:
+                reason = f"not confirmed within {st.submitted_stuck:.0f} s"
         if reason:
             out.append(Stuck(r.id, r.state, age, reason))
     out.sort(key=lambda x: -x.age_s)
     return out
+
+
+def _accepted_at(receipt: Any, fallback: datetime) -> datetime:
+    """When the platform accepted a ``submitted`` row (its receipt), else ``fallback``."""
+    try:
+        at = datetime.fromisoformat(str((receipt or {})["accepted_at"]))
+    except (KeyError, TypeError, ValueError):
+        return fallback
+    return at if at.tzinfo is not None else fallback
 
 
 #: channel_state key of the engine's heartbeat (the last maintenance pass of any process)

@@ -15,6 +15,7 @@ matrix as the newspaper's QR PNG (same encoder, same error level).
 from __future__ import annotations
 
 import io
+import threading
 from functools import lru_cache
 from html import escape
 
@@ -51,13 +52,19 @@ KIND = "print"
 
 FONT = "HubCJK"
 QR_SIZE = 32 * mm
+#: reportlab's registered TTFont is one object per process, and embedding its subsets reads the font
+#: file through a shared cursor (``TTFontFile._pos``, ``seek``/``read_*``): two documents built at once
+#: in two threads interleave those reads (a KeyError in makeSubset, issue 18). Registration and the build
+#: (where subsetting happens) hold this lock; the story is laid out before it. Measured: see the decision note.
+_FONT_LOCK = threading.RLock()
 
 
 @lru_cache(maxsize=4)
 def _register_font(path: str) -> str:
-    """Register the configured CJK font once per process (subfont 0 of a .ttc)."""
+    """Register the configured CJK font once per process (subfont 0 of a .ttc), under the font lock."""
     try:
-        pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0))
+        with _FONT_LOCK:
+            pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0))
     except Exception as exc:  # reportlab raises TTFError and plain errors for bad files
         raise RenderError(f"print: render.font {path}: {exc}") from exc
     return FONT
@@ -200,7 +207,8 @@ def pdf_bytes(record: Record, ctx: RenderContext) -> bytes:
                    colWidths=[QR_SIZE + 4 * mm, doc.width - QR_SIZE - 4 * mm])
     footer.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     story.extend([Spacer(1, 10), KeepTogether([footer])])
-    doc.build(story)
+    with _FONT_LOCK:  # the font's subsetting state is shared by every thread of the process
+        doc.build(story)
     return buf.getvalue()
 
 

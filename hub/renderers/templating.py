@@ -39,6 +39,9 @@ def _env(root: str) -> Environment:
     )
     env.filters["clean"] = clean
     env.filters["local_date"] = _local_date
+    from hub.renderers.web import safe_href
+
+    env.filters["safe_href"] = safe_href  # the one link filter, shared with the live portal's templates
     return env
 
 

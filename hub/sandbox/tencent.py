@@ -20,7 +20,10 @@ fake is strict where the real service is strict:
   same content within 30 s, daily cap);
 * every accepted SMS lands in the sandbox inbox as the citizen sees it;
 * delivery reports queue up for ``PullSmsSendStatus`` (each pulled once) and,
-  when a callback URL is set, are POSTed as the documented JSON array;
+  when a callback URL is set, are POSTed as the documented JSON array; every
+  report also stays in a log that ``PullSmsSendStatusByPhoneNumber`` reads (one
+  number, ``BeginTime``…``EndTime`` on ``UserReceiveTime``, at most 7 days back,
+  ``Offset`` fixed at 0, ``Limit`` ≤ 100), as the real API does;
 * ``TextToVoice`` returns real speech (espeak-ng Mandarin) or a tone.
 
 Vendor state (``sandbox.vendor("tencent")``), settable by tests and the demo:
@@ -144,6 +147,7 @@ def verify_tc3(req: SandboxRequest, sandbox: Sandbox, service: str) -> str:
 _ACTIONS: dict[str, tuple[str, str]] = {
     "SendSms": ("sms", SMS_VERSION),
     "PullSmsSendStatus": ("sms", SMS_VERSION),
+    "PullSmsSendStatusByPhoneNumber": ("sms", SMS_VERSION),
     "TextToVoice": ("tts", TTS_VERSION),
 }
 
@@ -182,6 +186,8 @@ def handle(req: SandboxRequest, sandbox: Sandbox) -> SandboxResponse:
             return _answer(send_sms(params, sandbox))
         if action == "PullSmsSendStatus":
             return _answer(pull_status(params, sandbox))
+        if action == "PullSmsSendStatusByPhoneNumber":
+            return _answer(pull_status_by_number(params, sandbox))
         return _answer(text_to_voice(params, sandbox))
     except ApiError as exc:
         return _error(exc.code, exc.message)
@@ -350,6 +356,7 @@ def send_sms(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
                 "PhoneNumber": e164, "SerialNo": serial_no, "ReportStatus": "SUCCESS" if ok else "FAIL",
                 "Description": "DELIVRD" if ok else "UNDELIV", "SessionContext": session}})
         state.setdefault("reports", []).extend(reports)
+        state.setdefault("report_log", []).extend(reports)
     callback = state.get("callback_url") or sandbox.options.get("tencent_callback_url")
     if callback and reports:
         _post_callback(str(callback), [r["report"] for r in reports], report_delay)
@@ -410,6 +417,48 @@ def pull_status(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
         state["reports"] = kept + queue[i:]
         sandbox.save()
     return {"PullSmsSendStatusSet": taken}
+
+
+#: PullSmsSendStatusByPhoneNumber reaches at most this far back (the SDK's docstring: 7 days)
+BY_NUMBER_MAX_AGE_S = 7 * 86400
+
+
+def _int_param(params: dict[str, Any], name: str, code: str) -> int:
+    value = params.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(code if value is not None else "MissingParameter",
+                       f"{name} must be an integer." if value is not None else f"{name} is required.")
+    return value
+
+
+def pull_status_by_number(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
+    """Due reports of one number in ``BeginTime``…``EndTime`` (UserReceiveTime), newest last; not consumed."""
+    begin = _int_param(params, "BeginTime", "InvalidParameterValue.BeginTimeVerifyFail")
+    end = _int_param(params, "EndTime", "InvalidParameterValue.EndTimeVerifyFail")
+    offset = _int_param(params, "Offset", "InvalidParameterValue.OffsetVerifyFail")
+    limit = _int_param(params, "Limit", "InvalidParameterValue.LimitVerifyFail")
+    now = time.time()
+    if begin < now - BY_NUMBER_MAX_AGE_S or begin > now:
+        raise ApiError("InvalidParameterValue.BeginTimeVerifyFail", "BeginTime must be within the last 7 days.")
+    if end < begin:
+        raise ApiError("InvalidParameterValue.EndTimeVerifyFail", "EndTime must not be before BeginTime.")
+    if offset != 0:
+        raise ApiError("InvalidParameterValue.OffsetVerifyFail", "Offset must be 0.")
+    if not 1 <= limit <= 100:
+        raise ApiError("InvalidParameterValue.LimitVerifyFail", "Limit must be between 1 and 100.")
+    number = str(params.get("PhoneNumber") or "")
+    if not number.startswith("+") or _national(number) is None:
+        raise ApiError("InvalidParameterValue.IncorrectPhoneNumber", "PhoneNumber must be E.164, e.g. +8618501234444.")
+    app_id = str(params.get("SmsSdkAppId") or "")
+    if not app_id:
+        raise ApiError("MissingParameter", "SmsSdkAppId is required.")
+    e164 = "+86" + str(_national(number))
+    with sandbox.lock:
+        log = sandbox.vendor("tencent").get("report_log", [])
+        found = [item["report"] for item in log
+                 if item["app_id"] == app_id and item["due"] <= now and item["report"]["PhoneNumber"] == e164
+                 and begin <= int(item["report"]["UserReceiveTime"]) <= end]
+    return {"PullSmsSendStatusSet": found[:limit]}
 
 
 # --- TTS --------------------------------------------------------------------------------------

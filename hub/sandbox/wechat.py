@@ -10,7 +10,9 @@ mode returns the same token until the last refresh window before expiry;
 then 0 or the configured failure ``publish_status``); when
 ``options["wechat_callback_url"]`` is set, the PUBLISHJOBFINISH event XML is
 POSTed there, signed with ``options["wechat_callback_token"]`` as WeChat signs
-its server callbacks.
+its server callbacks; with ``options["wechat_callback_aes_key"]`` (the account's
+EncodingAESKey) it goes in the encrypted safe-mode envelope (``wechatpy.crypto``),
+with ``msg_signature`` and ``encrypt_type=aes`` in the query, as WeChat does.
 
 What is deliberately simpler than the real thing: one article per draft is the
 common case but up to 8 are accepted; image URLs point back at the sandbox
@@ -554,6 +556,17 @@ def _schedule_event(sb: Sandbox, pub: dict[str, Any], delay: float) -> None:
         token = str(sb.options.get("wechat_callback_token", ""))
         full = f"{url}{'&' if '?' in url else '?'}signature={sign(token, ts, nonce)}&timestamp={ts}&nonce={nonce}"
         body = event_xml(pub, status, f"gh_{pub['appid']}").encode("utf-8")
+        aes_key = sb.options.get("wechat_callback_aes_key")
+        if aes_key:
+            from xml.etree import ElementTree as ET  # noqa: S405 - our own XML
+
+            from wechatpy.crypto import WeChatCrypto
+
+            envelope = WeChatCrypto(token, str(aes_key), str(pub["appid"])).encrypt_message(
+                body.decode("utf-8"), nonce, ts)
+            msg_signature = ET.fromstring(envelope).findtext("MsgSignature") or ""  # noqa: S314
+            full += f"&encrypt_type=aes&msg_signature={msg_signature}"
+            body = envelope.encode("utf-8")
         request = urllib.request.Request(full, data=body, method="POST",  # noqa: S310 - loopback hub URL
                                          headers={"Content-Type": "text/xml"})
         try:

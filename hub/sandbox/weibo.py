@@ -7,8 +7,11 @@ Faithful where the adapter depends on it (channel-apis.md §2): errors are HTTP
 (``options["weibo_safe_domain"]``, default ``127.0.0.1``) and fit 140 characters
 (Weibo counts two ASCII characters as one, and a link as a fixed-length short
 link); a picture needs multipart; repeating the same text is 20019; ``rip`` is
-required; ``user_timeline.json`` returns only the authorised user's own latest
-five posts, as the restricted API does since 2014.
+required; ``user_timeline.json`` returns the authorised user's own posts, newest
+first, paged like the real API (``count`` ≤ 100, ``page``, ``since_id``,
+``max_id``, ``trim_user``, with ``total_number``); the option
+``weibo_timeline_limit`` (N) restricts it to the latest N posts, as the API does
+for some apps, while ``total_number`` still counts them all.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ CHANNEL = "weibo"
 LINK_WEIGHT = 12
 MAX_CHARS = 140
 MAX_PIC = 5 * 1024 * 1024
-TIMELINE_LIMIT = 5
 
 ERRORS = {
     10001: "system error",
@@ -259,23 +261,46 @@ def count(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     return SandboxResponse.json(out)
 
 
+def _int_arg(req: SandboxRequest, name: str, default: int) -> int:
+    raw = req.arg(name)
+    return default if raw in (None, "") else int(str(raw))
+
+
 def user_timeline(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
-    """GET 2/statuses/user_timeline.json → the authorised user's own latest posts (at most 5, newest first)."""
+    """GET 2/statuses/user_timeline.json → the authorised user's own posts, newest first, one page of them.
+
+    As the real API: ``since_id`` (only newer ids), ``max_id`` (ids ≤ it), then
+    ``page`` of ``count`` (default 20, at most 100); ``trim_user=1`` puts the uid
+    in place of the user object; ``next_cursor`` is the id to pass as ``max_id``
+    for the following page (0 at the end).
+    """
     account, bad = _auth(req, sb, {})
     if bad:
         return bad
     assert account is not None
     uid = uid_of(account)
     try:
-        wanted = min(int(req.arg("count") or 20), 100)
+        wanted = max(1, min(_int_arg(req, "count", 20), 100))
+        page = max(1, _int_arg(req, "page", 1))
+        since_id = _int_arg(req, "since_id", 0)
+        max_id = _int_arg(req, "max_id", 0)
+        trim = _int_arg(req, "trim_user", 0) == 1
     except ValueError:
-        return error(req, 10017, "count")
+        return error(req, 10017, "count/page/since_id/max_id")
+    limit = sb.options.get("weibo_timeline_limit")
     with sb.lock:
         mine = sorted((s for s in _live(state(sb)["statuses"]).values() if s["uid"] == uid),
-                      key=lambda s: float(s["at"]), reverse=True)
-        statuses = [s["status"] for s in mine[:min(wanted, TIMELINE_LIMIT)]]
-    return SandboxResponse.json({"statuses": statuses, "total_number": len(mine), "previous_cursor": 0,
-                                 "next_cursor": 0})
+                      key=lambda s: int(s["status"]["id"]), reverse=True)
+        visible = mine[:int(limit)] if limit else mine
+        chosen = [s for s in visible if int(s["status"]["id"]) > since_id
+                  and (not max_id or int(s["status"]["id"]) <= max_id)]
+        window = chosen[(page - 1) * wanted:page * wanted]
+        statuses = [dict(s["status"], user=s["uid"]) if trim else s["status"] for s in window]
+        more = len(chosen) > page * wanted
+    next_cursor = int(window[-1]["status"]["id"]) - 1 if window and more else 0
+    previous_cursor = int(window[0]["status"]["id"]) if window and (page > 1 or max_id) else 0
+    return SandboxResponse.json({"statuses": statuses, "total_number": len(mine),
+                                 "previous_cursor": previous_cursor, "next_cursor": next_cursor})
 
 
 def get_token_info(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:

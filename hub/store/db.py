@@ -6,6 +6,7 @@ do one conditional write or a few reads, and commit before any network call.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,17 +45,50 @@ def _sqlite_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: PostgreSQL's DETAIL lines that quote row values ("Failing row contains (…)", "Key (col)=(…)")
+_VALUE_DETAIL = re.compile(r"(?m)^DETAIL:.*$|\n?\s*Failing row contains \(.*?\)\.?|Key \(.*?\)=\(.*?\)")
+
+
+def _scrub_error(context: Any) -> None:
+    """Drop the values a database error quotes back (PostgreSQL's DETAIL), and redact what is left.
+
+    ``hide_parameters`` keeps SQLAlchemy from printing the parameters; the server's own
+    message still quotes the failing row (a record's text, a citizen's number). The
+    DBAPI exception's text is rewritten in place, so every ``str()`` of it, and of the
+    SQLAlchemy error wrapping it, is clean wherever it is logged (issue 18).
+    """
+    from hub.redact import redact
+
+    orig = getattr(context, "original_exception", None)
+    args = getattr(orig, "args", None)
+    if orig is None or not args or not isinstance(args[0], str):
+        return
+    try:
+        orig.args = (redact(_VALUE_DETAIL.sub("", args[0])), *args[1:])
+        wrapped = getattr(context, "sqlalchemy_exception", None)  # its message was built from the original
+        if wrapped is not None and wrapped.args and isinstance(wrapped.args[0], str):
+            wrapped.args = (redact(_VALUE_DETAIL.sub("", wrapped.args[0])), *wrapped.args[1:])
+    except (AttributeError, TypeError):
+        return
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL, busy_timeout and immediate transactions."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # hide_parameters: a failed statement's message names the SQL, never its values (a record's body,
+        # a phone number): exception text reaches logs and tracebacks (issue 18)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                               hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "handle_error", _scrub_error)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
+    event.listen(engine, "handle_error", _scrub_error)
+    return engine
 
 
 def migrate(engine: Engine) -> None:

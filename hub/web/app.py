@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 
 from hub.errors import NotFound, PermissionDenied, WorkflowError
 from hub.web import search
@@ -93,6 +95,26 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
         return _error_page(request, exc.status_code, titles.get(exc.status_code, "出错了"), str(exc.detail),
                            headers=exc.headers)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own 422 body echoes every input (a 300-character password included): only where and why
+        from fastapi.responses import JSONResponse
+
+        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))[:200],
+                   "type": str(e.get("type", ""))} for e in exc.errors()]
+        if request.url.path.startswith(("/api", "/callbacks")):
+            return JSONResponse({"error": "invalid request", "detail": errors}, status_code=422)
+        fields = "、".join(sorted({e["loc"][-1] for e in errors if e["loc"]})) or "请求"
+        return _error_page(request, 422, "输入有误", f"以下内容不符合要求：{fields}。请检查后重试。")
+
+    async def _range(request: Request, exc: Exception) -> Response:
+        if _out_of_range(exc):  # an id beyond what the database stores (64 bits) names nothing
+            return await _missing(request, NotFound(request.url.path))
+        return await _crash(request, exc)
+
+    app.add_exception_handler(OverflowError, _range)
+    app.add_exception_handler(DataError, _range)
+
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
         # The traceback is logged by the server; a clerk gets a page in words, not "Internal Server Error".
@@ -113,6 +135,20 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
         app.include_router(router)
 
     return app
+
+
+def _out_of_range(exc: BaseException) -> bool:
+    """An integer the database cannot store (SQLite OverflowError, PostgreSQL "out of range")."""
+    from sqlalchemy.exc import DataError
+
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, OverflowError) or (isinstance(seen, DataError) and "out of range" in str(seen)):
+            return True
+        seen = seen.__cause__ or seen.__context__ or getattr(seen, "orig", None)
+    return False
 
 
 def _error_page(request: Request, status: int, title: str, message: str,

@@ -40,6 +40,11 @@ ERROR_WORDS = {
 }
 #: SMS held by the account's quiet hours (a RateLimited from the SMS adapter).
 QUIET_HOURS_WORDS = "夜间免打扰时段（默认22:00–08:00）不发送短信，到时间后自动发送。"
+#: SMS numbers over Tencent's per-phone daily limit (RateLimited naming PhoneNumberDailyLimit).
+DAILY_LIMIT_WORDS = ("部分订阅者今天收到的短信已达到每个号码每天的条数上限（腾讯云默认每号每天10条），"
+                     "这些号码将在零点后自动发送。")
+#: SMS numbers without any delivery report after the platform was asked by number.
+NO_REPORT_WORDS = "部分号码超过时限仍没有送达回执（已按号码向平台查询），送达情况不明，请技术人员核对。"
 #: A secret or key the channel needs is not configured on this server (nothing was sent).
 CONFIG_WORDS = "该渠道在本服务器上尚未配置（缺少密钥等），没有发出；请管理员配置后点“重试”。"
 #: Audit actions as the office reads them in the log (unknown ones are shown as recorded).
@@ -100,6 +105,10 @@ def _line(row: DeliveryRow, now: datetime) -> Line:
         words = ERROR_WORDS.get(row.last_error_class, "发送出错，请查看详情或联系技术人员。")
         if row.last_error_class == "RateLimited" and "quiet hours" in (row.last_error_msg or ""):
             words = QUIET_HOURS_WORDS
+        elif row.last_error_class == "RateLimited" and "PhoneNumberDailyLimit" in (row.last_error_msg or ""):
+            words = DAILY_LIMIT_WORDS
+        elif "no delivery report" in (row.last_error_msg or ""):
+            words = NO_REPORT_WORDS
         elif row.last_error_class == "AuthExpired" and "configuration:" in (row.last_error_msg or ""):
             words = CONFIG_WORDS
     from hub.app.deliveries import why_not_retry

@@ -6,14 +6,25 @@ each is authenticated its own way instead:
 - SMS: the callback URL configured at Tencent contains a secret path segment
   (``HUB_SMS_CALLBACK_SECRET``); without it set, the endpoint does not exist.
 - WeChat: the standard ``signature``/``timestamp``/``nonce`` query, verified with
-  ``wechatpy.utils.check_signature`` against the account's callback token.
+  ``wechatpy.utils.check_signature`` against the account's callback token; for
+  events also a timestamp within ``HUB_WECHAT_CALLBACK_WINDOW`` seconds (300) of
+  now and a nonce never seen before (kept in ``channel_state``, so every process
+  shares the replay cache). Where the account has an EncodingAESKey
+  (``encoding_aes_key_env``) only the encrypted safe-mode format is accepted
+  (``wechatpy.crypto.WeChatCrypto``): its ``msg_signature`` covers the body, which
+  the plain signature does not. Even then an event is only a hint: the delivery
+  is made due for a status poll, and only ``freepublish/get`` confirms it
+  (issue 18: a forged "publish finished" must not confirm a publish WeChat fails).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import os
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -74,6 +85,87 @@ def _verify(account: str, request: Request) -> None:
         raise HTTPException(status_code=403, detail="bad signature") from None
 
 
+#: default seconds a WeChat callback's timestamp may differ from now
+CALLBACK_WINDOW_S = 300.0
+#: channel_state prefix of the nonces already seen (the replay cache)
+NONCE_PREFIX = "wechat-nonce:"
+
+
+def _window() -> float:
+    try:
+        return float(os.environ.get("HUB_WECHAT_CALLBACK_WINDOW") or CALLBACK_WINDOW_S)
+    except ValueError:
+        return CALLBACK_WINDOW_S
+
+
+def _fresh(account: str, request: Request) -> None:
+    """Refuse a stale event (timestamp outside the window) or a replayed one (timestamp + nonce seen before)."""
+    from sqlalchemy import delete
+    from sqlalchemy.exc import IntegrityError
+
+    from hub.store.models import ChannelStateRow
+
+    q = request.query_params
+    window = _window()
+    try:
+        ts = int(q.get("timestamp", ""))
+    except ValueError:
+        raise HTTPException(status_code=403, detail="bad timestamp") from None
+    if abs(time.time() - ts) > window:
+        raise HTTPException(status_code=403, detail="stale callback")
+    nonce = q.get("nonce", "")
+    if not nonce:
+        raise HTTPException(status_code=403, detail="no nonce")
+    digest = hashlib.sha256(f"{account}\x1f{ts}\x1f{nonce}".encode()).hexdigest()
+    now = datetime.now(UTC)
+    try:
+        with session_scope() as s:
+            if s.get(ChannelStateRow, NONCE_PREFIX + digest) is not None:
+                raise HTTPException(status_code=403, detail="replayed callback")
+            s.execute(delete(ChannelStateRow).where(ChannelStateRow.key.like(f"{NONCE_PREFIX}%"),
+                                                    ChannelStateRow.expires_at < now))
+            s.add(ChannelStateRow(key=NONCE_PREFIX + digest, value={"account": account}, updated_at=now,
+                                  expires_at=datetime.fromtimestamp(ts, UTC) + timedelta(seconds=2 * window)))
+    except IntegrityError:  # another process took the same nonce first
+        raise HTTPException(status_code=403, detail="replayed callback") from None
+
+
+def _aes_key(account: str) -> tuple[str, str] | None:
+    """(EncodingAESKey, app_id) when the account is in safe mode, else None."""
+    from hub.config import get_config
+
+    acc = get_config().accounts.get(account)
+    if acc is None or not acc.get("encoding_aes_key_env"):
+        return None
+    try:
+        key = acc.secret("encoding_aes_key_env", account).value
+    except ConfigError:
+        raise HTTPException(status_code=404, detail="not found") from None
+    return key, str(acc.get("app_id") or "")
+
+
+def _decrypt(account: str, request: Request, body: bytes) -> bytes:
+    """The event XML: decrypted and checked against ``msg_signature`` in safe mode; plain otherwise."""
+    safe = _aes_key(account)
+    if safe is None:
+        return body
+    from wechatpy.crypto import WeChatCrypto
+    from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+
+    q = request.query_params
+    if q.get("encrypt_type", "") != "aes" or not q.get("msg_signature"):
+        raise HTTPException(status_code=403, detail="this account accepts encrypted events only")
+    key, app_id = safe
+    try:
+        plain = WeChatCrypto(_token(account), key, app_id).decrypt_message(
+            body.decode("utf-8"), q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
+    except (InvalidSignatureException, InvalidAppIdException):
+        raise HTTPException(status_code=403, detail="bad signature") from None
+    except Exception:  # not the safe-mode envelope, bad padding, bad base64: not from WeChat
+        raise HTTPException(status_code=400, detail="not an encrypted event") from None
+    return plain.encode("utf-8") if isinstance(plain, str) else bytes(plain)
+
+
 @router.get("/wechat/{account}")
 def wechat_verify(account: str, request: Request) -> Response:
     """WeChat's server check when the callback URL is configured: echo ``echostr`` when signed."""
@@ -83,20 +175,22 @@ def wechat_verify(account: str, request: Request) -> Response:
 
 @router.post("/wechat/{account}")
 async def wechat_event(account: str, request: Request) -> Response:
-    """A pushed event. PUBLISHJOBFINISH is kept for the WeChat adapter and the delivery confirmed now.
+    """A pushed event: signed, fresh, never replayed (and decrypted in safe mode); PUBLISHJOBFINISH is a hint.
 
-    Only a signature-checked event is kept (``handle_publish_event``): the adapter's
-    ``status()`` then answers from it instead of spending the small daily quota of
-    ``freepublish/get``; without an event, the engine's poll asks WeChat as before.
+    The event is kept (``handle_publish_event``, for the record) and the delivery is
+    made due for its status poll now; the poll asks ``freepublish/get``, and only
+    WeChat's own answer confirms or fails the delivery.
     """
     _verify(account, request)
     body = await request.body()
     if len(body) > MAX_EVENT_BYTES:
         raise HTTPException(status_code=413, detail="event too large")
-    event, publish_id = _event(body)
-    if event == "publishjobfinish":
-        from starlette.concurrency import run_in_threadpool
+    from starlette.concurrency import run_in_threadpool
 
+    body = _decrypt(account, request, body)  # signature checks first: a forgery must not burn a nonce
+    await run_in_threadpool(_fresh, account, request)
+    event, publish_id = _event(body)
+    if event in ("publishjobfinish", "freepublishjobfinish"):
         await run_in_threadpool(_confirm_publish, account, publish_id, body)
     return PlainTextResponse("success")
 
@@ -119,21 +213,27 @@ def _event(body: bytes) -> tuple[str, str]:
 
 
 def _confirm_publish(account: str, publish_id: str, body: bytes) -> None:
-    """Keep the verified event for the adapter's ``status()`` (no freepublish/get poll spent), then confirm."""
-    from sqlalchemy import select
+    """Keep the verified event, make its ``submitted`` delivery due for a poll now, and hint ``confirm``.
 
+    The poll asks ``freepublish/get``: the callback only says when to ask.
+    """
     from hub.channels.wechat import handle_publish_event
-    from hub.store.models import DeliveryRow
+    from hub.queue.confirm import poll_now
 
     ids: list[int] = []
     with session_scope() as s:
         handle_publish_event(s, account, body)
         if publish_id:
-            ids = list(s.scalars(select(DeliveryRow.id).where(DeliveryRow.channel == CHANNEL,
-                                                              DeliveryRow.provider_ref == publish_id,
-                                                              DeliveryRow.state == "submitted")))
+            ids = [i for i in poll_now(s, provider_ref=publish_id) if _is_wechat(s, i)]
         repo.audit(s, CHANNEL, "callback.publishjobfinish", account, publish_id=publish_id, deliveries=ids)
     from hub.queue.actors import hint
 
     for delivery_id in ids:
         hint("confirm", delivery_id, None)
+
+
+def _is_wechat(s: Any, delivery_id: int) -> bool:
+    from hub.store.models import DeliveryRow
+
+    row = s.get(DeliveryRow, delivery_id)
+    return row is not None and row.channel == CHANNEL

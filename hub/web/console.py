@@ -41,7 +41,7 @@ router = APIRouter(prefix="/console", dependencies=[Depends(csrf_protect)])
 
 #: One throttle per (address, name) and a looser one per address (a spray over many names).
 THROTTLE_USER = LoginThrottle()
-THROTTLE_ADDR = LoginThrottle(max_failures=20)
+THROTTLE_ADDR = LoginThrottle(scope="addr", max_failures=20)
 
 FINDING_NAMES = {"id_number": "身份证号", "mobile": "手机号码", "bank_card": "银行卡号", "wrong_word": "错误用语",
                  "sensitive_word": "敏感词", "link_malformed": "链接格式错误", "link_unknown_host": "未知网站链接"}
@@ -96,7 +96,9 @@ def _save(s: Session, user: UserRow, record: Record, *, warnings: list[str] | No
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "-"
+    from hub.web.security import client_address
+
+    return client_address(request)
 
 
 def _safe_next(value: str | None) -> str:
@@ -137,9 +139,12 @@ def login(request: Request, name: str = Form("", max_length=100), password: str 
         return render(request, "console/login.html", {"next": _safe_next(next), "name": name,
                                                       "error": "用户名或密码不正确。"}, status_code=401)
     THROTTLE_USER.succeeded(key)
+    from hub.web.security import open_session
+
     data = session(request)
     data.clear()  # a fresh session (and CSRF token) at every log-in: no fixation
     data["u"] = uname
+    data["sid"] = open_session(uname)  # server-side: log-out revokes it
     request.state.session_dirty = True
     target = _safe_next(next)
     if role == "station" and target == "/console":
@@ -149,10 +154,13 @@ def login(request: Request, name: str = Form("", max_length=100), password: str 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
+    from hub.web.security import close_session
+
     user = load_user(request)
     if user is not None:
         with session_scope() as s:
             repo.audit(s, user.name, "logout", user.name)
+    close_session(session(request).get("sid"))
     session(request).clear()
     request.state.session_dirty = True
     return RedirectResponse("/console/login", status_code=303)
@@ -378,6 +386,7 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         current = rec.current_version if rec else None
         versions = repo.versions_of(s, row.record_id)
         deliveries = list(s.scalars(select(DeliveryRow).where(DeliveryRow.version == row.version)))
+        sms_at_limit = _sms_at_limit(s) if row.state == "approved" else 0
     allowed = {a.value: auth.can(user, a, department=dept) for a in Action}
     marks = annotate(record, findings)
     proposed_at = _proposed_at(record)
@@ -391,7 +400,7 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         "versions": versions, "allowed": allowed, "marks": marks, "msg": msg, "names": FINDING_NAMES,
         "has_deliveries": bool(deliveries), "own": row.created_by == user.name,
         "blocking": [f for f in findings if f.blocking and not f.waived_by], "catalog_item": catalog_item,
-        "proposed_at": proposed_at, "diff": diff})
+        "proposed_at": proposed_at, "diff": diff, "sms_at_limit": sms_at_limit})
 
 
 def _proposed_at(record: Record) -> str | None:
@@ -400,6 +409,13 @@ def _proposed_at(record: Record) -> str | None:
 
     when = record.published_at
     return to_local(when).strftime("%Y-%m-%dT%H:%M") if when is not None and when > utcnow() else None
+
+
+def _sms_at_limit(s: Session) -> int:
+    """Subscribers already at the per-phone daily SMS limit (the office sees it before publishing)."""
+    from hub.channels.sms import configured_daily_limit, numbers_at_daily_limit
+
+    return numbers_at_daily_limit(s, limit=configured_daily_limit())
 
 
 def _catalog_item(record: Record) -> dict[str, Any] | None:
@@ -653,14 +669,23 @@ def preview_text(rendition: Any) -> str | None:
 
 
 @route("GET", "/artifacts/{name}", Action.RECORD_VIEW)
-def artifact(name: str) -> Response:
-    """A stored artifact by its content name; shown in sandboxed frames, never able to run script."""
-    from hub.web.security import ARTIFACT_CSP
+def artifact(request: Request, name: str) -> Response:
+    """A stored artifact by its content name; shown in sandboxed frames, never able to run script.
+
+    The department rule holds here too: the artifact must belong to a rendition of a
+    version the user may see (``artifact_departments``); else it does not exist for them.
+    """
+    from hub.web.security import ARTIFACT_CSP, artifact_departments
 
     if not _ARTIFACT_NAME.match(name):
         raise NotFound(name)
     path = get_settings().artifacts_dir / name[:2] / name
     if not path.is_file():
+        raise NotFound(name)
+    user = _user(request)
+    with session_scope() as s:
+        owners = artifact_departments(s, name[:64])
+    if not any(auth.can(user, Action.RECORD_VIEW, department=d) for d in owners):
         raise NotFound(name)
     resp = FileResponse(path, media_type=_media(name))
     resp.headers["Content-Security-Policy"] = ARTIFACT_CSP

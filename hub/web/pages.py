@@ -50,6 +50,9 @@ def _environment(path: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    from hub.renderers.web import safe_href
+
+    env.filters["safe_href"] = safe_href  # THE link filter of every template (renditions use it too)
     env.filters["local"] = fmt_time
     env.filters["day"] = fmt_day
     env.filters["short"] = short_version
@@ -135,11 +138,15 @@ def load_user(request: Request) -> UserRow | None:
     if hasattr(request.state, "user"):
         user: UserRow | None = request.state.user
         return user
-    name = session(request).get("u")
+    from hub.web.security import session_alive
+
+    data = session(request)
+    name = data.get("u")
     user = None
     if isinstance(name, str):
         with session_scope() as s:
-            user = s.scalars(select(UserRow).where(UserRow.name == name, UserRow.active.is_(True))).first()
+            if session_alive(s, data.get("sid"), name):  # revoked (logged out) sessions open nothing
+                user = s.scalars(select(UserRow).where(UserRow.name == name, UserRow.active.is_(True))).first()
     request.state.user = user
     return user
 

@@ -163,12 +163,19 @@ def feed(request: Request) -> Response:
 
 @router.get("/s/{code}")
 def short_link(code: str, request: Request) -> Response:
-    """Count one scan/open for the code's channel, then 302 to the record page."""
+    """Count one scan/open for the code's channel, then 302 to the record page.
+
+    Only for a published version: a draft's code (rendered for a preview) neither
+    redirects nor counts, so nothing unpublished can be reached or measured.
+    """
+    from hub.store.models import VersionRow
+
     if not code.isalnum() or len(code) > 16:
         raise NotFound(code)
     with session_scope() as s:
         link = s.get(ShortLinkRow, code)
-        if link is None:
+        version = s.get(VersionRow, link.version) if link is not None else None
+        if link is None or version is None or version.state != "published":
             raise NotFound(code)
         # one conditional increment in the database: concurrent scans are never lost
         s.execute(update(ShortLinkRow).where(ShortLinkRow.code == code).values(scans=ShortLinkRow.scans + 1))

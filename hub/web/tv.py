@@ -55,13 +55,18 @@ def station(request: Request) -> str:
     A valid token is remembered in the signed session, so the page's own links
     (preview, download) never carry it and it never reaches an access log twice.
     """
+    from hub.web.security import token_fingerprint
+
     data = session(request)
     if _token_ok(request):
-        if data.get(CHANNEL) != "tv-token":
-            data[CHANNEL] = "tv-token"
+        fingerprint = token_fingerprint(os.environ["HUB_TV_PICKUP_TOKEN"])
+        if data.get(CHANNEL) != "tv-token" or data.get("pickup_fp") != fingerprint:
+            data[CHANNEL], data["pickup_fp"] = "tv-token", fingerprint
             request.state.session_dirty = True
         return "tv-token"
-    if data.get(CHANNEL) == "tv-token" and os.environ.get("HUB_TV_PICKUP_TOKEN"):
+    current = os.environ.get("HUB_TV_PICKUP_TOKEN")
+    if data.get(CHANNEL) == "tv-token" and current and hmac.compare_digest(
+            str(data.get("pickup_fp") or ""), token_fingerprint(current)):  # a changed token ends old sessions
         return "tv-token"
     user = load_user(request)
     if user is None:
@@ -152,8 +157,10 @@ def media(request: Request, delivery_id: int, role: str) -> Response:
 
 @router.get("/{delivery_id}/download")
 def download(request: Request, delivery_id: int) -> Response:
-    """Download the package zip; recorded as collected (time, checksum, who) by the TV channel."""
+    """Download the package zip; recorded as collected (time, checksum, who) by the TV channel, then confirmed."""
     from hub.channels.tv import collect
+    from hub.queue.actors import hint
+    from hub.queue.confirm import poll_now
 
     who = station(request)
     with session_scope() as s:
@@ -165,4 +172,8 @@ def download(request: Request, delivery_id: int) -> Response:
         except HubError as exc:
             raise NotFound(str(exc)) from None
         repo.audit(s, who, "tv.collect", d.record_id, delivery=delivery_id, package=d.provider_ref)
+        # the collection is what confirms a TV delivery: poll it now, not at the next backoff (docs/engine.md)
+        due = poll_now(s, delivery_id=delivery_id)
+    for did in due:
+        hint("confirm", did, None)
     return FileResponse(path, media_type="application/zip", filename=path.name)

@@ -369,8 +369,9 @@ def test_the_sample_records_rendition_is_published_and_shown_as_a_citizen_sees_i
     assert "“五公开”" in page and "阅读原文" in page
 
 
-def test_a_publishjobfinish_event_confirms_without_polling(sandbox: Sandbox, channel: WeChatChannel) -> None:
-    """The sandbox pushes the signed event; the hub's handler keeps it; status() then needs no freepublish/get."""
+def test_a_publishjobfinish_event_is_kept_but_only_freepublish_get_decides(sandbox: Sandbox,
+                                                                          channel: WeChatChannel) -> None:
+    """The sandbox pushes the signed event; the hub's handler keeps it; status() still asks WeChat (issue 18)."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -409,8 +410,8 @@ def test_a_publishjobfinish_event_confirms_without_polling(sandbox: Sandbox, cha
     [info] = handled
     assert info is not None and info["publish_id"] == receipt.provider_ref and info["fail_idx"] == [1]
     status, words = channel.describe(receipt, TARGET)
-    assert status is DeliveryStatus.FAILED and "常规失败" in words and "event" in words
-    assert sandbox.hit_count("/cgi-bin/freepublish/get") == 0
+    assert status is DeliveryStatus.FAILED and "常规失败" in words and "event" not in words
+    assert sandbox.hit_count("/cgi-bin/freepublish/get") == 1
 
 
 def test_concurrent_sends_of_one_process_share_one_token_fetch(sandbox: Sandbox, channel: WeChatChannel) -> None:

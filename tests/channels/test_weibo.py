@@ -85,11 +85,65 @@ def test_the_token_travels_in_the_header_not_the_url(sandbox: Sandbox, channel: 
     client.close()
 
 
-def test_repeating_the_same_text_is_duplicate_rejected(sandbox: Sandbox, channel: WeiboChannel) -> None:
-    channel.send(make_rendition(), TARGET, "key-a")
+def test_a_repeat_refusal_is_answered_with_the_post_already_there(sandbox: Sandbox, channel: WeiboChannel) -> None:
+    first = channel.send(make_rendition(), TARGET, "key-a")
+    again = channel.send(make_rendition(), TARGET, "key-a")  # Weibo answers 20019; the post is looked up
+    assert again.provider_ref == first.provider_ref and again.confirmed
+    assert len(sandbox.messages("weibo", "status")) == 1
+    assert sandbox.hit_count(SHARE) == 2
+
+
+def test_a_repeat_refusal_without_the_post_on_the_timeline_is_duplicate_rejected(sandbox: Sandbox,
+                                                                                 channel: WeiboChannel) -> None:
+    sandbox.set_faults("weibo", error_code=20019, error_count=1, only_on="share.json")
     with pytest.raises(DuplicateRejected, match="20019"):
         channel.send(make_rendition(), TARGET, "key-b")
-    assert len(sandbox.messages("weibo", "status")) == 1
+    assert sandbox.messages("weibo", "status") == []
+
+
+def test_lookup_pages_back_through_a_burst_to_the_send_time(sandbox: Sandbox, channel: WeiboChannel,
+                                                            sandbox_secrets: dict[str, str]) -> None:
+    import httpx
+
+    sandbox.set_faults("weibo", drop_rate=1.0, only_on="share.json")
+    with pytest.raises(Ambiguous):
+        channel.send(make_rendition(pic=False), TARGET, "key-burst")
+    sandbox.set_faults("weibo", drop_rate=0.0)
+    headers = {"Authorization": f"OAuth2 {sandbox_secrets['HUB_WEIBO_COUNTY_TOKEN']}"}
+    for i in range(230):  # a burst after ours: our post is on the third page of 100
+        r = httpx.post(f"{sandbox.url}{SHARE}", data={"status": f"第{i}条 {URL}", "rip": "127.0.0.1"},
+                       headers=headers, timeout=5)
+        assert r.status_code == 200
+    receipt = channel.lookup(TARGET, "key-burst")
+    assert receipt is not None and receipt.provider_ref == sandbox.messages("weibo", "status")[0]["content"]["idstr"]
+    assert sandbox.hit_count("/2/statuses/user_timeline.json", "GET") == 3
+
+
+def test_lookup_on_a_timeline_that_stops_short_is_inconclusive_not_absent(sandbox: Sandbox, channel: WeiboChannel,
+                                                                         sandbox_secrets: dict[str, str]) -> None:
+    import httpx
+
+    sandbox.options["weibo_timeline_limit"] = 5
+    sandbox.set_faults("weibo", drop_rate=1.0, only_on="share.json")
+    with pytest.raises(Ambiguous):
+        channel.send(make_rendition(pic=False), TARGET, "key-hidden")
+    sandbox.set_faults("weibo", drop_rate=0.0)
+    headers = {"Authorization": f"OAuth2 {sandbox_secrets['HUB_WEIBO_COUNTY_TOKEN']}"}
+    for i in range(6):
+        httpx.post(f"{sandbox.url}{SHARE}", data={"status": f"第{i}条 {URL}", "rip": "127.0.0.1"},
+                   headers=headers, timeout=5)
+    with pytest.raises(Ambiguous, match="could not be read back"):
+        channel.lookup(TARGET, "key-hidden")
+
+
+def test_an_older_post_of_the_same_text_with_another_link_is_not_taken_for_this_one(
+        sandbox: Sandbox, channel: WeiboChannel) -> None:
+    channel.send(make_rendition(f"【政务公开】公示 {URL}", pic=False), TARGET, "key-v1")
+    sandbox.set_faults("weibo", error_5xx_rate=1.0)
+    with pytest.raises(Retryable):
+        channel.send(make_rendition(f"【政务公开】公示 {URL}x", pic=False), TARGET, "key-v2")
+    sandbox.set_faults("weibo", error_5xx_rate=0.0)
+    assert channel.lookup(TARGET, "key-v2") is None
 
 
 def test_a_text_without_the_safe_domain_link_is_permanent(sandbox: Sandbox, channel: WeiboChannel) -> None:
@@ -213,9 +267,10 @@ def test_lookup_is_none_when_nothing_landed_and_a_resend_cannot_duplicate(sandbo
     sandbox.set_faults("weibo", error_5xx_rate=0.0)
     assert channel.lookup(TARGET, "key-503") is None
     assert channel.lookup(TARGET, "key-never") is None
-    channel.send(make_rendition(), TARGET, "key-503")
-    with pytest.raises(DuplicateRejected):  # had the first landed unseen, Weibo itself refuses the copy
-        channel.send(make_rendition(), TARGET, "key-503")
+    first = channel.send(make_rendition(), TARGET, "key-503")
+    # had the first landed unseen, Weibo itself refuses the copy, and the send answers the post already there
+    assert channel.send(make_rendition(), TARGET, "key-503").provider_ref == first.provider_ref
+    assert len(sandbox.messages("weibo", "status")) == 1
 
 
 def test_the_fingerprint_ignores_shortened_links() -> None:

@@ -19,5 +19,21 @@ def test_the_short_seeded_chaos_soak_loses_nothing_duplicates_nothing_and_leaves
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["kills"] >= 2  # a quiet machine drains the 60 records in ~10 s: kills every 3 s
     assert (result["duplicates"], result["lost"], result["stuck"]) == (0, 0, 0), result
+    assert result["ledger_vs_platform"] == 0, result  # judged from the platform's inbox, not the ledger
+    assert result["sandbox_restarts"] == 1
     assert result["unknown_without_reason"] == 0
     assert result["states"].get("confirmed", 0) >= result["deliveries"] * 0.9
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(1800)
+def test_the_full_chaos_soak_keeps_the_ledger_equal_to_the_platform(request: pytest.FixtureRequest) -> None:
+    """The full size (500 records × 6 channels, kills every 5 s, 5 min of chaos): off by default (``-m soak``)."""
+    if "soak" not in str(request.config.getoption("markexpr") or ""):
+        pytest.skip("the full chaos soak runs only when selected: pytest -m soak")
+    out = subprocess.run([sys.executable, str(PROJECT_ROOT / "bench" / "soak.py"), "--records", "500",
+                          "--kill-every", "5", "--chaos-seconds", "300", "--drain-seconds", "300", "--json"],
+                         capture_output=True, text=True, timeout=1700)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (result["duplicates"], result["lost"], result["stuck"], result["ledger_vs_platform"]) == (0, 0, 0, 0), \
+        result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from engine_fakes import Engine
@@ -313,3 +314,41 @@ def test_cancel_stops_a_queued_delivery_and_terminal_rows_refuse_retry(engine: E
     assert deliver_one(d, deps=engine.deps()).sent is False
     with session_scope() as s, pytest.raises(WorkflowError):
         ledger.retry(s, d, "office")
+
+
+def test_a_transition_after_a_long_poll_or_lookup_is_stamped_when_it_happened(engine: Engine) -> None:
+    """Issue 18: the confirm and reconcile steps stamp their transition after the platform answered."""
+    fake = engine.channels["fake"]
+    slow_poll = DeliveryStatus.DELIVERED
+
+    class SlowStatus(list):  # type: ignore[type-arg]
+        def pop(self, index: int = -1) -> DeliveryStatus:
+            engine.clock.advance(300)  # the poll took five minutes
+            return slow_poll
+
+    did = engine.add()
+    fake.script = ["pending"]
+    deliver_one(did, deps=engine.deps())
+    engine.clock.advance(10)
+    fake.status_script = SlowStatus([slow_poll])
+    before = engine.clock()
+    confirm_one(did, deps=engine.deps())
+    with session_scope() as s:
+        confirmed = [e for e in ledger.events(s, did) if e.to_state == State.CONFIRMED]
+    assert confirmed and confirmed[0].at == before + timedelta(seconds=300)
+
+    did2 = engine.add(target="fake-two")
+    fake.script = [("land", Ambiguous("dropped"))]
+    deliver_one(did2, deps=engine.deps())
+    engine.clock.advance(60)
+
+    def slow_lookup(target: Any, key: str) -> Any:
+        engine.clock.advance(120)
+        return fake.platform.posts.get(key)
+
+    fake.lookup = slow_lookup  # type: ignore[method-assign]
+    before = engine.clock()
+    reconcile_one(did2, deps=engine.deps())
+    with session_scope() as s:
+        found = [e for e in ledger.events(s, did2) if e.from_state == State.UNKNOWN]
+    assert found and found[0].at == before + timedelta(seconds=120)

@@ -59,3 +59,18 @@ def test_the_newspapers_own_text_replaces_the_body(ctx_of, store) -> None:  # ty
     text = pdftotext(render_print(record, ctx_of(record), store).main.path).replace(" ", "")
     assert "县政府办公室推出五公开落地创新措施。" in text and "指导思想" not in text
     assert "索引号：xzfgzbmzfb/2017-0168" in text
+
+
+def test_eight_threads_render_pdfs_at_once_without_a_font_subsetting_error(ctx_of, store) -> None:  # type: ignore[no-untyped-def]
+    """Renderers run in worker threads: reportlab's per-font subset state must not be shared unguarded (issue 18)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    base = load_record("sample")
+    chars = "的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会家可下而过天去能对小多然于心学么之都好看起发当没成只如事把还用第样道想作种开美总从无情己面最女但现前些所本见经头"
+    records = [base.model_copy(update={"title": f"{base.title}{chars[i % 97:i % 97 + 9]}{i}",
+                                       "index_no": f"hyx-stress-{i:03d}"}) for i in range(8 * 8)]
+    ctxs = [ctx_of(r) for r in records]
+    with ThreadPoolExecutor(8) as pool:
+        out = list(pool.map(lambda i: render_print(records[i], ctxs[i], store), range(len(records))))
+    assert all(r.main.path.read_bytes().startswith(b"%PDF") for r in out)
+    assert len({r.main.sha256 for r in out}) == len(records)

@@ -27,8 +27,9 @@ from hub.renderers.weibo import LIMIT, weibo_length
 
 KINDS = ("summary", "qr", "sms", "wechat", "weibo", "web", "print")
 NASTY = ["<script>alert(1)</script>", "{{ 7*7 }}", "{% raw %}", "\"><img src=x onerror=alert(1)>",
-         "javascript:alert(1)", "\u202e反转", "👨‍👩‍👧", "e\u0301", "&amp;", "#话题#", "\x00\x07", "。", "，", "？"]
-chars = st.characters(codec="utf-8", exclude_categories=("Cs",))
+         "javascript:alert(1)", "\u202e反转", "👨‍👩‍👧", "e\u0301", "&amp;", "#话题#", "\x07\x1b", "。", "，", "？"]
+# (NUL is refused by the record model itself since issue 18: tests/ingest/test_bad_input_limits.py)
+chars = st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00")
 cjk = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
 piece = st.one_of(st.text(cjk, min_size=1, max_size=30), st.text(chars, max_size=10), st.sampled_from(NASTY))
 text = st.lists(piece, min_size=1, max_size=8).map("".join)

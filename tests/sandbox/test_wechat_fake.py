@@ -252,3 +252,33 @@ def test_the_publishjobfinish_event_is_posted_signed_to_the_hub(sb: Sandbox) -> 
     assert msg._data["Event"] == "PUBLISHJOBFINISH" and msg.source == "mphelper"
     assert info["publish_id"] == sub["publish_id"] and info["publish_status"] == "0"
     assert sb.messages("wechat", "article"), "the article became public when the task ended"
+
+
+def test_in_safe_mode_the_event_is_posted_in_the_encrypted_envelope(sb: Sandbox) -> None:
+    import base64
+    import os
+
+    from wechatpy.crypto import WeChatCrypto
+
+    key = base64.b64encode(os.urandom(32)).decode().rstrip("=")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    _Receiver.got.clear()
+    try:
+        sb.options["wechat_callback_url"] = f"http://127.0.0.1:{server.server_address[1]}/wechat/callback"
+        sb.options["wechat_callback_token"] = "cbtoken"
+        sb.options["wechat_callback_aes_key"] = key
+        sb.set_faults("wechat", publish_delay=0.1)
+        c = Client(sb)
+        sub = c.post("freepublish/submit", data={"media_id": published_draft(c)})
+        deadline = time.monotonic() + 5
+        while not _Receiver.got and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        server.shutdown()
+        server.server_close()
+    [(query, body)] = _Receiver.got
+    assert query["encrypt_type"] == ["aes"] and b"PUBLISHJOBFINISH" not in body
+    plain = WeChatCrypto("cbtoken", key, c.appid).decrypt_message(
+        body.decode(), query["msg_signature"][0], query["timestamp"][0], query["nonce"][0])
+    assert parse_message(plain)._data["PublishEventInfo"]["publish_id"] == sub["publish_id"]

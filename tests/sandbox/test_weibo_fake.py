@@ -99,7 +99,29 @@ def test_count_omits_unknown_ids_and_caps_at_100(sb: Sandbox) -> None:
     assert r.status_code == 400 and r.json()["error_code"] == 10017
 
 
-def test_the_own_timeline_shows_only_the_latest_five(sb: Sandbox) -> None:
+def test_the_own_timeline_pages_like_the_real_api(sb: Sandbox) -> None:
+    ids = [share(sb, f"第{i}条 {LINK}").json()["idstr"] for i in range(7)]
+    newest_first = list(reversed(ids))
+    h = {"Authorization": f"OAuth2 {TOKEN}"}
+
+    def timeline(**params: object) -> dict[str, object]:
+        r = httpx.get(f"{sb.url}/2/statuses/user_timeline.json", params=params, headers=h, timeout=5)
+        assert r.status_code == 200
+        return r.json()
+
+    first = timeline(count=3)
+    assert [s["idstr"] for s in first["statuses"]] == newest_first[:3] and first["total_number"] == 7
+    assert [s["idstr"] for s in timeline(count=3, page=2)["statuses"]] == newest_first[3:6]
+    after = timeline(count=3, max_id=first["next_cursor"])
+    assert [s["idstr"] for s in after["statuses"]] == newest_first[3:6]
+    assert [s["idstr"] for s in timeline(count=100, since_id=newest_first[2])["statuses"]] == newest_first[:2]
+    last = timeline(count=100, max_id=newest_first[6])
+    assert [s["idstr"] for s in last["statuses"]] == newest_first[6:] and last["next_cursor"] == 0
+    assert isinstance(timeline(count=1, trim_user=1)["statuses"][0]["user"], int)
+
+
+def test_a_restricted_timeline_shows_only_the_latest_posts_but_counts_them_all(sb: Sandbox) -> None:
+    sb.options["weibo_timeline_limit"] = 5
     ids = [share(sb, f"第{i}条 {LINK}").json()["idstr"] for i in range(7)]
     r = httpx.get(f"{sb.url}/2/statuses/user_timeline.json", params={"count": 100},
                   headers={"Authorization": f"OAuth2 {TOKEN}"}, timeout=5).json()

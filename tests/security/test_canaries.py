@@ -197,12 +197,12 @@ def test_weibo_fault_scenarios_leak_no_secret(canaries: Sandbox, debug_logs: pyt
         def run() -> Any:
             sb.clear_faults()
             sb.set_faults("weibo", **knobs)
-            return channel.send(weibo_rendition(f"{text} http://127.0.0.1:8000/s/x"), target, "k")
+            return channel.send(weibo_rendition(f"{text} http://127.0.0.1:8000/s/x"), target, f"k-{text}")
         return run
 
     errors = _run([
         with_faults("一"),
-        with_faults("一"),  # 20019
+        with_faults("零", error_code=20019, error_count=1, only_on="share.json"),  # 20019, not on the timeline
         with_faults("二", token_expired=1),
         with_faults("三", drop_rate=1.0),
         with_faults("四", error_5xx_rate=1.0, error_status=502),

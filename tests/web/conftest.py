@@ -21,12 +21,9 @@ def quick_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def app() -> Any:
-    from hub.web import console
     from hub.web.app import create_app
 
-    console.THROTTLE_USER._failures.clear()
-    console.THROTTLE_ADDR._failures.clear()
-    return create_app(warm_search=False)
+    return create_app(warm_search=False)  # the login throttle lives in this test's fresh database
 
 
 @pytest.fixture

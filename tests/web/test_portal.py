@@ -72,7 +72,8 @@ def test_the_record_page_shows_the_metadata_table_and_links_both_ways_with_its_j
     assert client.get("/records/rec-2026-001/qr.svg").headers["content-type"] == "image/svg+xml"
 
 
-def test_a_short_link_counts_the_scan_for_its_channel_and_redirects(client: TestClient, users: list[str]) -> None:
+def test_a_short_link_counts_the_scan_for_its_channel_and_redirects(client: TestClient, users: list[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from hub.renderers.service import render_version
     from hub.store.db import session_scope
     from hub.store.models import ScanRow, ShortLinkRow
@@ -90,7 +91,10 @@ def test_a_short_link_counts_the_scan_for_its_channel_and_redirects(client: Test
         assert s.query(ScanRow).count() == 3
     assert scans["newspaper"] == 2 and scans["sms"] == 1 and scans["web"] == 0
     assert client.get("/s/nope999", follow_redirects=False).status_code == 404
-    assert 'hub_short_link_scans{channel="newspaper"} 2' in client.get("/metrics").text
+    monkeypatch.setenv("HUB_METRICS_TOKEN", "m-token-1")
+    assert client.get("/metrics").status_code == 401  # not public
+    metrics = client.get("/metrics", headers={"Authorization": "Bearer m-token-1"})
+    assert 'hub_short_link_scans{channel="newspaper"} 2' in metrics.text
 
 
 def test_the_atom_feed_parses_back_with_the_same_titles_and_links(client: TestClient, users: list[str]) -> None:
