@@ -127,7 +127,7 @@ class Record(_Frozen):
     """One disclosure record as the hub understands it."""
 
     id: str = Field(pattern=RECORD_ID_PATTERN)
-    title: str = Field(min_length=1, max_length=300)
+    title: str = Field(max_length=300)  # empty while the author has not typed one (issue 11); submit refuses it
     index_no: str | None = None
     catalog: str | None = None
     department: str | None = None

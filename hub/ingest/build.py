@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from hub.catalog import Catalog, get_catalog
 from hub.errors import ConfigError, RecordError
 from hub.ingest.ids import derive_id
+from hub.ingest.issuer import resolve_issuer
 from hub.ingest.page import EXPECTED, FIELD_LABELS, PageFields
 from hub.record import Level, Record, Source
 
@@ -72,11 +73,18 @@ def page_to_record(page: PageFields, *, file: str | None, source_uri: str) -> tu
             label = FIELD_LABELS[name]
             note = "; 主动公开 assumed" if name == "disclosure" else ""
             warnings.append(f"header field {label} ({name}) is missing{note}")
-    title = page.title
-    if not title:
-        raise RecordError("no title line", file=file, line=1, field="title")
+    title = page.title or ""
     index_no = values.get("index_no")
-    department = values.get("department")
+    header_dept = values.get("department")
+    source_name = values.get("source_name")
+    issuer = resolve_issuer(header=header_dept if isinstance(header_dept, str) else None,
+                            signature=page.signature.office if page.signature else None, title=title,
+                            source=source_name if isinstance(source_name, str) else None)
+    department = issuer.office if issuer else None
+    if issuer is None:
+        warnings.append("未识别发布机构：页面的表头、落款、标题和来源都没有写明发布机构，请选择 (no issuing office found)")
+    elif issuer.origin != "header":
+        warnings.append(f"发布机构 {issuer.office} taken from the {issuer.origin} (the header names none)")
     level, region = infer_level(department if isinstance(department, str) else None)
     if level is None:
         warnings.append("level not inferable from the department; county assumed")

@@ -1,0 +1,83 @@
+"""Who issued a page: the issuing office, found in the page itself, never assumed.
+
+Order (issue 11): the header (发布机构 / 公开责任部门 / 发文机关 …), the signature
+(落款), the organ named at the start of the title (``国务院关于…``), the page's or
+feed's ``来源`` / ``<source>``, then per-feed configuration. The site owner's
+name is never a fallback: a land-expropriation notice of another county re-posted
+on our portal is not ours, and saying so on six channels is a false statement
+under the county's name. When nothing names the office, the record carries none
+and the checks raise the blocking finding ``未识别发布机构`` (``hub.checks``),
+which the author resolves by choosing one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: how an office name ends (one organ)
+_ORG_TAIL = (r"(?:人民政府办公室|人民政府办公厅|人民政府|办公室|办公厅|委员会|指挥部|领导小组|总局|管理局|局|厅|部|署|委|"
+             r"办|院|政府|党委|党组|中心|银行|公司|所|站|街道办事处|街道|镇|乡|村民委员会|居民委员会|社区|村|大队|支队|"
+             r"总队|协会|联合会|团委|妇联|法院|检察院|学校|学院|大学|医院)")
+_ORG = rf"[\u4e00-\u9fff（）()·]{{1,40}}?{_ORG_TAIL}"
+#: the organ(s) that open a title: ``国务院关于…``, ``中共某县委办公室 某县人民政府办公室关于…``
+_TITLE_ORGAN = re.compile(rf"^((?:{_ORG})(?:[、\s和与及]*(?:{_ORG}))*)\s*(?=关于|印发|转发|联合|批转|转批)")
+#: one office name, alone: used to accept a signature or a 来源 value as an office
+_OFFICE = re.compile(rf"^(?:{_ORG})(?:[、\s和与及]+(?:{_ORG}))*$")
+#: 来源 values that are media or websites, not issuers (中国政府网, 新华社, 人民日报, 本网)
+_MEDIA = re.compile(r"(网|网站|报|日报|晚报|社|新闻|客户端|电视台|广播电视台|融媒体中心|公众号|微信|微博|头条)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    """The office found and where it was found (for warnings and ``--explain``)."""
+
+    office: str
+    origin: str  # header | signature | title | source | feed-config
+
+
+def title_organ(title: str | None) -> str | None:
+    """The organ named at the start of ``title`` (``国务院关于…`` → 国务院), or None."""
+    if not title:
+        return None
+    m = _TITLE_ORGAN.match(title.strip())
+    return re.sub(r"\s+", " ", m.group(1)).strip() if m else None
+
+
+def is_office(name: str | None) -> bool:
+    """Whether ``name`` reads as an office (not a website, a newspaper or a sentence)."""
+    if not name:
+        return False
+    text = name.strip()
+    return len(text) <= 60 and _OFFICE.match(text) is not None and _MEDIA.search(text) is None
+
+
+def resolve_issuer(*, header: str | None, signature: str | None, title: str | None,
+                   source: str | None, configured: str | None = None) -> Issuer | None:
+    """The issuing office in the issue's order, or None when the page names none."""
+    if header and header.strip():
+        return Issuer(header.strip(), "header")
+    if signature and is_office(signature):
+        return Issuer(signature.strip(), "signature")
+    organ = title_organ(title)
+    if organ:
+        return Issuer(organ, "title")
+    if source and is_office(source):
+        return Issuer(source.strip(), "source")
+    if configured and configured.strip():
+        return Issuer(configured.strip(), "feed-config")
+    return None
+
+
+def reposted_from(department: str | None, title: str | None) -> str | None:
+    """The organ a re-posted document comes from, when the title names one that is not ``department``.
+
+    ``国务院关于…的决定`` on a county page (发布机构 = the county office) → ``国务院``: renditions
+    then say the county re-posts the State Council's decision instead of claiming it.
+    """
+    organ = title_organ(title)
+    if organ is None or not department:
+        return None
+    if organ in department or department in organ:
+        return None
+    return organ
