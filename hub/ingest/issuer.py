@@ -18,10 +18,13 @@ from dataclasses import dataclass
 #: how an office name ends (one organ)
 _ORG_TAIL = (r"(?:人民政府办公室|人民政府办公厅|人民政府|办公室|办公厅|委员会|指挥部|领导小组|总局|管理局|局|厅|部|署|委|"
              r"办|院|政府|党委|党组|中心|银行|公司|所|站|街道办事处|街道|镇|乡|村民委员会|居民委员会|社区|村|大队|支队|"
-             r"总队|协会|联合会|团委|妇联|法院|检察院|学校|学院|大学|医院)")
+             r"总队|协会|联合会|团委|妇联|法院|检察院|学校|学院|大学|医院|常委会)")
 _ORG = rf"[\u4e00-\u9fff（）()·]{{1,40}}?{_ORG_TAIL}"
 #: the organ(s) that open a title: ``国务院关于…``, ``中共某县委办公室 某县人民政府办公室关于…``
 _TITLE_ORGAN = re.compile(rf"^((?:{_ORG})(?:[、\s和与及]*(?:{_ORG}))*)\s*(?=关于|印发|转发|联合|批转|转批)")
+#: an organ with an unmistakable tail opening a title without 关于 (镇巴县人民政府工作规则, 某局2018年度…报告)
+_STRONG_ORGAN = re.compile(r"^([\u4e00-\u9fff]{2,30}?(?:人民政府办公室|人民政府办公厅|人民政府|办公厅|委员会|常委会|管理局|局|厅|"
+                           r"指挥部|领导小组))(?=[\u4e00-\u9fff\d]{4,})")
 #: one office name, alone: used to accept a signature or a 来源 value as an office
 _OFFICE = re.compile(rf"^(?:{_ORG})(?:[、\s和与及]+(?:{_ORG}))*$")
 #: 来源 values that are media or websites, not issuers (中国政府网, 新华社, 人民日报, 本网)
@@ -40,7 +43,7 @@ def title_organ(title: str | None) -> str | None:
     """The organ named at the start of ``title`` (``国务院关于…`` → 国务院), or None."""
     if not title:
         return None
-    m = _TITLE_ORGAN.match(title.strip())
+    m = _TITLE_ORGAN.match(title.strip()) or _STRONG_ORGAN.match(title.strip())
     return re.sub(r"\s+", " ", m.group(1)).strip() if m else None
 
 
@@ -52,16 +55,28 @@ def is_office(name: str | None) -> bool:
     return len(text) <= 60 and _OFFICE.match(text) is not None and _MEDIA.search(text) is None
 
 
-def resolve_issuer(*, header: str | None, signature: str | None, title: str | None,
-                   source: str | None, configured: str | None = None) -> Issuer | None:
-    """The issuing office in the issue's order, or None when the page names none."""
-    if header and header.strip():
-        return Issuer(header.strip(), "header")
+def resolve_issuer(*, header: str | None, signature: str | None, title: str | None, source: str | None,
+                   head_office: str | None = None, configured: str | None = None) -> Issuer | None:
+    """The issuing office, or None when the page names none.
+
+    The document's own words first: its 落款 (signature), the organ its title opens with, an
+    office line standing under the title (legal databases), and only then the portal's header
+    (发布机构 …), the 来源 line and the feed's configuration. The corpus showed why the header
+    cannot come first: a portal re-posting a province's or the State Council's document prints
+    *itself* as 发布机构 (怒江州民政局 for a 云南省民政厅 notice), and a header value that names a
+    website (县政府网站, 法律资料网) is no office at all. When header and document agree the
+    order makes no difference; when they differ, the header's office is the re-poster and is
+    kept by the caller (``extra[发布机构]``), so renditions can say "转发…".
+    """
     if signature and is_office(signature):
         return Issuer(signature.strip(), "signature")
     organ = title_organ(title)
     if organ:
         return Issuer(organ, "title")
+    if head_office and is_office(head_office):
+        return Issuer(head_office.strip(), "head")
+    if header and is_office(header):
+        return Issuer(header.strip(), "header")
     if source and is_office(source):
         return Issuer(source.strip(), "source")
     if configured and configured.strip():

@@ -22,10 +22,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "index_no": ("索引号", "信息索引号", "索取号", "信息索取号"),
     "department": ("发布机构", "公开主体", "公开责任部门", "发文机关", "信息来源", "责任部门", "发布单位",
                    "发文单位", "制发机关", "公开责任单位", "发布部门", "公开机构", "信息公开责任部门", "所属机构",
-                   "发文部门", "来源单位", "信息发布机构", "发布主体"),
+                   "发文部门", "来源单位", "信息发布机构", "发布主体", "发文机构"),
     "doc_no": ("文号", "发文字号", "文件编号", "发文文号", "发文编号", "文件字号"),
+    # 发文日期 is ambiguous: the only date a page gives (→ 公开日期), or, beside a 发布日期, the 成文日期
+    # (page.py moves it); 时间/日期 count only where metadata is read (the head and the tail of a page)
     "published_at": ("发布日期", "公开日期", "发文日期", "生成日期", "发布时间", "公开时间", "信息发布日期",
-                     "上网日期", "发布于"),
+                     "上网日期", "发布于", "时间", "日期"),
     "written_on": ("成文日期", "产生日期", "签发日期", "印发日期", "制发日期", "成文时间", "形成日期"),
     "catalog": ("主题分类", "公开目录", "信息分类", "组配分类", "目录分类", "所属栏目", "所属分类", "信息类别",
                 "所属主题", "主题类别", "公开类别"),
@@ -42,7 +44,7 @@ KNOWN_EXTRA: tuple[str, ...] = (
     "点击量", "点击次数", "阅读量", "阅读次数", "阅读数", "作者", "责任编辑", "编辑", "发布人", "文种", "公文种类",
     "失效日期", "废止日期", "实施日期", "施行日期", "字号", "字体", "当前位置", "您当前的位置", "您现在的位置",
     "所在位置", "发布者", "撰稿", "供稿", "摄影", "审核", "审核人", "签发人", "信息类型", "公开范围", "公开时限",
-    "分类", "主题", "机构", "统一编号", "登记号", "公开依据", "公开程序", "分享到", "打印", "关闭",
+    "分类", "主题", "机构", "统一编号", "浏览", "阅读", "归档时间", "归档日期", "视力保护色", "内容概述", "摘要", "登记号", "公开依据", "公开程序", "分享到", "打印", "关闭",
 )
 #: record field → the label used in messages (the name most portals print)
 FIELD_LABELS = {"index_no": "索引号", "catalog": "公开目录", "department": "公开责任部门", "disclosure": "公开形式",
@@ -188,6 +190,11 @@ def _is_label_cell(cell: str) -> bool:
 
 
 def label_only(line: str) -> str | None:
-    """The label when ``line`` is nothing but a known label (one field per line, value below)."""
-    text = strip_bullet(line).rstrip(":：").strip()
+    """The label when ``line`` is nothing but a known label without a colon (one field per line, value below).
+
+    ``主 题 词：`` with its colon is a label with an empty value, not a label waiting for the next line.
+    """
+    text = strip_bullet(line).strip()
+    if text.endswith((":", "：")):
+        return None
     return key(text) if text and is_known(text) else None

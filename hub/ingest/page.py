@@ -30,7 +30,17 @@ from datetime import date, datetime
 
 from hub.errors import RecordError
 from hub.ingest.dates import DateError, find_datetime, has_time, parse_date, parse_datetime
-from hub.ingest.labels import FIELD_LABELS, SYNONYMS, Pair, field_for, key, label_only, split_pairs, strip_bullet
+from hub.ingest.issuer import is_office
+from hub.ingest.labels import (
+    FIELD_LABELS,
+    SYNONYMS,
+    Pair,
+    field_for,
+    key,
+    label_only,
+    split_pairs,
+    strip_bullet,
+)
 from hub.ingest.numbering import Numbered, check_sequence, heading_line, split_number
 from hub.ingest.tables import aligned_columns, cell_per_line, is_separator, make_table, pipe_cells
 from hub.record import Attachment, Block, Disclosure, Heading, Paragraph, Signature
@@ -42,7 +52,7 @@ EXPECTED = ("index_no", "catalog", "department", "disclosure", "doc_no", "writte
 
 _ORG_END = re.compile(
     r"(政府|机构|部门|单位|委员会|党委|党组|局|办|办公室|所|站|中心|院|校|村|社区|镇|乡|街道|公司|厅|处|科|室|队|委|会|组|"
-    r"部|署|行|馆|团|支部|群众|居民|村民|企业|个人|同志们?|学校|指挥部|各有关方面|有关单位|各位)$"
+    r"部|署|行|馆|团|支部|群众|居民|村民|企业|个人|同志们?|学校|指挥部|各有关方面|有关单位|各位|区|县|市|州|旗|盟|省)$"
 )
 _SENT = re.compile(r"[。；;！？!?]")
 _NOTE = re.compile(r"^[（(][^（）()]{1,40}[）)]$")
@@ -72,6 +82,10 @@ class PageFields:
     values: dict[str, object] = field(default_factory=dict)
     #: (source line, what it became), in source order: ``hub ingest --explain``
     roles: list[tuple[int, str]] = field(default_factory=list)
+    #: office names standing alone in the head (a legal database's issuing-body line)
+    head_offices: list[str] = field(default_factory=list)
+    #: a date the body gives for the document (date-only signature, adoption note) when no 落款 has one
+    body_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +99,14 @@ def _lines(text: str) -> list[_Line]:
     """Non-empty lines with their source numbers; over-long lines cut at sentence ends (same number)."""
     out: list[_Line] = []
     blank = False
-    for n, raw in enumerate(text.split("\n"), start=1):
+    raw_lines = text.split("\n")
+    few = sum(1 for x in raw_lines if x.strip()) <= 3
+    for n, raw in enumerate(raw_lines, start=1):
         line = raw.strip()
         if not line:
             blank = True
             continue
-        if len(line) > _LONG_LINE and len(_SENT.findall(line)) >= 2:
+        if (len(line) > 5 * _LONG_LINE or (few and len(line) > _LONG_LINE)) and len(_SENT.findall(line)) >= 2:
             pieces = _paragraphs_of(line)
             out.extend(_Line(n, p, blank and k == 0) for k, p in enumerate(pieces))
         else:
@@ -114,14 +130,15 @@ def _paragraphs_of(line: str) -> list[str]:
 
 def _is_addressee_line(line: str) -> list[str] | None:
     """``各镇人民政府,县政府各工作部门、直属机构:`` → the addressees; None if the line is prose."""
-    text = line.strip()
+    text = strip_bullet(line)
     m = re.match(r"^主\s*送\s*[:：]\s*(.+?)[。.]?$", text)
     if m is not None:
         return _split_addressees(m.group(1))
-    if not text.endswith((":", "：")) or len(text) > 150 or _SENT.search(text):
+    if not text.endswith((":", "：")) or len(text) > 200 or _SENT.search(text) or split_pairs(text) is not None:
         return None
     parts = _split_addressees(text[:-1])
-    if parts and all(len(p) <= 40 and _ORG_END.search(p.rstrip("等")) for p in parts):
+    if parts and all(len(p) <= 60 and _ORG_END.search(re.sub(r"[（(][^（）()]*[）)]$", "", p).rstrip("等"))
+                     for p in parts):
         return parts
     return None
 
@@ -156,15 +173,21 @@ def _office_line(text: str) -> bool:
             and _ORG_END.search(t) is not None and split_pairs(t) is None)
 
 
-def _signature_at(lines: list[_Line], k: int) -> Signature | None:
-    """An office line at ``k`` followed by a date line (the 落款)."""
-    if k + 1 >= len(lines) or not _office_line(lines[k].text):
-        return None
+def _signature_at(lines: list[_Line], k: int) -> tuple[Signature, int] | None:
+    """A date line at ``k`` under one or more office lines (the 落款); the signature and its first line."""
     try:
-        when = parse_date(lines[k + 1].text)
+        when = parse_date(lines[k].text)
     except DateError:
         return None
-    return Signature(office=lines[k].text, date=when) if when is not None else None
+    if when is None:
+        return None
+    first = k
+    while first > 0 and k - first < 3 and _office_line(lines[first - 1].text):
+        first -= 1
+    if first == k:
+        return None
+    office = "、".join(lines[j].text for j in range(first, k))
+    return Signature(office=office, date=when), first
 
 
 class _Head:
@@ -187,10 +210,6 @@ def _target(p: Pair) -> str:
 def _head_item(lines: list[_Line], i: int, head: _Head) -> int | None:
     """Consume one metadata item at ``i``; the next index, or None when line ``i`` is no metadata."""
     line = lines[i]
-    pairs = split_pairs(line.text)
-    if pairs is not None:
-        head.add(pairs, line.no)
-        return i + 1
     label = label_only(line.text)
     if label is not None:
         # one field per line: the label alone, the value on the next line
@@ -200,6 +219,18 @@ def _head_item(lines: list[_Line], i: int, head: _Head) -> int | None:
             head.page.roles.append((nxt.no, f"value of {label}"))
             return i + 2
         head.add([Pair(label, "", True)], line.no)
+        return i + 1
+    pairs = split_pairs(line.text)
+    if pairs is not None:
+        if len(pairs) == 1 and not pairs[0].value and i + 1 < len(lines):
+            # "• 索引号:" with the value on the next line (bullet headers); never a label, nor the title
+            nxt = lines[i + 1].text
+            if (split_pairs(nxt) is None and label_only(nxt) is None and not _body_start(nxt)
+                    and not (_title_like(nxt) and _title_score(nxt, [nxt]) > 0)):
+                head.add([Pair(pairs[0].label, nxt, pairs[0].known)], line.no)
+                head.page.roles.append((lines[i + 1].no, f"value of {pairs[0].label}"))
+                return i + 2
+        head.add(pairs, line.no)
         return i + 1
     bare = strip_bullet(line.text)
     if _DOC_NO.match(bare):
@@ -214,31 +245,145 @@ def _head_item(lines: list[_Line], i: int, head: _Head) -> int | None:
     return None
 
 
+#: the words a document title ends with (its 文种): a line ending so is a title, not a site name
+_DOC_TYPES = re.compile(
+    r"(通知|通报|意见|办法|规定|规则|细则|决定|决议|公告|通告|公示|报告|方案|条例|法|令|批复|函|复函|纲要|规划|计划|"
+    r"总结|纪要|说明|解读|清单|目录|名单|指南|指引|标准|制度|章程|守则|要点|公报|答复|请示|议案|命令|预算|决算|"
+    r"情况|安排|措施|机制|通讯|简报|提案|建议)(?:[（(][^（）()]{1,12}[）)])?$")
+#: site chrome: portal names, navigation, domains
+_CHROME = re.compile(r"(网站|门户|资料网|政府网|首页|返回|收藏|设为|站点|热门|下载|打印|关闭|分享|[A-Za-z]{2,}\.[A-Za-z]{2,}|"
+                     r"GOV|ICP|公网安备|标识码|主办单位|承办单位|技术支持|版权|视力保护|语音阅读)", re.IGNORECASE)
+_LEAD_DOC_NO = re.compile(r"^[\u4e00-\u9fffA-Za-z]{1,20}\s*[〔\[［（(【]\s*\d{4}\s*[〕\]］）)】]\s*第?\s*\d{1,5}\s*号\s*(?=《)")
+_TAIL_DOC_NO = re.compile(r"\s*[（(]([^（）()]{1,20}[〔\[［]\s*\d{4}\s*[〕\]］]\s*\d{1,5}\s*号)[）)]$")
+_ORDER_NO = re.compile(r"^[\u4e00-\u9fff]{2,20}令\s*[（(][^（）()]{1,20}号[）)]$|^[\u4e00-\u9fff]{2,20}令\s*第\s*\d{1,5}\s*号$")
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+
+
+def _body_start(text: str) -> bool:
+    """Where the body begins: prose, an addressee line, a numbered heading or article, an adoption note."""
+    t = text.strip()
+    if _SENT.search(t) and split_pairs(t) is None:
+        return True
+    if _is_addressee_line(t) is not None or split_number(t) is not None:
+        return True
+    if re.match(r"^第[一二三四五六七八九十百零〇\d]+[条章节编]", t) or (_NOTE.match(t) and find_datetime_safe(t)):
+        return True
+    return len(t) > _TITLE_MAX and split_pairs(t) is None
+
+
+def _table_start(lines: list[_Line], k: int) -> bool:
+    """Two pipe rows that are no header (序号 | 姓名 | …): a table of the body, even before any prose.
+
+    One pipe line alone at the top is site navigation (热门站点| 世界资料网 | …), not a table.
+    """
+    return all(k + d < len(lines) and pipe_cells(lines[k + d].text) is not None
+               and split_pairs(lines[k + d].text) is None and not _CHROME.search(lines[k + d].text) for d in (0, 1))
+
+
+def find_datetime_safe(text: str) -> bool:
+    try:
+        return find_datetime(text) is not None
+    except DateError:
+        return False
+
+
+def _clean_title(text: str) -> tuple[str, str | None]:
+    """A title line as a title: spaces between Chinese characters removed, a 文号 before 《》 or in
+    trailing brackets split off (returned second)."""
+    t = _CJK_GAP.sub("", text.strip())
+    doc_no = None
+    lead = _LEAD_DOC_NO.match(t)
+    if lead is not None:
+        doc_no = lead.group(0).strip()
+        t = t[lead.end():]
+        if t.startswith("《") and t.endswith("》"):
+            t = t[1:-1]
+    tail = _TAIL_DOC_NO.search(t)
+    if tail is not None:
+        doc_no = tail.group(1).strip()
+        t = t[:tail.start()]
+    return t.strip(), doc_no
+
+
+def _title_score(text: str, head: list[str]) -> int:
+    """How much a head line reads like the document's title (0 or less: not a title)."""
+    title, _ = _clean_title(text)
+    score = 0
+    if _DOC_TYPES.search(title):
+        score += 3
+    if "关于" in title:
+        score += 2
+    if sum(1 for h in head if _clean_title(h)[0] == title) >= 2:
+        score += 2  # pages print the title twice (page head and document head)
+    if len(title) >= 8:
+        score += 1
+    if _CHROME.search(text):
+        score -= 5
+    if is_office(title) or re.search(r"(人民政府|政府|委员会|常委会)$", title):
+        score -= 3  # a site owner's or an office's name alone
+    return score
+
+
 def parse_page_text(text: str, *, file: str | None = None) -> PageFields:
     """Split page text into title, header, addressees, body blocks and signature."""
     page = PageFields()
     lines = _lines(text)
     head = _Head(page)
+    # the head: everything before the body starts (metadata, chrome, title, issuing-body lines)
+    end = 0
+    while end < len(lines) and not _body_start(lines[end].text) and not _table_start(lines, end):
+        end += 1
     i = 0
-    title_at: int | None = None
-    while i < len(lines):
+    candidates: list[int] = []
+    offices: list[int] = []
+    others: list[int] = []
+    while i < end:
         got = _head_item(lines, i, head)
         if got is not None:
-            i = got
+            i = min(got, max(end, got)) if got <= end else got
+            end = max(end, i)
             continue
-        if title_at is None and _title_like(lines[i].text):
-            title_at = i
-            i += 1
-            continue
-        if title_at is not None and lines[i].text == lines[title_at].text:
-            page.roles.append((lines[i].no, "title (repeated)"))
-            i += 1
-            continue
-        break
-    if title_at is not None:
-        page.title, page.title_line = lines[title_at].text, lines[title_at].no
+        t = lines[i].text
+        if _ORDER_NO.match(_CJK_GAP.sub("", t)):
+            head.add([Pair("文号", t, True)], lines[i].no)
+        elif _title_like(t):
+            candidates.append(i)
+        elif is_office(t):
+            offices.append(i)
+        else:
+            others.append(i)
+        i += 1
+    texts = [lines[k].text for k in candidates]
+    best = max(candidates, key=lambda k: (_title_score(lines[k].text, texts), -k), default=None)
+    if best is not None and _title_score(lines[best].text, texts) > 0:
+        title, doc_no = _clean_title(lines[best].text)
+        page.title, page.title_line = title, lines[best].no
         page.roles.append((page.title_line, "title"))
-    rest = list(range(i, len(lines)))
+        if doc_no:
+            head.add([Pair("文号", doc_no, True)], lines[best].no)
+        for k in candidates:
+            if k == best:
+                continue
+            if _clean_title(lines[k].text)[0] == title:
+                page.roles.append((lines[k].no, "title (repeated)"))
+            elif is_office(lines[k].text):
+                offices.append(k)
+            else:
+                others.append(k)
+    else:
+        others.extend(candidates)
+    for k in sorted(offices):
+        if page.title and is_office(lines[k].text):
+            page.head_offices.append(lines[k].text)
+            page.roles.append((lines[k].no, "issuing office line"))
+        else:
+            others.append(k)
+    chrome = [lines[k].text for k in sorted(others)]
+    if chrome:
+        page.extra["页面其他文字"] = "\n".join(chrome)
+        for k in sorted(others):
+            page.roles.append((lines[k].no, "extra[页面其他文字] (page chrome)"))
+    rest = list(range(max(i, end), len(lines)))
     _trailing_metadata(lines, rest, head)
     _addressees(lines, rest, page)
     _find_signature(lines, rest, page)
@@ -279,25 +424,50 @@ def _addressees(lines: list[_Line], rest: list[int], page: PageFields) -> None:
 
 
 def _find_signature(lines: list[_Line], rest: list[int], page: PageFields) -> None:
-    """The 落款: at the end (before trailing notes), else the first one in the middle (a 印发 notice)."""
+    """The 落款: at the end (before trailing notes), else the first one in the middle (a 印发 notice).
+
+    Without one, a date the body gives for the document is remembered (``body_date``): a date
+    standing alone under the first prose (a signature without office), or the adoption note of
+    a law (``（2003年7月18日…通过）``). Those lines stay in the body.
+    """
     body = [lines[k] for k in rest]
     end = len(body)
     while end > 0 and _NOTE.match(body[end - 1].text):
         end -= 1
-    candidates = [end - 2] + [k for k in range(0, end - 2)]
-    for k in candidates:
-        if k < 0:
+    for k in [end - 1, *range(1, end - 1)]:
+        if k < 1:
             continue
-        sig = _signature_at(body, k)
-        if sig is None:
+        got = _signature_at(body, k)
+        if got is None:
             continue
-        if k != end - 2 and k < 1:
-            continue  # an office and a date at the very start are a header, not a signature
+        sig, first = got
         page.signature = sig
-        page.roles.append((body[k].no, "signature office"))
-        page.roles.append((body[k + 1].no, "signature date"))
-        del rest[k:k + 2]
+        for j in range(first, k):
+            page.roles.append((body[j].no, "signature office"))
+        page.roles.append((body[k].no, "signature date"))
+        del rest[first:k + 1]
         return
+    seen_prose = False
+    for line in body:
+        t = line.text
+        if seen_prose:
+            try:
+                got_date = find_datetime(t)
+            except DateError:
+                got_date = None
+            if got_date is not None and got_date[2][0] == 0 and re.match(r"^\s*\d{4}\s*年|^[〇○零OoΟ一二三四五六七八九]{4}年", t):
+                page.body_date = got_date[0]
+                return
+        if _NOTE.match(t) and re.search(r"(通过|公布|发布|施行|批准)[）)]$", t):
+            try:
+                got_date = find_datetime(t)
+            except DateError:
+                got_date = None
+            if got_date is not None:
+                page.body_date = got_date[0]
+                return
+        if _SENT.search(t):
+            seen_prose = True
 
 
 def _body(lines: list[_Line], rest: list[int], page: PageFields) -> None:
@@ -365,8 +535,13 @@ def _add(page: PageFields, blocks: list[Block], no: int, role: str) -> None:
 def _apply(pairs: list[tuple[Pair, int]], page: PageFields, file: str | None) -> None:
     """Header pairs into fields: the first value of a field wins, every other one is kept in ``extra``."""
     seen: dict[str, tuple[str, str]] = {}  # field → (label, value)
+    labels = {key(p.label) for p, _ in pairs if p.value.strip()}
+    issued_is_written = "发文日期" in labels and bool(labels & {"发布日期", "发布时间", "公开日期", "公开时间", "生成日期"}) \
+        and not labels & {"成文日期", "产生日期", "签发日期", "印发日期"}
     for pair, no in pairs:
         name = field_for(pair.label)
+        if issued_is_written and key(pair.label) == "发文日期":
+            name = "written_on"
         value = pair.value.strip()
         if name is None:
             label = key(pair.label)
