@@ -18,13 +18,13 @@ from dataclasses import dataclass
 #: how an office name ends (one organ)
 _ORG_TAIL = (r"(?:人民政府办公室|人民政府办公厅|人民政府|办公室|办公厅|委员会|指挥部|领导小组|总局|管理局|局|厅|部|署|委|"
              r"办|院|政府|党委|党组|中心|银行|公司|所|站|街道办事处|街道|镇|乡|村民委员会|居民委员会|社区|村|大队|支队|"
-             r"总队|协会|联合会|团委|妇联|法院|检察院|学校|学院|大学|医院|常委会)")
+             r"总队|协会|联合会|团委|妇联|法院|检察院|学校|学院|大学|医院|常委会|人大|政协|人大常委)")
 _ORG = rf"[\u4e00-\u9fff（）()·]{{1,40}}?{_ORG_TAIL}"
 #: the organ(s) that open a title: ``国务院关于…``, ``中共某县委办公室 某县人民政府办公室关于…``
 _TITLE_ORGAN = re.compile(rf"^((?:{_ORG})(?:[、\s和与及]*(?:{_ORG}))*)\s*(?=关于|印发|转发|联合|批转|转批)")
 #: an organ with an unmistakable tail opening a title without 关于 (镇巴县人民政府工作规则, 某局2018年度…报告)
 _STRONG_ORGAN = re.compile(r"^([\u4e00-\u9fff]{2,30}?(?:人民政府办公室|人民政府办公厅|人民政府|办公厅|委员会|常委会|管理局|局|厅|"
-                           r"指挥部|领导小组))(?=[\u4e00-\u9fff\d]{4,})")
+                           r"指挥部|领导小组))(?=[\u4e00-\u9fff\d]{4,}|(?:通告|公告|通知|令)$)")
 #: one office name, alone: used to accept a signature or a 来源 value as an office
 _OFFICE = re.compile(rf"^(?:{_ORG})(?:[、\s和与及]+(?:{_ORG}))*$")
 #: 来源 values that are media or websites, not issuers (中国政府网, 新华社, 人民日报, 本网)
@@ -52,6 +52,8 @@ def is_office(name: str | None) -> bool:
     if not name:
         return False
     text = name.strip()
+    if "关于" in text:
+        return False  # a title (…办公厅关于加强普通高等学校), not an office
     return len(text) <= 60 and _OFFICE.match(text) is not None and _MEDIA.search(text) is None
 
 

@@ -143,7 +143,7 @@ def split_pairs(line: str) -> list[Pair] | None:
         if len(found) == 1 and (_SENTENCE.search(rest) or len(rest.strip()) > 40 or not rest.strip()):
             return None
     pairs: list[Pair] = []
-    for n, (start, end, label, known) in enumerate(found):
+    for n, (_start, end, label, known) in enumerate(found):
         stop = found[n + 1][0] if n + 1 < len(found) else len(text)
         value = text[end:stop].strip(" \t\u3000|｜【】[]")
         pairs.append(Pair(re.sub(r"[ \t\u3000]+", "", label), value, known))

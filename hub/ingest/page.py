@@ -33,6 +33,7 @@ from hub.ingest.dates import DateError, find_datetime, has_time, parse_date, par
 from hub.ingest.issuer import is_office
 from hub.ingest.labels import (
     FIELD_LABELS,
+    FIELDS,
     SYNONYMS,
     Pair,
     field_for,
@@ -52,7 +53,7 @@ EXPECTED = ("index_no", "catalog", "department", "disclosure", "doc_no", "writte
 
 _ORG_END = re.compile(
     r"(政府|机构|部门|单位|委员会|党委|党组|局|办|办公室|所|站|中心|院|校|村|社区|镇|乡|街道|公司|厅|处|科|室|队|委|会|组|"
-    r"部|署|行|馆|团|支部|群众|居民|村民|企业|个人|同志们?|学校|指挥部|各有关方面|有关单位|各位|区|县|市|州|旗|盟|省)$"
+    r"部|署|行|馆|团|支部|群众|居民|村民|企业|个人|同志们?|学校|指挥部|各有关方面|有关单位|各位|区|县|市|州|旗|盟|省|团体|朋友们?|市民|公民|群众|家长|同胞)$"
 )
 _SENT = re.compile(r"[。；;！？!?]")
 _NOTE = re.compile(r"^[（(][^（）()]{1,40}[）)]$")
@@ -106,6 +107,9 @@ def _lines(text: str) -> list[_Line]:
         if not line:
             blank = True
             continue
+        cells = [c.strip() for c in re.split(r"[|｜]", line) if c.strip()] if ("|" in line or "｜" in line) else None
+        if cells is not None and len(cells) == 1 and not re.fullmatch(r"[^|｜]*[|｜]", line):
+            line = cells[0]  # "|   | 涉农资金…标准目录 | ||||" : a table's title row, as text
         if (len(line) > 5 * _LONG_LINE or (few and len(line) > _LONG_LINE)) and len(_SENT.findall(line)) >= 2:
             pieces = _paragraphs_of(line)
             out.extend(_Line(n, p, blank and k == 0) for k, p in enumerate(pieces))
@@ -186,8 +190,27 @@ def _signature_at(lines: list[_Line], k: int) -> tuple[Signature, int] | None:
         first -= 1
     if first == k:
         return None
-    office = "、".join(lines[j].text for j in range(first, k))
-    return Signature(office=office, date=when), first
+    names = [_offices_on_line(lines[j].text) for j in range(first, k)]
+    if first > 0 and _wrapped_office_head(lines[first - 1].text):
+        # "彭水自治县新冠肺炎疫情防控 / 工作领导小组办公室": one name wrapped over two lines
+        names[0] = lines[first - 1].text + names[0]
+        first -= 1
+    return Signature(office="、".join(names), date=when), first
+
+
+def _offices_on_line(text: str) -> str:
+    """``芜湖市司法局 芜湖市民政局`` → ``芜湖市司法局、芜湖市民政局`` (joint signatures printed on one line)."""
+    parts = text.split()
+    if len(parts) > 1 and all(_ORG_END.search(p) for p in parts):
+        return "、".join(parts)
+    return "".join(parts)
+
+
+def _wrapped_office_head(text: str) -> bool:
+    t = text.strip()
+    return (4 <= len(t) <= 20 and not _SENT.search(t) and not re.search(r"[，,：:、]", t)
+            and _ORG_END.search(t) is None and re.fullmatch(r"[\u4e00-\u9fff]+", t) is not None
+            and re.match(r".{1,8}[省市县区州旗]", t) is not None)
 
 
 class _Head:
@@ -224,15 +247,19 @@ def _head_item(lines: list[_Line], i: int, head: _Head) -> int | None:
     if pairs is not None:
         if len(pairs) == 1 and not pairs[0].value and i + 1 < len(lines):
             # "• 索引号:" with the value on the next line (bullet headers); never a label, nor the title
-            nxt = lines[i + 1].text
-            if (split_pairs(nxt) is None and label_only(nxt) is None and not _body_start(nxt)
-                    and not (_title_like(nxt) and _title_score(nxt, [nxt]) > 0)):
-                head.add([Pair(pairs[0].label, nxt, pairs[0].known)], line.no)
+            below = lines[i + 1].text
+            if (split_pairs(below) is None and label_only(below) is None and not _body_start(below)
+                    and not (_title_like(below) and _title_score(below, [below]) > 0)):
+                head.add([Pair(pairs[0].label, below, pairs[0].known)], line.no)
                 head.page.roles.append((lines[i + 1].no, f"value of {pairs[0].label}"))
                 return i + 2
         head.add(pairs, line.no)
         return i + 1
     bare = strip_bullet(line.text)
+    inner = re.sub(r"^[（(](.*)[）)]$", r"\1", bare).strip()
+    if _DOC_NO.match(inner) or _ORDER_NO.match(_CJK_GAP.sub("", inner)) or _BROKEN_DOC_NO.match(inner):
+        head.add([Pair("文号", inner, True)], line.no)
+        return i + 1
     if _DOC_NO.match(bare):
         head.add([Pair("文号", bare, True)], line.no)
         return i + 1
@@ -255,20 +282,38 @@ _CHROME = re.compile(r"(网站|门户|资料网|政府网|首页|返回|收藏|�
                      r"GOV|ICP|公网安备|标识码|主办单位|承办单位|技术支持|版权|视力保护|语音阅读)", re.IGNORECASE)
 _LEAD_DOC_NO = re.compile(r"^[\u4e00-\u9fffA-Za-z]{1,20}\s*[〔\[［（(【]\s*\d{4}\s*[〕\]］）)】]\s*第?\s*\d{1,5}\s*号\s*(?=《)")
 _TAIL_DOC_NO = re.compile(r"\s*[（(]([^（）()]{1,20}[〔\[［]\s*\d{4}\s*[〕\]］]\s*\d{1,5}\s*号)[）)]$")
-_ORDER_NO = re.compile(r"^[\u4e00-\u9fff]{2,20}令\s*[（(][^（）()]{1,20}号[）)]$|^[\u4e00-\u9fff]{2,20}令\s*第\s*\d{1,5}\s*号$")
+_ORDER_NO = re.compile(r"^[\u4e00-\u9fff]{2,20}令\s*[（(][^（）()]{1,20}号[）)]$|^[\u4e00-\u9fff]{2,20}令\s*第\s*\d{1,5}\s*号$"
+                       r"|^[\u4e00-\u9fff]{2,20}第\s*\d{1,5}\s*号$")
+#: a line that opens like a 文号 (机关代字 + 〔year) but lost its closing characters: kept as printed
+_BROKEN_DOC_NO = re.compile(r"^[\u4e00-\u9fff]{1,12}[发字函文办][〔\[［【]\s*\d{4}[\d〕\]］】\s号]{0,8}$")
+_ORDER_NO_PAREN = re.compile(r"^[^（）()]{1,30}第\s*\d{1,5}\s*号$")
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 
 
 def _body_start(text: str) -> bool:
     """Where the body begins: prose, an addressee line, a numbered heading or article, an adoption note."""
     t = text.strip()
-    if _SENT.search(t) and split_pairs(t) is None:
+    if _SENT.search(t) and split_pairs(t) is None and re.search(r"[\u4e00-\u9fff]", t):
         return True
     if _is_addressee_line(t) is not None or split_number(t) is not None:
         return True
     if re.match(r"^第[一二三四五六七八九十百零〇\d]+[条章节编]", t) or (_NOTE.match(t) and find_datetime_safe(t)):
         return True
     return len(t) > _TITLE_MAX and split_pairs(t) is None
+
+
+def _past_abstract(lines: list[_Line], end: int) -> int:
+    """A page may print an abstract (简介: …。) before the document's own head; that head is known by
+    its 文号 line standing alone a few lines further down. Then the head goes on to the body after it."""
+    for j in range(end + 1, min(end + 8, len(lines))):
+        if _is_addressee_line(lines[j].text) is not None:
+            return end
+        if _DOC_NO.match(strip_bullet(lines[j].text)):
+            k = j + 1
+            while k < len(lines) and not _body_start(lines[k].text):
+                k += 1
+            return k
+    return end
 
 
 def _table_start(lines: list[_Line], k: int) -> bool:
@@ -333,6 +378,7 @@ def parse_page_text(text: str, *, file: str | None = None) -> PageFields:
     end = 0
     while end < len(lines) and not _body_start(lines[end].text) and not _table_start(lines, end):
         end += 1
+    end = _past_abstract(lines, end)
     i = 0
     candidates: list[int] = []
     offices: list[int] = []
@@ -353,25 +399,42 @@ def parse_page_text(text: str, *, file: str | None = None) -> PageFields:
         else:
             others.append(i)
         i += 1
-    texts = [lines[k].text for k in candidates]
-    best = max(candidates, key=lambda k: (_title_score(lines[k].text, texts), -k), default=None)
-    if best is not None and _title_score(lines[best].text, texts) > 0:
-        title, doc_no = _clean_title(lines[best].text)
-        page.title, page.title_line = title, lines[best].no
-        page.roles.append((page.title_line, "title"))
-        if doc_no:
-            head.add([Pair("文号", doc_no, True)], lines[best].no)
-        for k in candidates:
-            if k == best:
+    plain = set(candidates) | set(offices)
+    spans = [(k, k + 1) for k in candidates]
+    for k in sorted(plain):
+        # a title wrapped over two or three lines (…关于加强普通高等学校 / 毕业生就业工作的通知)
+        for n in (2, 3):
+            if not all(k + d in plain for d in range(n)):
                 continue
-            if _clean_title(lines[k].text)[0] == title:
-                page.roles.append((lines[k].no, "title (repeated)"))
-            elif is_office(lines[k].text):
-                offices.append(k)
-            else:
-                others.append(k)
-    else:
-        others.extend(candidates)
+            pieces = [lines[k + d].text for d in range(n)]
+            if (not _DOC_TYPES.search(_CJK_GAP.sub("", pieces[0]))
+                    and not is_office(pieces[0]) and not any(_CHROME.search(x) for x in pieces)
+                    and _DOC_TYPES.search(_CJK_GAP.sub("", "".join(pieces)))):
+                spans.append((k, k + n))
+
+    def joined(span: tuple[int, int]) -> str:
+        return "".join(lines[j].text for j in range(*span))
+
+    texts = [joined(sp) for sp in spans]
+    best = max(spans, key=lambda sp: (_title_score(joined(sp), texts), -sp[0], sp[1]), default=None)
+    used: set[int] = set()
+    if best is not None and _title_score(joined(best), texts) > 0:
+        title, doc_no = _clean_title(joined(best))
+        page.title, page.title_line = title, lines[best[0]].no
+        for j in range(*best):
+            page.roles.append((lines[j].no, "title"))
+            used.add(j)
+        if doc_no:
+            head.add([Pair("文号", doc_no, True)], lines[best[0]].no)
+        for sp in spans:
+            if not used & set(range(*sp)) and _clean_title(joined(sp))[0] == title:
+                for j in range(*sp):
+                    page.roles.append((lines[j].no, "title (repeated)"))
+                    used.add(j)
+    offices = [k for k in offices if k not in used]
+    others.extend(k for k in candidates if k not in used and k not in offices)
+    offices.extend(k for k in candidates if k not in used and k not in offices and is_office(lines[k].text))
+    others = [k for k in others if k not in offices]
     for k in sorted(offices):
         if page.title and is_office(lines[k].text):
             page.head_offices.append(lines[k].text)
@@ -412,15 +475,18 @@ def _trailing_metadata(lines: list[_Line], rest: list[int], head: _Head) -> None
 
 def _addressees(lines: list[_Line], rest: list[int], page: PageFields) -> None:
     """The addressee line: the first of the body, or below a 文号/subtitle/note line, before any prose."""
-    for pos, k in enumerate(rest[:4]):
+    window = rest[:6]
+    for pos, k in enumerate(window):
         found = _is_addressee_line(lines[k].text)
         if found is not None:
             page.addressees = found
             page.roles.append((lines[k].no, "addressees"))
             rest.pop(pos)
             return
-        if _SENT.search(lines[k].text) or len(lines[k].text) > 60:
-            return
+        prose = _SENT.search(lines[k].text) or len(lines[k].text) > 60
+        nxt = window[pos + 1] if pos + 1 < len(window) else None
+        if prose and (nxt is None or _SENT.search(lines[nxt].text) or len(lines[nxt].text) > 60):
+            return  # two lines of prose: the body has begun (one may be a page's abstract above the document)
 
 
 def _find_signature(lines: list[_Line], rest: list[int], page: PageFields) -> None:
@@ -455,7 +521,9 @@ def _find_signature(lines: list[_Line], rest: list[int], page: PageFields) -> No
                 got_date = find_datetime(t)
             except DateError:
                 got_date = None
-            if got_date is not None and got_date[2][0] == 0 and re.match(r"^\s*\d{4}\s*年|^[〇○零OoΟ一二三四五六七八九]{4}年", t):
+            after = t[got_date[2][1]:].strip() if got_date is not None else ""
+            if (got_date is not None and got_date[2][0] == 0 and re.match(r"^\s*\d{4}\s*年|^[〇○零OoΟ一二三四五六七八九]{4}年", t)
+                    and len(after) <= 40 and not re.search(r"[，,。；]", after)):
                 page.body_date = got_date[0]
                 return
         if _NOTE.match(t) and re.search(r"(通过|公布|发布|施行|批准)[）)]$", t):
@@ -535,13 +603,9 @@ def _add(page: PageFields, blocks: list[Block], no: int, role: str) -> None:
 def _apply(pairs: list[tuple[Pair, int]], page: PageFields, file: str | None) -> None:
     """Header pairs into fields: the first value of a field wins, every other one is kept in ``extra``."""
     seen: dict[str, tuple[str, str]] = {}  # field → (label, value)
-    labels = {key(p.label) for p, _ in pairs if p.value.strip()}
-    issued_is_written = "发文日期" in labels and bool(labels & {"发布日期", "发布时间", "公开日期", "公开时间", "生成日期"}) \
-        and not labels & {"成文日期", "产生日期", "签发日期", "印发日期"}
+    pairs = sorted(pairs, key=lambda item: _rank(item[0]))
     for pair, no in pairs:
         name = field_for(pair.label)
-        if issued_is_written and key(pair.label) == "发文日期":
-            name = "written_on"
         value = pair.value.strip()
         if name is None:
             label = key(pair.label)
@@ -571,6 +635,16 @@ def _apply(pairs: list[tuple[Pair, int]], page: PageFields, file: str | None) ->
         page.header[name] = (value, no)
         seen[name] = (key(pair.label), value)
     _convert(page, file)
+
+
+def _rank(pair: Pair) -> int:
+    """The most specific label of a field wins (发布日期 over 发文日期, 发布机构 over 来源单位):
+    its place in the vocabulary; pairs of other labels keep their page order (a stable sort)."""
+    name = field_for(pair.label)
+    if name is None:
+        return 0
+    names = [key(x) for x in FIELDS[name]]
+    return names.index(key(pair.label)) if key(pair.label) in names else len(names)
 
 
 def _norm(value: str) -> str:
