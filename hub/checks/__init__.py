@@ -65,4 +65,21 @@ def run_checks(record: Record, *, source_text: str | None = None) -> list[Findin
     """Every finding for ``record``; line/column point into ``source_text`` when it is given."""
     config = load_check_config()
     lines = source_text.split("\n") if source_text is not None else record_lines(record)
-    return check_lines(lines, record, config)
+    return check_lines(lines, record, config) + issuer_findings(record)
+
+
+#: what the author sees when no issuing office was found (issue 11): blocking until one is chosen
+ISSUER_MISSING = "未识别发布机构"
+
+
+def issuer_findings(record: Record) -> list[Finding]:
+    """A blocking ``issuer_missing`` finding for an ingested page or feed entry that names no office.
+
+    Why blocking: the renditions would otherwise have to name *someone* as the issuer, and the
+    site owner is not a truthful default (issue 11). The author resolves it by choosing the
+    office (公开责任部门) in the editor; the new version is checked again and the finding is gone.
+    """
+    if record.department or record.source is None or record.source.kind not in ("page", "feed"):
+        return []
+    return [Finding("issuer_missing", None, None, ISSUER_MISSING,
+                    "请在编辑页选择发布机构（公开责任部门）", True)]

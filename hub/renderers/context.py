@@ -70,6 +70,40 @@ def not_after(record: Record, ctx: RenderContext, channel: str) -> datetime | No
     return record.published_at + timedelta(hours=int(hours))
 
 
+def issuer(record: Record) -> str | None:
+    """The office that issued ``record``, as the record names it; None when it names none.
+
+    Never the site owner (``site_name``): a notice of another county, of a 防汛指挥部 or of the
+    State Council re-posted on our portal is not ours (issue 11). A record without an office
+    carries the blocking finding ``issuer_missing`` and is not published; renderers that need a
+    name fail with a RenderError that says so instead of inventing one.
+    """
+    name = (record.department or (record.signature.office if record.signature else "") or "").strip()
+    return name or None
+
+
+def issuer_line(record: Record) -> str | None:
+    """How renditions name the issuer: ``国务院`` or, for a re-posted document, ``某县政府办公室转发国务院``.
+
+    A page whose portal header (``extra[发布机构]``) names another office than the document's
+    issuer was re-posted by that office; saying "转发" keeps the renditions from presenting the
+    State Council's decision as the county's own.
+    """
+    name = issuer(record)
+    if name is None:
+        return None
+    publisher = (record.extra.get("发布机构") or "").strip()
+    if publisher and publisher not in name and name not in publisher and _is_office_name(publisher):
+        return f"{publisher}转发{name}"
+    return name
+
+
+def _is_office_name(name: str) -> bool:
+    from hub.ingest.issuer import is_office
+
+    return is_office(name)
+
+
 def render_settings() -> dict[str, Any]:
     """What of the configuration renderers may read: the ``[render]`` table and the site name."""
     config = get_config()

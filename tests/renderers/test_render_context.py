@@ -42,7 +42,7 @@ def test_urls_and_render_instant_come_from_settings_and_the_record() -> None:
 
 def test_an_unpublished_record_gets_a_fixed_instant_not_now() -> None:
     """Without published_at the instant is derived from the version, identical on every call."""
-    record = Record(id="x", title="t")
+    record = Record(id="x", title="t", department="汉阴县人民政府办公室")
     a = build_context(record, "0123456789" + "0" * 54).rendered_at
     assert a == build_context(record, "0123456789" + "0" * 54).rendered_at
     assert a < datetime(2030, 1, 1, tzinfo=UTC)
@@ -58,5 +58,5 @@ def test_renditions_carry_not_after_from_publication_and_the_channel_window(stor
     ctx = build_context(record, record.version_hash())
     assert RENDERERS["sms"](record, ctx, store).not_after == record.published_at + timedelta(hours=72)
     assert RENDERERS["print"](record, ctx, store).not_after == record.published_at + timedelta(hours=336)
-    bare = Record(id="x", title="t")
+    bare = Record(id="x", title="t", department="汉阴县人民政府办公室")
     assert RENDERERS["sms"](bare, build_context(bare, bare.version_hash()), store).not_after is None
