@@ -147,6 +147,11 @@ def _is_addressee_line(line: str) -> list[str] | None:
     return None
 
 
+def addressees_of(line: str) -> list[str] | None:
+    """The addressees a line names (``各镇人民政府，县政府各工作部门：``), or None when it is no addressee line."""
+    return _is_addressee_line(line)
+
+
 def _split_addressees(text: str) -> list[str]:
     """Split at ``,``/``，``/``;`` only: ``、`` joins the offices of one group and stays inside."""
     return [p.strip() for p in re.split(r"[,，;；]", text) if p.strip()]
