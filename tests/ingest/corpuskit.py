@@ -22,6 +22,23 @@ How a field is scored (the rules the sidecars are written to):
 - ``written_on`` is an ISO date; ``published_at`` an ISO date or local date-time
   (``2024-04-06T16:34``) compared at the precision written.
 
+What the sidecars hold (the reading rules, so that the next page is read the same way):
+
+- ``department`` is the office that issued the document as the page names it: in the header
+  (unless the header names a website or a re-posting office), the signature, the organ at the
+  start of the title, or a 来源 line naming an office. Never the site owner or a website when
+  they differ from the issuer. An office only implied by the prose counts as not stated (the
+  author chooses it; the reader must not guess).
+- ``written_on`` is the document's date (成文日期, else the signature's date); ``published_at``
+  the moment the page says it was put online (发布日期/公开日期/发布时间, or 时间/日期 on a
+  re-post; 发文日期 and 生成日期 when they carry the posting time). 归档时间, a "today is" line and
+  validity dates (生效/废止) are not publication dates.
+- ``title`` is the document's title as the page prints it (lines of a broken title joined; a
+  bracketed 文号 after it is not part of it); a page whose stored text has no title has an
+  empty expected title.
+- Pages found in the search tool's ``pages`` corpus are the stored excerpt (the page from its
+  beginning, cut after about 1,500 characters); the body region then ends where the text ends.
+
 These scores are the ground truth the ingest reader is measured by; the targets are those of
 issue 11.
 """
