@@ -31,7 +31,8 @@ What the sidecars hold (the reading rules, so that the next page is read the sam
   author chooses it; the reader must not guess).
 - ``written_on`` is the document's date (成文日期, else the signature's date); ``published_at``
   the moment the page says it was put online (发布日期/公开日期/发布时间, or 时间/日期 on a
-  re-post; 发文日期 and 生成日期 when they carry the posting time). 归档时间, a "today is" line and
+  re-post; 发文日期 and 生成日期 when they carry the posting time; on a legal database its
+  发布日期/颁布日期 field, else the database's posting time). 归档时间, a "today is" line and
   validity dates (生效/废止) are not publication dates.
 - ``title`` is the document's title as the page prints it (lines of a broken title joined; a
   bracketed 文号 after it is not part of it); a page whose stored text has no title has an
