@@ -273,9 +273,12 @@ def score_field(name: str, expected: Any, record: Record | None, page_text: str)
         ok = found == expected
     elif name == "published_at":
         found = iso_local(found) or ""
-        ok = found == "" if expected == "" else found.startswith(expected) and (len(expected) > 10 or len(found) >= 10)
-        if expected and len(expected) == 10:
+        if not expected:
+            ok = found == ""
+        elif len(expected) == 10:  # a date: the day must match, whatever the time
             ok = found[:10] == expected
+        else:  # a local date-time: equal to the precision written
+            ok = found.startswith(expected)
     else:  # addressees
         ok = _fold_list("".join(found)) == _fold_list("".join(expected))
     return FieldResult(name, expected, found, ok)
