@@ -22,12 +22,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "index_no": ("索引号", "信息索引号", "索取号", "信息索取号"),
     "department": ("发布机构", "公开主体", "公开责任部门", "发文机关", "信息来源", "责任部门", "发布单位",
                    "发文单位", "制发机关", "公开责任单位", "发布部门", "公开机构", "信息公开责任部门", "所属机构",
-                   "发文部门", "来源单位", "信息发布机构", "发布主体", "发文机构"),
-    "doc_no": ("文号", "发文字号", "文件编号", "发文文号", "发文编号", "文件字号"),
+                   "发文部门", "来源单位", "信息发布机构", "发布主体", "发文机构", "颁布部门", "颁布机关", "制定机关"),
+    "doc_no": ("文号", "发文字号", "文件编号", "发文文号", "发文编号", "文件字号", "发布文号"),
     # 发文日期 is ambiguous: the only date a page gives (→ 公开日期), or, beside a 发布日期, the 成文日期
     # (page.py moves it); 时间/日期 count only where metadata is read (the head and the tail of a page)
     "published_at": ("发布日期", "公开日期", "发文日期", "生成日期", "发布时间", "公开时间", "信息发布日期",
-                     "上网日期", "发布于", "时间", "日期"),
+                     "上网日期", "发布于", "颁布日期", "公布日期", "时间", "日期"),
     "written_on": ("成文日期", "产生日期", "签发日期", "印发日期", "制发日期", "成文时间", "形成日期"),
     "catalog": ("主题分类", "公开目录", "信息分类", "组配分类", "目录分类", "所属栏目", "所属分类", "信息类别",
                 "所属主题", "主题类别", "公开类别"),
@@ -44,7 +44,8 @@ KNOWN_EXTRA: tuple[str, ...] = (
     "点击量", "点击次数", "阅读量", "阅读次数", "阅读数", "作者", "责任编辑", "编辑", "发布人", "文种", "公文种类",
     "失效日期", "废止日期", "实施日期", "施行日期", "字号", "字体", "当前位置", "您当前的位置", "您现在的位置",
     "所在位置", "发布者", "撰稿", "供稿", "摄影", "审核", "审核人", "签发人", "信息类型", "公开范围", "公开时限",
-    "分类", "主题", "机构", "统一编号", "浏览", "阅读", "归档时间", "归档日期", "视力保护色", "内容概述", "摘要", "登记号", "公开依据", "公开程序", "分享到", "打印", "关闭",
+    "分类", "主题", "机构", "统一编号", "浏览", "阅读", "归档时间", "归档日期", "视力保护色", "内容概述", "摘要", "法律效力", "应用分类", "生效日期", "所属类别", "文件来源", "失效日期", "发布单位",
+    "体裁分类", "登记号", "公开依据", "公开程序", "分享到", "打印", "关闭",
 )
 #: record field → the label used in messages (the name most portals print)
 FIELD_LABELS = {"index_no": "索引号", "catalog": "公开目录", "department": "公开责任部门", "disclosure": "公开形式",
@@ -82,9 +83,11 @@ def _spaced(label: str) -> str:
 #: where a label may start: the line start, a space, a bar, a bracket, a bullet or a separator
 _BEFORE = r"(?<![^\s|｜【\[（(•·●▪◆,，;；])"
 _LABELS = sorted({*SYNONYMS, *KNOWN_EXTRA}, key=len, reverse=True)
+_ALTERNATIVES = "|".join(_spaced(lb) for lb in _LABELS if " " not in lb)
+#: a known label at a boundary (colon optional), or anywhere when a colon follows (颁布日期:…生效日期:…)
 _KNOWN_RE = re.compile(
-    _BEFORE + "(" + "|".join(_spaced(lb) for lb in _LABELS if " " not in lb) + r")"
-    r"(?:[ \t\u3000]*[:：]|(?=[\s|｜】\]）)]|$))"
+    _BEFORE + "(" + _ALTERNATIVES + r")(?:[ \t\u3000]*[:：]|(?=[\s|｜】\]）)]|$))"
+    r"|(" + _ALTERNATIVES + r")[ \t\u3000]*[:：]"
 )
 #: an unknown Chinese key with a colon (体裁分类：通知) — a label only on a line that already is a header
 _UNKNOWN_RE = re.compile(_BEFORE + r"([\u4e00-\u9fff]{2,8})[ \t\u3000]*[:：]")
@@ -102,6 +105,8 @@ class Pair:
     label: str
     value: str
     known: bool
+    #: not printed as a label: a bare 文号 or date line read as one (ranks after printed labels)
+    inferred: bool = False
 
 
 def strip_bullet(line: str) -> str:
@@ -110,7 +115,7 @@ def strip_bullet(line: str) -> str:
 
 
 def _matches(line: str, *, unknown: bool) -> list[tuple[int, int, str, bool]]:
-    found = [(m.start(), m.end(), m.group(1), True) for m in _KNOWN_RE.finditer(line)]
+    found = [(m.start(), m.end(), m.group(1) or m.group(2), True) for m in _KNOWN_RE.finditer(line)]
     if unknown:
         for m in _UNKNOWN_RE.finditer(line):
             if key(m.group(1)) in _NOT_LABELS or any(s < m.end() and m.start() < e for s, e, _, _ in found):
@@ -133,8 +138,8 @@ def split_pairs(line: str) -> list[Pair] | None:
     if pipes is not None:
         return pipes
     found = _matches(text, unknown=True)
-    if not found or found[0][0] != 0:
-        return None
+    if not found or text[:found[0][0]].strip(" \t\u3000[【(（-") != "":
+        return None  # a metadata line starts with its label ("[ 索引号 ] …", "【发布日期】…" included)
     if not found[0][3]:
         # a line opening with an unknown key: only a short, single, non-sentence pair
         rest = text[found[0][1]:]
@@ -146,6 +151,8 @@ def split_pairs(line: str) -> list[Pair] | None:
     for n, (_start, end, label, known) in enumerate(found):
         stop = found[n + 1][0] if n + 1 < len(found) else len(text)
         value = text[end:stop].strip(" \t\u3000|｜【】[]")
+        if not re.search(r"[0-9A-Za-z\u4e00-\u9fff]", value):
+            value = ""  # "-----------": a placeholder, no value
         pairs.append(Pair(re.sub(r"[ \t\u3000]+", "", label), value, known))
     return pairs
 
@@ -186,7 +193,7 @@ def _pipe_pairs(text: str) -> list[Pair] | None:
 
 
 def _is_label_cell(cell: str) -> bool:
-    return field_for(cell) is not None or (cell.endswith((":", "：")) and is_known(cell))
+    return is_known(cell.rstrip(":：").strip())
 
 
 def label_only(line: str) -> str | None:

@@ -122,10 +122,19 @@ def _lines(text: str) -> list[_Line]:
 def _paragraphs_of(line: str) -> list[str]:
     """A document copied as one line: paragraphs start at heading numbers, else every ~200 characters."""
     sentences = [s for s in _CUT.split(line) if s]
+    if sentences:
+        first = sentences[0]
+        lead = re.match(r"^([^。：:]{2,150}[：:])\s*(?=\S)", first)
+        glued = re.match(r"^(.{6,80}?(?:通知|通告|公告|公示|意见|办法|决定|方案|报告|规定|说明))(?=根据|为了|为|按照|依据|经|现将|近日|近期)",
+                         first)
+        if lead is not None and _is_addressee_line(lead.group(1)) is not None:
+            sentences[0:1] = [lead.group(1), first[lead.end():]]  # "各功能区管委会,…: 《永嘉…》": addressees first
+        elif glued is not None and "。" not in glued.group(1):
+            sentences[0:1] = [glued.group(1), first[glued.end():]]  # "…初审情况的公示根据《…》": the title, then the text
     out: list[str] = []
     for s in sentences:
         starts_section = split_number(s.strip()) is not None or re.match(r"^第[一二三四五六七八九十百零〇\d]+[条章]", s)
-        if out and not starts_section and len(out[-1]) < 200:
+        if out and not starts_section and len(out[-1]) < 200 and _SENT.search(out[-1][-1:] or "。"):
             out[-1] += s
         else:
             out.append(s)
@@ -260,16 +269,20 @@ def _head_item(lines: list[_Line], i: int, head: _Head) -> int | None:
                 return i + 2
         head.add(pairs, line.no)
         return i + 1
+    dated = _dated_meta_line(line.text)
+    if dated is not None:
+        head.add(dated, line.no)
+        return i + 1
     bare = strip_bullet(line.text)
     inner = re.sub(r"^[（(](.*)[）)]$", r"\1", bare).strip()
     if _DOC_NO.match(inner) or _ORDER_NO.match(_CJK_GAP.sub("", inner)) or _BROKEN_DOC_NO.match(inner):
-        head.add([Pair("文号", inner, True)], line.no)
+        head.add([Pair("文号", inner, True, inferred=True)], line.no)
         return i + 1
     if _DOC_NO.match(bare):
-        head.add([Pair("文号", bare, True)], line.no)
+        head.add([Pair("文号", bare, True, inferred=True)], line.no)
         return i + 1
     if _date_line(line.text):
-        head.add([Pair("发布日期", bare, True)], line.no)
+        head.add([Pair("发布日期", bare, True, inferred=True)], line.no)
         return i + 1
     if _BREADCRUMB.search(bare) and len(_BREADCRUMB.findall(bare)) >= 2 and not _SENT.search(bare):
         head.add([Pair("当前位置", bare, False)], line.no)
@@ -298,8 +311,12 @@ _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 def _body_start(text: str) -> bool:
     """Where the body begins: prose, an addressee line, a numbered heading or article, an adoption note."""
     t = text.strip()
+    if _CHROME.search(t) and "。" not in t:
+        return False  # 欢迎来到EHS平台! 设为首页 收藏: site chrome, not prose
     if _SENT.search(t) and split_pairs(t) is None and re.search(r"[\u4e00-\u9fff]", t):
         return True
+    if len(t) > 40 and len(re.findall(r"[，,]", t)) >= 1 and t.endswith((":", "：")) and split_pairs(t) is None:
+        return True  # "…现将有关问题通知如下:": prose that announces what follows
     if _is_addressee_line(t) is not None or split_number(t) is not None:
         return True
     if re.match(r"^第[一二三四五六七八九十百零〇\d]+[条章节编]", t) or (_NOTE.match(t) and find_datetime_safe(t)):
@@ -319,6 +336,25 @@ def _past_abstract(lines: list[_Line], end: int) -> int:
                 k += 1
             return k
     return end
+
+
+def _dated_meta_line(text: str) -> list[Pair] | None:
+    """``内乡政府门户网站  www…  2018-04-19 17:32:17  来源：内乡县政府``: a date-time, then labels."""
+    if _SENT.search(text.replace("!", "")) and not _CHROME.search(text):
+        return None
+    for m in re.finditer(r"(?:来源|发布机构|作者|浏览|点击)[ \t\u3000]*[:：]", text):
+        prefix = text[:m.start()]
+        try:
+            got = find_datetime(prefix)
+        except DateError:
+            return None
+        rest = split_pairs(text[m.start():])
+        if got is None or got[1] is None or rest is None:
+            return None
+        day, clock, (start, end) = got
+        stamp = prefix[start:end] if prefix[start:end].strip() else prefix
+        return [Pair("当前页面", prefix.strip(), False), Pair("发布日期", stamp.strip(), True, inferred=True), *rest]
+    return None
 
 
 def _table_start(lines: list[_Line], k: int) -> bool:
@@ -421,7 +457,8 @@ def parse_page_text(text: str, *, file: str | None = None) -> PageFields:
         return "".join(lines[j].text for j in range(*span))
 
     texts = [joined(sp) for sp in spans]
-    best = max(spans, key=lambda sp: (_title_score(joined(sp), texts), -sp[0], sp[1]), default=None)
+    # ties: the fewest lines, then the last (the document's own head comes after the page's)
+    best = max(spans, key=lambda sp: (_title_score(joined(sp), texts), sp[0] - sp[1], sp[0]), default=None)
     used: set[int] = set()
     if best is not None and _title_score(joined(best), texts) > 0:
         title, doc_no = _clean_title(joined(best))
@@ -430,7 +467,7 @@ def parse_page_text(text: str, *, file: str | None = None) -> PageFields:
             page.roles.append((lines[j].no, "title"))
             used.add(j)
         if doc_no:
-            head.add([Pair("文号", doc_no, True)], lines[best[0]].no)
+            head.add([Pair("文号", doc_no, True, inferred=True)], lines[best[0]].no)
         for sp in spans:
             if not used & set(range(*sp)) and _clean_title(joined(sp))[0] == title:
                 for j in range(*sp):
@@ -453,6 +490,7 @@ def parse_page_text(text: str, *, file: str | None = None) -> PageFields:
             page.roles.append((lines[k].no, "extra[页面其他文字] (page chrome)"))
     rest = list(range(max(i, end), len(lines)))
     _trailing_metadata(lines, rest, head)
+    _lead_note(lines, rest, head, page)
     _addressees(lines, rest, page)
     _find_signature(lines, rest, page)
     _body(lines, rest, page)
@@ -476,6 +514,30 @@ def _trailing_metadata(lines: list[_Line], rest: list[int], head: _Head) -> None
             break
         head.add(pairs, lines[rest[0]].no)
         rest.pop(0)
+
+
+_LEAD_NOTE = re.compile(r"^[（(]([^（）()]{4,60})[）)]")
+_DOC_NO_IN = re.compile(r"[\u4e00-\u9fff]{1,12}\s*[〔\[［【]\s*\d{4}\s*[〕\]］】]\s*第?\s*\d{1,5}\s*号")
+
+
+def _lead_note(lines: list[_Line], rest: list[int], head: _Head, page: PageFields) -> None:
+    """The 题注 opening the body: ``(1985年5月4日皖政〔1985〕38号)`` gives the document's date and 文号.
+    The note stays in the body (it is the document's text); its values are read, not moved."""
+    if not rest:
+        return
+    m = _LEAD_NOTE.match(lines[rest[0]].text)
+    if m is None:
+        return
+    note = re.sub(r"^.*?\d{1,2}\s*日", "", m.group(1), count=1)  # the date first, then the 文号
+    doc = _DOC_NO_IN.search(note)
+    if doc is not None:
+        head.add([Pair("文号", doc.group(0), True, inferred=True)], lines[rest[0]].no)
+    try:
+        got = find_datetime(m.group(1))
+    except DateError:
+        got = None
+    if got is not None and page.body_date is None:
+        page.body_date = got[0]
 
 
 def _addressees(lines: list[_Line], rest: list[int], page: PageFields) -> None:
@@ -643,6 +705,8 @@ def _apply(pairs: list[tuple[Pair, int]], page: PageFields, file: str | None) ->
 
 
 def _rank(pair: Pair) -> int:
+    if pair.inferred:
+        return 1000
     """The most specific label of a field wins (发布日期 over 发文日期, 发布机构 over 来源单位):
     its place in the vocabulary; pairs of other labels keep their page order (a stable sort)."""
     name = field_for(pair.label)

@@ -262,7 +262,8 @@ def score_field(name: str, expected: Any, record: Record | None, page_text: str)
         return FieldResult(name, expected, "(no record)", False)
     found: Any = getattr(record, name)
     if name == "title":
-        ok = (fold(found) not in fold(page_text)) if expected == "" else fold(found) == fold(expected)
+        # an empty title is the placeholder the issue asks for ("" is in every text, so test it first)
+        ok = (found == "" or fold(found) not in fold(page_text)) if expected == "" else fold(found) == fold(expected)
     elif name in ("index_no", "doc_no"):
         ok = fold(found or "") == fold(expected)
     elif name == "department":
