@@ -184,6 +184,27 @@ class Record(_Frozen):
         return lines
 
 
+def text_blocks(record: Record) -> list[dict[str, str]]:
+    """The body as ``{type, text}`` blocks (``hub show --json``), so a reader can check what was kept.
+
+    Headings carry their number; a list is one item per line; a table is one row per line, cells
+    joined by `` | `` (header first).
+    """
+    out: list[dict[str, str]] = []
+    for block in record.body:
+        if isinstance(block, Heading):
+            text = f"{block.number or ''}{block.text}"
+        elif isinstance(block, Paragraph):
+            text = block.text
+        elif isinstance(block, ListBlock):
+            text = "\n".join(block.items)
+        else:
+            rows = [block.header, *block.rows] if block.header else list(block.rows)
+            text = "\n".join(([block.caption] if block.caption else []) + [" | ".join(r) for r in rows])
+        out.append({"type": block.type, "text": text})
+    return out
+
+
 def short_version(version: str) -> str:
     """How a version is shown to people."""
     return version[:12]

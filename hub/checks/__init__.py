@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hub.checks.findings import KINDS, PERSONAL_DATA, Finding
 from hub.checks.links import find_links, url_spans
-from hub.checks.personal import Match, find_personal_data, mask_line
+from hub.checks.personal import Match, find_personal_data, mask_line, mask_text, phone_column_values
 from hub.checks.settings import CheckConfig, load_check_config
 from hub.checks.text import excerpt, protected_spans, record_lines
 from hub.checks.words import find_words
@@ -33,9 +33,10 @@ def check_lines(lines: list[str], record: Record, config: CheckConfig) -> list[F
     """Run every check over ``lines`` (1-based line numbers in the findings)."""
     findings: list[Finding] = []
     allowed = (*config.links.allowed_hosts, _own_host())
+    phones = phone_column_values(record)
     for n, line in enumerate(lines, start=1):
         own = protected_spans(line, record) + url_spans(line)
-        pii = find_personal_data(line, bank_prefixes=config.personal_data.bank_prefixes, skip=own)
+        pii = find_personal_data(line, bank_prefixes=config.personal_data.bank_prefixes, skip=own, phone_values=phones)
         masked = mask_line(line, pii) if pii else line
         for m in pii:
             s = _shift(pii, m.start)
@@ -83,3 +84,38 @@ def issuer_findings(record: Record) -> list[Finding]:
         return []
     return [Finding("issuer_missing", None, None, ISSUER_MISSING,
                     "请在编辑页选择发布机构（公开责任部门）", True)]
+
+
+def masked_record(record: Record) -> Record:
+    """``record`` with every ID, bank-card and mobile number in its text masked (139****1234).
+
+    What ``hub render`` renders while a version still has unresolved blocking personal-data
+    findings (decision 2026-12-03-page-reader): previews stay possible, nothing leaks in clear.
+    """
+    config = load_check_config()
+    prefixes = config.personal_data.bank_prefixes
+    phones = phone_column_values(record)
+
+    def m(text: str) -> str:
+        return mask_text(text, bank_prefixes=prefixes, phone_values=phones)
+
+    data = record.model_dump(mode="python")
+    data["title"] = m(data["title"])
+    for key in ("addressees",):
+        data[key] = [m(x) for x in data[key]]
+    for block in data["body"]:
+        if "text" in block:
+            block["text"] = m(block["text"])
+        if "items" in block:
+            block["items"] = [m(x) for x in block["items"]]
+        if "rows" in block:
+            block["rows"] = [[m(c) for c in row] for row in block["rows"]]
+            block["header"] = [m(c) for c in block["header"]]
+        if block.get("caption"):
+            block["caption"] = m(block["caption"])
+    for ov in data["overrides"].values():
+        for key in ("title", "text", "digest"):
+            if ov.get(key):
+                ov[key] = m(ov[key])
+    data["extra"] = {k: m(v) for k, v in data["extra"].items()}
+    return Record.model_validate(data)

@@ -73,10 +73,21 @@ def _ingest_all(paths: list[str]) -> list[Ingested]:
 
 @app.command()
 @clean_errors
-def ingest(paths: Paths, as_json: JsonOpt = False) -> None:
+def ingest(paths: Paths, as_json: JsonOpt = False,
+           explain: Annotated[bool, typer.Option("--explain", help="Print which source line became which field; "
+                                                                    "store nothing.")] = False) -> None:
     """Ingest record files, government page text or feeds; check and store each record as a draft."""
     from hub.store import repo
     from hub.store.db import session_scope
+
+    if explain:
+        from pathlib import Path
+
+        from hub.ingest.explain import explain_path
+
+        for path in paths:
+            typer.echo("\n".join(explain_path(Path(path))))
+        return
 
     items = _ingest_all(paths)
     results: list[dict[str, Any]] = []

@@ -358,12 +358,22 @@ def _dated_meta_line(text: str) -> list[Pair] | None:
 
 
 def _table_start(lines: list[_Line], k: int) -> bool:
-    """Two pipe rows that are no header (序号 | 姓名 | …): a table of the body, even before any prose.
+    """Two rows of a table of the body (pipe rows that are no header, cells one per line with a
+    closing bar, or space-aligned columns): the body starts there, even before any prose.
 
     One pipe line alone at the top is site navigation (热门站点| 世界资料网 | …), not a table.
     """
-    return all(k + d < len(lines) and pipe_cells(lines[k + d].text) is not None
-               and split_pairs(lines[k + d].text) is None and not _CHROME.search(lines[k + d].text) for d in (0, 1))
+    if k + 1 >= len(lines):
+        return False
+    a, b = lines[k].text, lines[k + 1].text
+    if any(_CHROME.search(x) for x in (a, b)):
+        return False
+    if all(pipe_cells(x) is not None and split_pairs(x) is None for x in (a, b)):
+        return True
+    if all(re.fullmatch(r"[^|｜]+[|｜]", x) for x in (a, b)):
+        return True
+    ca, cb = aligned_columns(a), aligned_columns(b)
+    return ca is not None and cb is not None and len(ca) == len(cb) and split_pairs(a) is None
 
 
 def find_datetime_safe(text: str) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
 from hub.errors import HubError, NotFound
-from hub.record import Record, short_version
+from hub.record import Record, short_version, text_blocks
 from hub.store.models import AuditRow, FindingRow, RecordRow, UserRow, VersionRow, WorkflowEventRow
 from hub.timeutil import iso_local, utcnow
 
@@ -361,6 +361,13 @@ def finding_to_json(finding: FindingRow | FindingLike) -> dict[str, Any]:
     return out
 
 
+def _masked_blocks(record: Record) -> list[dict[str, str]]:
+    """The body as text blocks with ID, card and mobile numbers masked (CLI output is like a log)."""
+    from hub.checks import masked_record
+
+    return text_blocks(masked_record(record))
+
+
 def record_to_json(
     row: VersionRow, record: Record, *, findings: Sequence[FindingRow | FindingLike] | None = None
 ) -> dict[str, Any]:
@@ -396,6 +403,7 @@ def record_to_json(
         "addressees": list(record.addressees),
         "signature": None if record.signature is None else record.signature.model_dump(mode="json"),
         "blocks": len(record.body),
+        "body": _masked_blocks(record),
         "attachments": len(record.attachments),
         "warnings": list(row.warnings or []),
         "findings": [finding_to_json(f) for f in findings],
