@@ -22,6 +22,7 @@ import httpx
 from hub.errors import RecordError
 from hub.ingest.html import html_to_blocks
 from hub.ingest.ids import derive_id
+from hub.ingest.issuer import resolve_issuer
 from hub.ingest.textio import MAX_BYTES
 from hub.record import Paragraph, Record, Source
 
@@ -98,6 +99,19 @@ def _entry_html(entry: Any) -> str:
     return str(entry.get("summary") or entry.get("description") or "")
 
 
+def _source_of(entry: Any, blocks: list[Any]) -> str | None:
+    """The entry's ``<source>`` title, else a ``来源：…`` line of its content."""
+    src = entry.get("source") or {}
+    name = str(src.get("title") or "").strip() if hasattr(src, "get") else ""
+    if name:
+        return name
+    for block in blocks:
+        m = re.match(r"^\s*(?:信息)?来源\s*[:：]\s*(\S[^\s，。]*)", getattr(block, "text", "") or "")
+        if m:
+            return m.group(1)
+    return None
+
+
 def parse_feed(data: bytes, *, uri: str) -> list[FeedEntry]:
     """Every entry of a feed as a draft record; raises ``RecordError`` when it is no feed at all."""
     try:
@@ -136,11 +150,23 @@ def parse_feed(data: bytes, *, uri: str) -> list[FeedEntry]:
         author = str(entry.get("author") or "").strip()
         if author:
             extra["author"] = author
+        source_name = _source_of(entry, blocks)
+        if source_name:
+            extra["来源"] = source_name
+        categories = [str(t.get("term") or "").strip() for t in entry.get("tags") or [] if t.get("term")]
+        if categories:
+            extra["category"] = "；".join(categories)
+        # the issuer, by the page reader's order (no header or signature in a feed entry); never the feed's site
+        issuer = resolve_issuer(header=None, signature=None, title=title, source=source_name)
+        if issuer is None:
+            warnings.append(f"entry {n}: 未识别发布机构 (no office in the title, <source> or 来源); the author chooses one")
         warnings.append("stage (五公开), domain and 索引号 are not in feeds; left empty for the reviewer")
         try:
             record = Record(
                 id=derive_id(None, "feed", guid),
                 title=title[:300],
+                department=issuer.office if issuer else None,
+                catalog=categories[0] if categories else None,
                 published_at=published,
                 body=blocks,
                 extra=extra,
