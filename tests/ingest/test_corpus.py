@@ -52,7 +52,7 @@ def test_the_report_prints_a_figure_for_every_field_and_every_failing_page() -> 
         assert not failing or p.case.name in text
 
 
-@_not_yet("1 page refused (47 pages)")
+@_not_yet("1 page refused (48 pages)")
 def test_no_page_is_refused() -> None:
     refused = {p.case.name: p.refused for p in run_corpus() if p.refused is not None}
     assert refused == {}
@@ -61,13 +61,13 @@ def test_no_page_is_refused() -> None:
 FIELD_TARGET = 97.0
 #: today's figure per field (the xfail reason); a field reaching the target loses its entry
 _CURRENT = {
-    "title": "21.3%",
-    "index_no": "85.1%",
-    "doc_no": "53.2%",
-    "department": "17.0%",
-    "written_on": "29.8%",
-    "published_at": "55.3%",
-    "addressees": "48.9%",
+    "title": "20.8%",
+    "index_no": "85.4%",
+    "doc_no": "54.2%",
+    "department": "16.7%",
+    "written_on": "29.2%",
+    "published_at": "54.2%",
+    "addressees": "47.9%",
 }
 
 
@@ -78,7 +78,7 @@ def test_each_field_is_right_on_at_least_97_percent_of_records(name: str) -> Non
     assert fig.accuracy(name) >= FIELD_TARGET, f"{name}: {fig.accuracy(name):.1f}%"
 
 
-@_not_yet("82.5%")
+@_not_yet("82.7%")
 def test_at_least_98_percent_of_the_body_characters_are_kept() -> None:
     fig = figures(run_corpus())
     assert fig.kept_share >= 98.0, f"{fig.kept_share:.1f}% ({fig.kept_chars}/{fig.body_chars})"
