@@ -27,7 +27,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     # 发文日期 is ambiguous: the only date a page gives (→ 公开日期), or, beside a 发布日期, the 成文日期
     # (page.py moves it); 时间/日期 count only where metadata is read (the head and the tail of a page)
     "published_at": ("发布日期", "公开日期", "发文日期", "生成日期", "发布时间", "公开时间", "信息发布日期",
-                     "上网日期", "发布于", "颁布日期", "公布日期", "时间", "日期"),
+                     "上网日期", "发布于", "发表于", "颁布日期", "公布日期", "时间", "日期"),
     "written_on": ("成文日期", "产生日期", "签发日期", "印发日期", "制发日期", "成文时间", "形成日期"),
     "catalog": ("主题分类", "公开目录", "信息分类", "组配分类", "目录分类", "所属栏目", "所属分类", "信息类别",
                 "所属主题", "主题类别", "公开类别"),

@@ -30,7 +30,7 @@ from datetime import date, datetime
 
 from hub.errors import RecordError
 from hub.ingest.dates import DateError, find_datetime, has_time, parse_date, parse_datetime
-from hub.ingest.issuer import is_office
+from hub.ingest.issuer import is_office, title_organ
 from hub.ingest.labels import (
     FIELD_LABELS,
     FIELDS,
@@ -53,7 +53,7 @@ EXPECTED = ("index_no", "catalog", "department", "disclosure", "doc_no", "writte
 
 _ORG_END = re.compile(
     r"(政府|机构|部门|单位|委员会|党委|党组|局|办|办公室|所|站|中心|院|校|村|社区|镇|乡|街道|公司|厅|处|科|室|队|委|会|组|"
-    r"部|署|行|馆|团|支部|群众|居民|村民|企业|个人|同志们?|学校|指挥部|各有关方面|有关单位|各位|区|县|市|州|旗|盟|省|团体|朋友们?|市民|公民|群众|家长|同胞)$"
+    r"部|署|行|馆|团|支部|群众|居民|村民|企业|个人|同志们?|学校|指挥部|各有关方面|有关单位|各位|区|县|市|州|旗|盟|省|团体|朋友们?|市民|公民|群众|家长|同胞|司|兵团)$"
 )
 _SENT = re.compile(r"[。；;！？!?]")
 _NOTE = re.compile(r"^[（(][^（）()]{1,40}[）)]$")
@@ -64,6 +64,7 @@ _BREADCRUMB = re.compile(r"(?:[>＞»›]|&gt;)")
 _LONG_LINE = 300
 _CUT = re.compile(r"(?<=[。！？])(?=[^”’）)」』])")
 _TITLE_MAX = 120
+_INLINE_SIGNATURE = re.compile(r"^([\u4e00-\u9fff、]{2,40}?)\s*(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)")
 
 
 @dataclass
@@ -101,7 +102,7 @@ def _lines(text: str) -> list[_Line]:
     out: list[_Line] = []
     blank = False
     raw_lines = text.split("\n")
-    few = sum(1 for x in raw_lines if x.strip()) <= 3
+    total = sum(len(x.strip()) for x in raw_lines) or 1
     for n, raw in enumerate(raw_lines, start=1):
         line = raw.strip()
         if not line:
@@ -110,7 +111,9 @@ def _lines(text: str) -> list[_Line]:
         cells = [c.strip() for c in re.split(r"[|｜]", line) if c.strip()] if ("|" in line or "｜" in line) else None
         if cells is not None and len(cells) == 1 and not re.fullmatch(r"[^|｜]*[|｜]", line):
             line = cells[0]  # "|   | 涉农资金…标准目录 | ||||" : a table's title row, as text
-        if (len(line) > 5 * _LONG_LINE or (few and len(line) > _LONG_LINE)) and len(_SENT.findall(line)) >= 2:
+        # a document copied as one line: a very long line, or one holding most of the text
+        if (len(line) > 5 * _LONG_LINE or (len(line) > _LONG_LINE and len(line) * 2 > total)) \
+                and len(_SENT.findall(line)) >= 2:
             pieces = _paragraphs_of(line)
             out.extend(_Line(n, p, blank and k == 0) for k, p in enumerate(pieces))
         else:
@@ -131,10 +134,27 @@ def _paragraphs_of(line: str) -> list[str]:
             sentences[0:1] = [lead.group(1), first[lead.end():]]  # "各功能区管委会,…: 《永嘉…》": addressees first
         elif glued is not None and "。" not in glued.group(1):
             sentences[0:1] = [glued.group(1), first[glued.end():]]  # "…初审情况的公示根据《…》": the title, then the text
+    # a signature inside the line: "…贯彻落实。安顺市人民政府2023年9月5日（此件公开发布）安顺市…办法…"
+    hard: set[int] = set()
+    split: list[str] = []
+    for sentence in sentences:
+        m = _INLINE_SIGNATURE.match(sentence.strip())
+        if m is not None and _office_line(m.group(1)):
+            for piece in (m.group(1), m.group(2), sentence.strip()[m.end():]):
+                if piece.strip():
+                    hard.add(len(split))
+                    split.append(piece)
+        else:
+            split.append(sentence)
+    sentences = split
     out: list[str] = []
-    for s in sentences:
+    for n, s in enumerate(sentences):
+        if n in hard:
+            out.append(s)
+            continue
         starts_section = split_number(s.strip()) is not None or re.match(r"^第[一二三四五六七八九十百零〇\d]+[条章]", s)
-        if out and not starts_section and len(out[-1]) < 200 and _SENT.search(out[-1][-1:] or "。"):
+        if out and not starts_section and len(out[-1]) < 200 and _SENT.search(out[-1][-1:] or "。") \
+                and (n - 1) not in hard:
             out[-1] += s
         else:
             out.append(s)
@@ -147,7 +167,7 @@ def _is_addressee_line(line: str) -> list[str] | None:
     m = re.match(r"^主\s*送\s*[:：]\s*(.+?)[。.]?$", text)
     if m is not None:
         return _split_addressees(m.group(1))
-    if not text.endswith((":", "：")) or len(text) > 200 or _SENT.search(text) or split_pairs(text) is not None:
+    if not text.endswith((":", "：")) or len(text) > 300 or _SENT.search(text) or split_pairs(text) is not None:
         return None
     parts = _split_addressees(text[:-1])
     if parts and all(len(p) <= 60 and _ORG_END.search(re.sub(r"[（(][^（）()]*[）)]$", "", p).rstrip("等"))
@@ -273,7 +293,7 @@ def _head_item(lines: list[_Line], i: int, head: _Head) -> int | None:
     if dated is not None:
         head.add(dated, line.no)
         return i + 1
-    bare = strip_bullet(line.text)
+    bare = strip_bullet(line.text).strip("\"'“”‘’")
     inner = re.sub(r"^[（(](.*)[）)]$", r"\1", bare).strip()
     if _DOC_NO.match(inner) or _ORDER_NO.match(_CJK_GAP.sub("", inner)) or _BROKEN_DOC_NO.match(inner):
         head.add([Pair("文号", inner, True, inferred=True)], line.no)
@@ -329,7 +349,9 @@ def _past_abstract(lines: list[_Line], end: int) -> int:
     its 文号 line standing alone a few lines further down. Then the head goes on to the body after it."""
     for j in range(end + 1, min(end + 8, len(lines))):
         if _is_addressee_line(lines[j].text) is not None:
-            return end
+            # a short headline above the document (a forum's or a news site's): the head goes on
+            return j if len(lines[end].text) < 40 and not any(_body_start(lines[k].text) for k in range(end + 1, j)) \
+                else end
         if _DOC_NO.match(strip_bullet(lines[j].text)):
             k = j + 1
             while k < len(lines) and not _body_start(lines[k].text):
@@ -409,6 +431,8 @@ def _title_score(text: str, head: list[str]) -> int:
         score += 3
     if "关于" in title:
         score += 2
+        if title_organ(title):
+            score += 1  # the full form names its issuer (重庆市粮食局 重庆市财政局关于…)
     if sum(1 for h in head if _clean_title(h)[0] == title) >= 2:
         score += 2  # pages print the title twice (page head and document head)
     if len(title) >= 8:
@@ -459,7 +483,7 @@ def parse_page_text(text: str, *, file: str | None = None) -> PageFields:
                 continue
             pieces = [lines[k + d].text for d in range(n)]
             if (not _DOC_TYPES.search(_CJK_GAP.sub("", pieces[0]))
-                    and not is_office(pieces[0]) and not any(_CHROME.search(x) for x in pieces)
+                    and (not is_office(pieces[0]) or pieces[1].startswith("关于")) and not any(_CHROME.search(x) for x in pieces)
                     and _DOC_TYPES.search(_CJK_GAP.sub("", "".join(pieces)))):
                 spans.append((k, k + n))
 

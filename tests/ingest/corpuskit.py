@@ -39,6 +39,10 @@ What the sidecars hold (the reading rules, so that the next page is read the sam
   empty expected title.
 - Pages found in the search tool's ``pages`` corpus are the stored excerpt (the page from its
   beginning, cut after about 1,500 characters); the body region then ends where the text ends.
+  Whole documents come from public repositories that keep a page's text (a string in a script,
+  a database dump): kept exactly; when the repository holds the page's HTML, the page file is
+  its visible text (one line per block element, tags dropped), as each sidecar's ``found_via``
+  says. A title the crawler kept in a separate field is not page text (expected title empty).
 
 These scores are the ground truth the ingest reader is measured by; the targets are those of
 issue 11.
