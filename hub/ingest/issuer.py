@@ -25,6 +25,10 @@ _TITLE_ORGAN = re.compile(rf"^((?:{_ORG})(?:[、\s和与及]*(?:{_ORG}))*)\s*(?=
 #: an organ with an unmistakable tail opening a title without 关于 (镇巴县人民政府工作规则, 某局2018年度…报告)
 _STRONG_ORGAN = re.compile(r"^([\u4e00-\u9fff]{2,30}?(?:人民政府办公室|人民政府办公厅|人民政府|办公厅|委员会|常委会|管理局|局|厅|"
                            r"指挥部|领导小组))(?=[\u4e00-\u9fff\d]{4,}|(?:通告|公告|通知|令)$)")
+#: a village or community opening its own 村务/居务 disclosure (柳亭村村务公开事项清单)
+_VILLAGE_ORGAN = re.compile(r"^([\u4e00-\u9fff]{2,8}?(?:村|社区|居委会|村委会))(?=村务|居务|党务|财务)")
+#: a name printed as a signature that lost its tail (中共中山市委宣传): a place or 中共 first, short, Chinese only
+PLACE_LED = re.compile(r"^(?:中共|中国共产党)?[\u4e00-\u9fff]{1,8}?[省市县区州旗镇乡村][\u4e00-\u9fff]{1,16}$")
 #: one office name, alone: used to accept a signature or a 来源 value as an office
 _OFFICE = re.compile(rf"^(?:{_ORG})(?:[、\s和与及]+(?:{_ORG}))*$")
 #: 来源 values that are media or websites, not issuers (中国政府网, 新华社, 人民日报, 本网)
@@ -43,7 +47,7 @@ def title_organ(title: str | None) -> str | None:
     """The organ named at the start of ``title`` (``国务院关于…`` → 国务院), or None."""
     if not title:
         return None
-    m = _TITLE_ORGAN.match(title.strip()) or _STRONG_ORGAN.match(title.strip())
+    m = _TITLE_ORGAN.match(title.strip()) or _STRONG_ORGAN.match(title.strip()) or _VILLAGE_ORGAN.match(title.strip())
     return re.sub(r"\s+", " ", m.group(1)).strip() if m else None
 
 
@@ -70,7 +74,8 @@ def resolve_issuer(*, header: str | None, signature: str | None, title: str | No
     order makes no difference; when they differ, the header's office is the re-poster and is
     kept by the caller (``extra[发布机构]``), so renditions can say "转发…".
     """
-    if signature and is_office(signature):
+    if signature and (is_office(signature) or PLACE_LED.match(signature.strip())):
+        # a signature is the document naming itself: a place-led name counts even without an office tail
         return Issuer(signature.strip(), "signature")
     organ = title_organ(title)
     if organ:

@@ -30,7 +30,7 @@ from datetime import date, datetime
 
 from hub.errors import RecordError
 from hub.ingest.dates import DateError, find_datetime, has_time, parse_date, parse_datetime
-from hub.ingest.issuer import is_office, title_organ
+from hub.ingest.issuer import PLACE_LED, is_office, title_organ
 from hub.ingest.labels import (
     FIELD_LABELS,
     FIELDS,
@@ -64,6 +64,8 @@ _BREADCRUMB = re.compile(r"(?:[>＞»›]|&gt;)")
 _LONG_LINE = 300
 _CUT = re.compile(r"(?<=[。！？])(?=[^”’）)」』])")
 _TITLE_MAX = 120
+_TAIL_SIGNATURE = re.compile(r"([\u4e00-\u9fff]{2,30}?(?:办公室|办公厅|委员会|人民政府|领导小组|指挥部|局|厅|部|院|政府))\s*"
+                             r"(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)[。.]?$")
 _INLINE_SIGNATURE = re.compile(r"^([\u4e00-\u9fff、]{2,40}?)\s*(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)")
 
 
@@ -112,8 +114,8 @@ def _lines(text: str) -> list[_Line]:
         if cells is not None and len(cells) == 1 and not re.fullmatch(r"[^|｜]*[|｜]", line):
             line = cells[0]  # "|   | 涉农资金…标准目录 | ||||" : a table's title row, as text
         # a document copied as one line: a very long line, or one holding most of the text
-        if (len(line) > 5 * _LONG_LINE or (len(line) > _LONG_LINE and len(line) * 2 > total)) \
-                and len(_SENT.findall(line)) >= 2:
+        if (len(line) > 5 * _LONG_LINE or (len(line) > _TITLE_MAX + 30 and len(line) * 2 > total)) \
+                and len(_SENT.findall(line)) >= 1:
             pieces = _paragraphs_of(line)
             out.extend(_Line(n, p, blank and k == 0) for k, p in enumerate(pieces))
         else:
@@ -147,6 +149,14 @@ def _paragraphs_of(line: str) -> list[str]:
         else:
             split.append(sentence)
     sentences = split
+    if sentences:
+        # "…项目.doc省功勋荣誉表彰工作领导小组办公室2025年4月14日。": the signature ends the line
+        tail = _TAIL_SIGNATURE.search(sentences[-1])
+        if tail is not None and tail.start() > 0 and _office_line(tail.group(1)):
+            last = sentences.pop()
+            for piece in (last[:tail.start()], tail.group(1), tail.group(2)):
+                hard.add(len(sentences))
+                sentences.append(piece)
     out: list[str] = []
     for n, s in enumerate(sentences):
         if n in hard:
@@ -208,7 +218,7 @@ def _title_like(text: str) -> bool:
 def _office_line(text: str) -> bool:
     t = text.strip()
     return (0 < len(t) <= 40 and not _SENT.search(t) and "，" not in t and heading_line(t) is None
-            and _ORG_END.search(t) is not None and split_pairs(t) is None)
+            and (_ORG_END.search(t) is not None or PLACE_LED.match(t) is not None) and split_pairs(t) is None)
 
 
 def _signature_at(lines: list[_Line], k: int) -> tuple[Signature, int] | None:
