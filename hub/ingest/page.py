@@ -234,7 +234,13 @@ def _signature_at(lines: list[_Line], k: int) -> tuple[Signature, int] | None:
         first -= 1
     if first == k:
         return None
-    names = [_offices_on_line(lines[j].text) for j in range(first, k)]
+    names: list[str] = []
+    for j in range(first, k):
+        name = _offices_on_line(lines[j].text)
+        if names and _ORG_END.search(names[-1]) is None:
+            names[-1] += name  # "彭水自治县新冠肺炎疫情防控 / 工作领导小组办公室": one name wrapped
+        else:
+            names.append(name)
     if first > 0 and _wrapped_office_head(lines[first - 1].text):
         # "彭水自治县新冠肺炎疫情防控 / 工作领导小组办公室": one name wrapped over two lines
         names[0] = lines[first - 1].text + names[0]
