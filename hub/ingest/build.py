@@ -74,6 +74,9 @@ def page_to_record(page: PageFields, *, file: str | None, source_uri: str) -> tu
             note = "; 主动公开 assumed" if name == "disclosure" else ""
             warnings.append(f"header field {label} ({name}) is missing{note}")
     title = page.title or ""
+    if len(title) > 300:
+        page.extra.setdefault("标题全文", title)
+        warnings.append(f"the title is {len(title)} characters; the record keeps 300, the whole is in extra[标题全文]")
     index_no = values.get("index_no")
     header_dept = values.get("department")
     source_name = values.get("source_name")
