@@ -80,7 +80,9 @@ def issuer_findings(record: Record) -> list[Finding]:
     site owner is not a truthful default (issue 11). The author resolves it by choosing the
     office (公开责任部门) in the editor; the new version is checked again and the finding is gone.
     """
-    if record.department or record.source is None or record.source.kind not in ("page", "feed"):
+    from hub.ingest.issuer import record_issuer
+
+    if record_issuer(record) or record.source is None or record.source.kind not in ("page", "feed"):
         return []
     return [Finding("issuer_missing", None, None, ISSUER_MISSING,
                     "请在编辑页选择发布机构（公开责任部门）", True)]

@@ -20,9 +20,10 @@ import feedparser
 import httpx
 
 from hub.errors import RecordError
+from hub.ingest.config import get_ingest_config
 from hub.ingest.html import html_to_blocks
 from hub.ingest.ids import derive_id
-from hub.ingest.issuer import resolve_issuer
+from hub.ingest.issuer import ISSUER_KEY, resolve_issuer
 from hub.ingest.textio import MAX_BYTES
 from hub.record import Paragraph, Record, Source
 
@@ -128,6 +129,7 @@ def parse_feed(data: bytes, *, uri: str) -> list[FeedEntry]:
             raise RecordError(f"not a readable RSS/Atom feed: {feed_warnings[0]}", file=_plain(uri), field="feed")
         return []  # a well-formed feed with no entries
     feed_title = str(parsed.get("feed", {}).get("title") or "").strip()
+    rule = get_ingest_config().feed_rule(uri)
     out: list[FeedEntry] = []
     for n, entry in enumerate(entries, start=1):
         warnings = list(feed_warnings)
@@ -156,16 +158,23 @@ def parse_feed(data: bytes, *, uri: str) -> list[FeedEntry]:
         categories = [str(t.get("term") or "").strip() for t in entry.get("tags") or [] if t.get("term")]
         if categories:
             extra["category"] = "；".join(categories)
-        # the issuer, by the page reader's order (no header or signature in a feed entry); never the feed's site
-        issuer = resolve_issuer(header=None, signature=None, title=title, source=source_name)
+        # the issuer, by the page reader's order (no header or signature in a feed entry), then the
+        # feed's configured issuer (config/ingest.toml [feeds."glob"]); never the feed's site
+        issuer = resolve_issuer(header=None, signature=None, title=title, source=source_name,
+                                configured=rule.issuer if rule else None)
         if issuer is None:
             warnings.append(f"entry {n}: 未识别发布机构 (no office in the title, <source> or 来源); the author chooses one")
+        elif issuer.origin == "feed-config":
+            warnings.append(f"entry {n}: 发布机构 {issuer.office} from the feed's configuration (config/ingest.toml)")
+        department = (rule.department if rule and rule.department else None) or (issuer.office if issuer else None)
+        if issuer and department != issuer.office:
+            extra[ISSUER_KEY] = issuer.office  # published by the configured department, issued by another office
         warnings.append("stage (五公开), domain and 索引号 are not in feeds; left empty for the reviewer")
         try:
             record = Record(
                 id=derive_id(None, "feed", guid),
                 title=title[:300],
-                department=issuer.office if issuer else None,
+                department=department,
                 catalog=categories[0] if categories else None,
                 published_at=published,
                 body=blocks,

@@ -14,6 +14,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.record import Record
+
+#: ``extra`` key holding the document's issuer when it is not the record's ``department``.
+#: ``department`` is the hub department responsible for publishing (公开责任部门: who sees,
+#: edits and reviews); the issuer (发布机构 as found) stays here as found, e.g. 国务院 on a
+#: county office's re-post. Not a label of the page vocabulary, so no header value lands on it.
+ISSUER_KEY = "文件发布机构"
 
 #: how an office name ends (one organ)
 _ORG_TAIL = (r"(?:人民政府办公室|人民政府办公厅|人民政府|办公室|办公厅|委员会|指挥部|领导小组|总局|管理局|局|厅|部|署|委|"
@@ -103,3 +113,10 @@ def reposted_from(department: str | None, title: str | None) -> str | None:
     if organ in department or department in organ:
         return None
     return organ
+
+
+def record_issuer(record: Record) -> str | None:
+    """The office that issued ``record``'s document: ``extra[文件发布机构]``, else the department, else the 落款."""
+    name = (record.extra.get(ISSUER_KEY) or record.department
+            or (record.signature.office if record.signature else "") or "").strip()
+    return name or None

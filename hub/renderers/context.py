@@ -78,21 +78,26 @@ def issuer(record: Record) -> str | None:
     carries the blocking finding ``issuer_missing`` and is not published; renderers that need a
     name fail with a RenderError that says so instead of inventing one.
     """
-    name = (record.department or (record.signature.office if record.signature else "") or "").strip()
-    return name or None
+    from hub.ingest.issuer import record_issuer
+
+    return record_issuer(record)
 
 
 def issuer_line(record: Record) -> str | None:
     """How renditions name the issuer: ``国务院`` or, for a re-posted document, ``某县政府办公室转发国务院``.
 
-    A page whose portal header (``extra[发布机构]``) names another office than the document's
-    issuer was re-posted by that office; saying "转发" keeps the renditions from presenting the
-    State Council's decision as the county's own.
+    The re-poster is the responsible hub department (``department``) when the issuer is kept
+    apart (``extra[文件发布机构]``, see ``hub.departments``), else the portal header's
+    ``extra[发布机构]``; saying "转发" keeps the renditions from presenting the State Council's
+    decision as the county's own.
     """
+    from hub.ingest.issuer import ISSUER_KEY
+
     name = issuer(record)
     if name is None:
         return None
-    publisher = (record.extra.get("发布机构") or "").strip()
+    publisher = ((record.department if record.extra.get(ISSUER_KEY) else None)
+                 or record.extra.get("发布机构") or "").strip()
     if publisher and publisher not in name and name not in publisher and _is_office_name(publisher):
         return f"{publisher}转发{name}"
     return name

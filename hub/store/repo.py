@@ -388,7 +388,8 @@ def record_to_json(
         "title": record.title,
         "index_no": record.index_no,
         "doc_no": record.doc_no,
-        "department": record.department,
+        "department": record.department,  # 公开责任部门: who sees, edits and reviews it
+        "issuer": _issuer(record),  # 发布机构 as found (国务院 on a re-post); renditions say 转发
         "catalog": record.catalog,
         "disclosure": record.disclosure.value,
         "written_on": None if record.written_on is None else record.written_on.isoformat(),
@@ -411,3 +412,9 @@ def record_to_json(
         "created_by": row.created_by,
         "created_at": iso_local(row.created_at),
     }
+
+
+def _issuer(record: Record) -> str | None:
+    from hub.ingest.issuer import record_issuer
+
+    return record_issuer(record)
