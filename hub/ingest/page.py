@@ -221,21 +221,46 @@ def _office_line(text: str) -> bool:
             and (_ORG_END.search(t) is not None or PLACE_LED.match(t) is not None) and split_pairs(t) is None)
 
 
-def _signature_at(lines: list[_Line], k: int) -> tuple[Signature, int] | None:
-    """A date line at ``k`` under one or more office lines (the 落款); the signature and its first line."""
+#: a signature date whose 年/月/日 glyphs the site lost (``{ 2017 6 23``): only year, month and day are left
+_GLYPHLESS_DATE = re.compile(r"^[^\w\u4e00-\u9fff]{0,3}((?:19|20)\d{2})\s+(\d{1,2})\s+(\d{1,2})[^\w\u4e00-\u9fff]{0,3}$")
+#: the publication note printed between the signature office and its date: ``（此件公开发布）``
+_PUBLIC_NOTE = re.compile(r"^[（(]此件[^（）()]{0,20}[）)]$")
+
+
+def _signature_date(text: str) -> date | None:
+    """The date of a signature's date line; also one whose 年月日 glyphs were lost (read only under an office)."""
     try:
-        when = parse_date(lines[k].text)
+        when = parse_date(text)
     except DateError:
         return None
+    if when is None and (m := _GLYPHLESS_DATE.match(text.strip())):
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    return when
+
+
+def _signature_at(lines: list[_Line], k: int) -> tuple[Signature, int, int | None] | None:
+    """A date line at ``k`` under one or more office lines (the 落款).
+
+    Returns the signature, its first line and the line of a ``（此件公开发布）`` note standing
+    between office and date (kept in the body by the caller), or None.
+    """
+    when = _signature_date(lines[k].text)
     if when is None:
         return None
-    first = k
-    while first > 0 and k - first < 3 and _office_line(lines[first - 1].text):
+    top = k
+    note = None
+    if top > 1 and _PUBLIC_NOTE.match(lines[top - 1].text.strip()):
+        top = note = top - 1
+    first = top
+    while first > 0 and top - first < 3 and _office_line(lines[first - 1].text):
         first -= 1
-    if first == k:
+    if first == top:
         return None
     names: list[str] = []
-    for j in range(first, k):
+    for j in range(first, top):
         name = _offices_on_line(lines[j].text)
         if names and _ORG_END.search(names[-1]) is None:
             names[-1] += name  # "彭水自治县新冠肺炎疫情防控 / 工作领导小组办公室": one name wrapped
@@ -245,7 +270,7 @@ def _signature_at(lines: list[_Line], k: int) -> tuple[Signature, int] | None:
         # "彭水自治县新冠肺炎疫情防控 / 工作领导小组办公室": one name wrapped over two lines
         names[0] = lines[first - 1].text + names[0]
         first -= 1
-    return Signature(office="、".join(names), date=when), first
+    return Signature(office="、".join(names), date=when), first, note
 
 
 def _offices_on_line(text: str) -> str:
@@ -439,6 +464,13 @@ def _clean_title(text: str) -> tuple[str, str | None]:
     return t.strip(), doc_no
 
 
+def _near(a: str, b: str) -> bool:
+    """Two printings of one title that differ by a character or two (a portal's edit of the document's)."""
+    from difflib import SequenceMatcher
+
+    return min(len(a), len(b)) >= 8 and SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.9
+
+
 def _title_score(text: str, head: list[str]) -> int:
     """How much a head line reads like the document's title (0 or less: not a title)."""
     title, _ = _clean_title(text)
@@ -523,6 +555,11 @@ def parse_page_text(text: str, *, file: str | None = None) -> PageFields:
                 for j in range(*sp):
                     page.roles.append((lines[j].no, "title (repeated)"))
                     used.add(j)
+        for sp in spans:
+            other = _clean_title(joined(sp))[0]
+            if not used & set(range(*sp)) and other != title and _near(other, title):
+                # 云县2023年“三公”… (the portal's line) above 云县2023“三公”… (the document's own head)
+                page.warnings.append(f"标题两处不同：页面为“{other}”，文件为“{title}”；取文件的标题，请核对")
     offices = [k for k in offices if k not in used]
     others.extend(k for k in candidates if k not in used and k not in offices)
     offices.extend(k for k in candidates if k not in used and k not in offices and is_office(lines[k].text))
@@ -623,12 +660,14 @@ def _find_signature(lines: list[_Line], rest: list[int], page: PageFields) -> No
         got = _signature_at(body, k)
         if got is None:
             continue
-        sig, first = got
+        sig, first, note = got
         page.signature = sig
         for j in range(first, k):
-            page.roles.append((body[j].no, "signature office"))
+            if j != note:
+                page.roles.append((body[j].no, "signature office"))
         page.roles.append((body[k].no, "signature date"))
-        del rest[first:k + 1]
+        kept = [rest[note]] if note is not None else []  # （此件公开发布） stays in the body: nothing dropped
+        rest[first:k + 1] = kept
         return
     seen_prose = False
     for line in body:

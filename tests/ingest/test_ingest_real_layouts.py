@@ -116,3 +116,22 @@ def test_show_json_carries_the_body_as_text_blocks(run_hub, tmp_path: Path) -> N
     shown = json.loads(run_hub("show", data["id"], "--json").stdout)
     assert shown["body"][0] == {"type": "paragraph", "text": "现将有关事项通知如下。"}
     assert {"type": "heading", "text": "一、总体要求"} in shown["body"]
+
+
+def test_a_signature_date_whose_year_month_day_glyphs_were_lost_is_read_and_the_publication_note_stays() -> None:
+    r, _ = one("关于印发某县应急预案的通知\n各乡镇人民政府：\n现将预案印发给你们，请认真贯彻执行。\n"
+               "某县人民政府办公室\n(此件公开发布)\n{ 2017 6 23\n")
+    assert r.signature is not None and r.signature.office == "某县人民政府办公室"
+    assert r.written_on == date(2017, 6, 23)
+    assert "(此件公开发布)" in r.body_text()
+    # three numbers with no office above them are no signature
+    r, _ = one("关于某事的通知\n各乡镇人民政府：\n现将有关事项通知如下。\n2017 6 23\n")
+    assert r.signature is None and r.written_on is None
+
+
+def test_a_title_printed_twice_differently_takes_the_documents_own_and_says_so() -> None:
+    r, warnings = one("索引号\nyx/2024-00033\n发布机构\n云县财政局\n云县2023年“三公”经费决算情况说明\n\n"
+                      "云县2023“三公”经费决算情况说明\n根据县政府工作安排，现将情况公开如下。\n")
+    assert r.title == "云县2023“三公”经费决算情况说明"
+    assert any("标题两处不同" in w and "云县2023年“三公”经费决算情况说明" in w for w in warnings)
+    assert "云县2023年“三公”经费决算情况说明" in r.extra["页面其他文字"]  # kept, not dropped
