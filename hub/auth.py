@@ -45,6 +45,7 @@ class Action(StrEnum):
     RECORD_PUBLISH = "record.publish"
     RECORD_WITHDRAW = "record.withdraw"
     RECORD_URGE = "record.urge"
+    RECORD_ASSIGN = "record.assign"  # choose the 公开责任部门 of a record no department answers for
     DELIVERY_VIEW = "delivery.view"
     DELIVERY_RETRY = "delivery.retry"
     DELIVERY_CANCEL = "delivery.cancel"
@@ -69,6 +70,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.RECORD_PUBLISH: frozenset({_O, _SYS}),
     Action.RECORD_WITHDRAW: frozenset({_O}),
     Action.RECORD_URGE: frozenset({_O}),
+    Action.RECORD_ASSIGN: frozenset({_O}),
     Action.DELIVERY_VIEW: frozenset({_A, _R, _O, _D}),
     Action.DELIVERY_RETRY: frozenset({_O}),
     Action.DELIVERY_CANCEL: frozenset({_O}),

@@ -47,6 +47,7 @@ def _register() -> None:
         "hub.commands.web",
         "hub.commands.subscribers",
         "hub.commands.config",
+        "hub.commands.departments",
     ):
         try:
             importlib.import_module(module)

@@ -188,7 +188,7 @@ class Record(_Frozen):
     """One disclosure record as the hub understands it."""
 
     id: str = Field(pattern=RECORD_ID_PATTERN)
-    title: str = Field(min_length=1)  # its upper limit is the store's column (column_limits)
+    title: str  # empty while the author has not typed one (issue 11; submit refuses it); its upper limit is the store's column (column_limits)
     index_no: str | None = None
     catalog: str | None = None
     department: str | None = None
@@ -265,6 +265,27 @@ class Record(_Frozen):
                     lines.append(block.caption)
                 lines.extend(" ".join(row) for row in [block.header, *block.rows] if row)
         return lines
+
+
+def text_blocks(record: Record) -> list[dict[str, str]]:
+    """The body as ``{type, text}`` blocks (``hub show --json``), so a reader can check what was kept.
+
+    Headings carry their number; a list is one item per line; a table is one row per line, cells
+    joined by `` | `` (header first).
+    """
+    out: list[dict[str, str]] = []
+    for block in record.body:
+        if isinstance(block, Heading):
+            text = f"{block.number or ''}{block.text}"
+        elif isinstance(block, Paragraph):
+            text = block.text
+        elif isinstance(block, ListBlock):
+            text = "\n".join(block.items)
+        else:
+            rows = [block.header, *block.rows] if block.header else list(block.rows)
+            text = "\n".join(([block.caption] if block.caption else []) + [" | ".join(r) for r in rows])
+        out.append({"type": block.type, "text": text})
+    return out
 
 
 def short_version(version: str) -> str:

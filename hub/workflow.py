@@ -106,6 +106,9 @@ def _department(row: VersionRow) -> str:
     return row.department or ""
 
 
+_VERB = {"submit": "提交审核", "approve": "审核通过", "publish": "发布"}
+
+
 def _label(row: VersionRow) -> str:
     return f"{row.record_id}@{short_version(row.version)}"
 
@@ -153,6 +156,9 @@ def transition(
         raise WorkflowError(f"cannot {name} {_label(row)}: it is {current.value} (only from {allowed})")
     if t.current_only:
         _check_current(session, row, name)
+    if t.action in (Action.RECORD_SUBMIT, Action.RECORD_APPROVE, Action.RECORD_PUBLISH) and not (row.title or "").strip():
+        # a page without a title line ingests with an empty title (issue 11); it is never sent out so
+        raise WorkflowError(f"无法{_VERB.get(name, name)} {_label(row)}：记录没有标题，请先在编辑页填写标题")
     if t.four_eyes and row.created_by == user.name:
         raise WorkflowError(f"{user.name} cannot {name} {_label(row)}: it is their own record")
     if t.action is Action.RECORD_APPROVE:

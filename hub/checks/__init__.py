@@ -14,7 +14,14 @@ from itertools import accumulate
 
 from hub.checks.findings import KINDS, PERSONAL_DATA, Finding
 from hub.checks.links import find_links, url_spans
-from hub.checks.personal import CANDIDATE_PATTERNS, Match, find_personal_data, mask_line
+from hub.checks.personal import (
+    CANDIDATE_PATTERNS,
+    Match,
+    find_personal_data,
+    mask_line,
+    mask_text,
+    phone_column_values,
+)
 from hub.checks.settings import CheckConfig, WordEntry, load_check_config
 from hub.checks.text import excerpt, protected_spans, record_lines
 from hub.checks.words import find_words
@@ -73,11 +80,12 @@ def check_lines(lines: list[str], record: Record, config: CheckConfig) -> list[F
     """Run every check over ``lines`` (1-based line numbers in the findings)."""
     findings: list[Finding] = []
     allowed = (*config.links.allowed_hosts, _own_host())
+    phones = phone_column_values(record)
     candidates, words = candidate_lines(lines, config)
     for index in candidates:
         n, line = index + 1, lines[index]
         own = protected_spans(line, record) + url_spans(line)
-        pii = find_personal_data(line, bank_prefixes=config.personal_data.bank_prefixes, skip=own)
+        pii = find_personal_data(line, bank_prefixes=config.personal_data.bank_prefixes, skip=own, phone_values=phones)
         masked = mask_line(line, pii) if pii else line
         for m in pii:
             s = _shift(pii, m.start)
@@ -107,4 +115,58 @@ def run_checks(record: Record, *, source_text: str | None = None) -> list[Findin
     """Every finding for ``record``; line/column point into ``source_text`` when it is given."""
     config = load_check_config()
     lines = source_text.split("\n") if source_text is not None else record_lines(record)
-    return check_lines(lines, record, config)
+    return check_lines(lines, record, config) + issuer_findings(record)
+
+
+#: what the author sees when no issuing office was found (issue 11): blocking until one is chosen
+ISSUER_MISSING = "未识别发布机构"
+
+
+def issuer_findings(record: Record) -> list[Finding]:
+    """A blocking ``issuer_missing`` finding for an ingested page or feed entry that names no office.
+
+    Why blocking: the renditions would otherwise have to name *someone* as the issuer, and the
+    site owner is not a truthful default (issue 11). The author resolves it by choosing the
+    office (公开责任部门) in the editor; the new version is checked again and the finding is gone.
+    """
+    from hub.ingest.issuer import record_issuer
+
+    if record_issuer(record) or record.source is None or record.source.kind not in ("page", "feed"):
+        return []
+    return [Finding("issuer_missing", None, None, ISSUER_MISSING,
+                    "请在编辑页选择发布机构（公开责任部门）", True)]
+
+
+def masked_record(record: Record) -> Record:
+    """``record`` with every ID, bank-card and mobile number in its text masked (139****1234).
+
+    What ``hub render`` renders while a version still has unresolved blocking personal-data
+    findings (decision 2026-12-03-page-reader): previews stay possible, nothing leaks in clear.
+    """
+    config = load_check_config()
+    prefixes = config.personal_data.bank_prefixes
+    phones = phone_column_values(record)
+
+    def m(text: str) -> str:
+        return mask_text(text, bank_prefixes=prefixes, phone_values=phones)
+
+    data = record.model_dump(mode="python")
+    data["title"] = m(data["title"])
+    for key in ("addressees",):
+        data[key] = [m(x) for x in data[key]]
+    for block in data["body"]:
+        if "text" in block:
+            block["text"] = m(block["text"])
+        if "items" in block:
+            block["items"] = [m(x) for x in block["items"]]
+        if "rows" in block:
+            block["rows"] = [[m(c) for c in row] for row in block["rows"]]
+            block["header"] = [m(c) for c in block["header"]]
+        if block.get("caption"):
+            block["caption"] = m(block["caption"])
+    for ov in data["overrides"].values():
+        for key in ("title", "text", "digest"):
+            if ov.get(key):
+                ov[key] = m(ov[key])
+    data["extra"] = {k: m(v) for k, v in data["extra"].items()}
+    return Record.model_validate(data)

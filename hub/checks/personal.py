@@ -118,9 +118,20 @@ def _is_amount(line: str, start: int, end: int) -> bool:
     return _AMOUNT_AFTER.match(line[end:end + 4]) is not None or _AMOUNT_BEFORE.search(line[max(0, start - 8):start]) is not None
 
 
+#: what announces a phone number: after it, any 11-digit 1[3-9] number is a mobile, allocated or not
+_PHONE_CUE = re.compile(r"(电话|手机|联系方式|手机号码?|联系人|热线|Tel|TEL|tel|Mobile|mobile)[^0-9\n]{0,12}$")
+_ANY_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
 def find_personal_data(line: str, *, bank_prefixes: tuple[str, ...],
-                       skip: list[tuple[int, int]] | None = None) -> list[Match]:
-    """Every validated ID number, mobile and bank card on ``line``, in order."""
+                       skip: list[tuple[int, int]] | None = None,
+                       phone_values: frozenset[str] = frozenset()) -> list[Match]:
+    """Every validated ID number, mobile and bank card on ``line``, in order.
+
+    Leak detection errs on catching (issue 11): an 11-digit ``1[3-9]`` number is a mobile even
+    with a prefix no carrier has issued (179…) when the line announces a phone (电话/手机/联系方式
+    before it) or the number stands in a table's phone column (``phone_values``).
+    """
     skip = skip or []
     found: list[Match] = []
     taken: list[tuple[int, int]] = []
@@ -133,6 +144,8 @@ def find_personal_data(line: str, *, bank_prefixes: tuple[str, ...],
             continue
         value = re.sub(r"[^0-9X]", "", m.group(0).translate(_FOLD))
         kind = _classify(value, bank_prefixes)
+        if kind is None and _ANY_MOBILE.match(value) and (value in phone_values or _PHONE_CUE.search(line[:start])):
+            kind = "mobile"
         if kind is None or _is_amount(line, start, end):
             continue
         if kind == "mobile" and len(value) == 13:
@@ -150,3 +163,27 @@ def mask_line(line: str, matches: list[Match]) -> str:
         out += line[pos:m.start] + m.masked
         pos = m.end
     return out + line[pos:]
+
+
+def phone_column_values(record: object) -> frozenset[str]:
+    """The digits of every cell in a table column headed 电话/手机/联系方式 (a phone column)."""
+    from hub.record import Record, Table
+
+    if not isinstance(record, Record):
+        return frozenset()
+    out: set[str] = set()
+    for block in record.body:
+        if not isinstance(block, Table):
+            continue
+        cols = [i for i, h in enumerate(block.header) if re.search(r"电话|手机|联系方式|号码", h)]
+        for row in block.rows:
+            for i in cols:
+                if i < len(row):
+                    out.add(re.sub(r"[^0-9]", "", row[i].translate(_FOLD)))
+    return frozenset(out)
+
+
+def mask_text(text: str, *, bank_prefixes: tuple[str, ...], phone_values: frozenset[str] = frozenset()) -> str:
+    """``text`` with every ID, card and mobile number masked, line by line."""
+    return "\n".join(mask_line(line, find_personal_data(line, bank_prefixes=bank_prefixes, phone_values=phone_values))
+                     for line in text.split("\n"))

@@ -34,12 +34,25 @@ def render(
     kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only these kinds (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: kind, path, sha256, bytes and facts.")] = False,
 ) -> None:
-    """Render every rendition of a version (summary, qr, sms, wechat, weibo, web, print, video)."""
-    from hub.renderers.service import render_ref
+    """Render every rendition of a version (summary, qr, sms, wechat, weibo, web, print, video).
 
-    renditions = render_ref(ref, kinds=kind or None)
+    Every kind that can be rendered is; the ones that cannot are named with the reason and the
+    exit status is 1. While the version has unresolved blocking personal-data findings the
+    renditions are made from a masked copy (no ID, card or mobile number in clear).
+    """
+    from hub.renderers.service import render_ref_all
+
+    renditions, failed = render_ref_all(ref, kinds=kind or None)
     if as_json:
-        typer.echo(json.dumps([_jsonable(r) for r in renditions], ensure_ascii=False, indent=2))
+        out: Any = [_jsonable(r) for r in renditions]
+        if failed:
+            out = {"renditions": out, "failed": failed}
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         for r in renditions:
             typer.echo(_line(r))
+    for name, why in failed.items():
+        typer.echo(f"error: {name}: {why}", err=True)
+    if failed:
+        typer.echo(f"error: {len(failed)} kind(s) not rendered: {', '.join(failed)}", err=True)
+        raise typer.Exit(1)

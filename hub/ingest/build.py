@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from hub.catalog import Catalog, get_catalog
 from hub.errors import ConfigError, RecordError
 from hub.ingest.ids import derive_id
+from hub.ingest.issuer import resolve_issuer
 from hub.ingest.page import EXPECTED, FIELD_LABELS, PageFields
 from hub.record import Level, Record, Source
 
@@ -72,11 +73,27 @@ def page_to_record(page: PageFields, *, file: str | None, source_uri: str) -> tu
             label = FIELD_LABELS[name]
             note = "; 主动公开 assumed" if name == "disclosure" else ""
             warnings.append(f"header field {label} ({name}) is missing{note}")
-    title = page.title
-    if not title:
-        raise RecordError("no title line", file=file, line=1, field="title")
+    title = page.title or ""
+    if len(title) > 300:
+        page.extra.setdefault("标题全文", title)
+        warnings.append(f"the title is {len(title)} characters; the record keeps 300, the whole is in extra[标题全文]")
     index_no = values.get("index_no")
-    department = values.get("department")
+    header_dept = values.get("department")
+    source_name = values.get("source_name")
+    issuer = resolve_issuer(header=header_dept if isinstance(header_dept, str) else None,
+                            signature=page.signature.office if page.signature else None, title=title,
+                            source=source_name if isinstance(source_name, str) else None,
+                            head_office=page.head_offices[0] if page.head_offices else None)
+    department = issuer.office if issuer else None
+    if isinstance(header_dept, str) and header_dept and department and header_dept != department:
+        # the portal's own name for the page (often the re-posting office, or its website): kept, not lost
+        page.extra.setdefault("发布机构", header_dept)
+        warnings.append(f"header 发布机构 {header_dept!r} differs from the document's issuer {department!r} "
+                        f"({issuer.origin if issuer else ''}); the header's value is kept in extra[发布机构]")
+    if issuer is None:
+        warnings.append("未识别发布机构：页面的表头、落款、标题和来源都没有写明发布机构，请选择 (no issuing office found)")
+    elif issuer.origin != "header":
+        warnings.append(f"发布机构 {issuer.office} taken from the {issuer.origin} (the header names none)")
     level, region = infer_level(department if isinstance(department, str) else None)
     if level is None:
         warnings.append("level not inferable from the department; county assumed")
@@ -100,7 +117,8 @@ def page_to_record(page: PageFields, *, file: str | None, source_uri: str) -> tu
         "catalog": values.get("catalog"),
         "department": department,
         "doc_no": values.get("doc_no"),
-        "written_on": values.get("written_on"),
+        "written_on": values.get("written_on") or (page.signature.date if page.signature else None)
+        or page.body_date,
         "published_at": published if isinstance(published, datetime) else None,
         "validity": values.get("validity"),
         "addressees": page.addressees or values.get("addressees") or [],

@@ -21,8 +21,10 @@ import httpx
 from pydantic import ValidationError
 
 from hub.errors import RecordError
+from hub.ingest.config import get_ingest_config
 from hub.ingest.html import html_to_blocks
 from hub.ingest.ids import derive_id
+from hub.ingest.issuer import ISSUER_KEY, resolve_issuer
 from hub.ingest.textio import MAX_BYTES
 from hub.record import Paragraph, Record, Source
 from hub.redact import redact
@@ -100,6 +102,19 @@ def _entry_html(entry: Any) -> str:
     return str(entry.get("summary") or entry.get("description") or "")
 
 
+def _source_of(entry: Any, blocks: list[Any]) -> str | None:
+    """The entry's ``<source>`` title, else a ``来源：…`` line of its content."""
+    src = entry.get("source") or {}
+    name = str(src.get("title") or "").strip() if hasattr(src, "get") else ""
+    if name:
+        return name
+    for block in blocks:
+        m = re.match(r"^\s*(?:信息)?来源\s*[:：]\s*(\S[^\s，。]*)", getattr(block, "text", "") or "")
+        if m:
+            return m.group(1)
+    return None
+
+
 def parse_feed(data: bytes, *, uri: str) -> list[FeedEntry]:
     """Every entry of a feed as a draft record; raises ``RecordError`` when it is no feed at all."""
     try:
@@ -117,6 +132,7 @@ def parse_feed(data: bytes, *, uri: str) -> list[FeedEntry]:
                               line=_parser_line(parsed.get("bozo_exception")))
         return []  # a well-formed feed with no entries
     feed_title = str(parsed.get("feed", {}).get("title") or "").strip()
+    rule = get_ingest_config().feed_rule(uri)
     out: list[FeedEntry] = []
     for n, entry in enumerate(entries, start=1):
         warnings = list(feed_warnings)
@@ -139,11 +155,30 @@ def parse_feed(data: bytes, *, uri: str) -> list[FeedEntry]:
         author = str(entry.get("author") or "").strip()
         if author:
             extra["author"] = author
+        source_name = _source_of(entry, blocks)
+        if source_name:
+            extra["来源"] = source_name
+        categories = [str(t.get("term") or "").strip() for t in entry.get("tags") or [] if t.get("term")]
+        if categories:
+            extra["category"] = "；".join(categories)
+        # the issuer, by the page reader's order (no header or signature in a feed entry), then the
+        # feed's configured issuer (config/ingest.toml [feeds."glob"]); never the feed's site
+        issuer = resolve_issuer(header=None, signature=None, title=title, source=source_name,
+                                configured=rule.issuer if rule else None)
+        if issuer is None:
+            warnings.append(f"entry {n}: 未识别发布机构 (no office in the title, <source> or 来源); the author chooses one")
+        elif issuer.origin == "feed-config":
+            warnings.append(f"entry {n}: 发布机构 {issuer.office} from the feed's configuration (config/ingest.toml)")
+        department = (rule.department if rule and rule.department else None) or (issuer.office if issuer else None)
+        if issuer and department != issuer.office:
+            extra[ISSUER_KEY] = issuer.office  # published by the configured department, issued by another office
         warnings.append("stage (五公开), domain and 索引号 are not in feeds; left empty for the reviewer")
         try:
             record = Record(
                 id=derive_id(None, "feed", guid),
                 title=title[:300],
+                department=department,
+                catalog=categories[0] if categories else None,
                 published_at=published,
                 body=blocks,
                 extra=extra,

@@ -10,7 +10,8 @@ import re
 from html.parser import HTMLParser
 
 from hub.ingest.numbering import heading_line, split_number
-from hub.record import Block, Heading, ListBlock, Paragraph, Table
+from hub.ingest.tables import make_table
+from hub.record import Block, Heading, ListBlock, Paragraph
 
 _BLOCK_TAGS = {"p", "div", "section", "article", "blockquote", "pre", "br", "hr", "center"}
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
@@ -100,7 +101,7 @@ class _Collector(HTMLParser):
             self.row = None
         elif tag == "table" and self.table is not None:
             if self.table:
-                self.blocks.append(Table(header=self.table[0], rows=self.table[1:]))
+                self.blocks.extend(make_table(self.table))  # a table with a header and rows, or text
             self.table = None
         elif tag == "a" and self.links:
             href = self.links.pop()

@@ -15,7 +15,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from hub.ingest.numbering import Numbered, check_sequence, heading_line, split_number
-from hub.record import Block, Heading, ListBlock, Paragraph, Table
+from hub.ingest.tables import make_table
+from hub.record import Block, Heading, ListBlock, Paragraph
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 _SOFT = re.compile(r" *\n *")
@@ -185,6 +186,7 @@ def _table(tokens: list[Token], i: int, body: ParsedBody, offset: int) -> int:
         elif tok.type == "inline" and current is not None:
             current.append(inline_text(tok))
         i += 1
-    body.blocks.append(Table(header=header, rows=rows))
-    body.lines.append(line)
+    made = make_table([header, *rows]) if header else make_table(rows)  # never an empty table (issue 11)
+    body.blocks.extend(made)
+    body.lines.extend([line] * len(made))
     return i + 1

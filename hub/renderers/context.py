@@ -73,6 +73,45 @@ def not_after(record: Record, ctx: RenderContext, channel: str) -> datetime | No
     return record.published_at + timedelta(hours=int(hours))
 
 
+def issuer(record: Record) -> str | None:
+    """The office that issued ``record``, as the record names it; None when it names none.
+
+    Never the site owner (``site_name``): a notice of another county, of a 防汛指挥部 or of the
+    State Council re-posted on our portal is not ours (issue 11). A record without an office
+    carries the blocking finding ``issuer_missing`` and is not published; renderers that need a
+    name fail with a RenderError that says so instead of inventing one.
+    """
+    from hub.ingest.issuer import record_issuer
+
+    return record_issuer(record)
+
+
+def issuer_line(record: Record) -> str | None:
+    """How renditions name the issuer: ``国务院`` or, for a re-posted document, ``某县政府办公室转发国务院``.
+
+    The re-poster is the responsible hub department (``department``) when the issuer is kept
+    apart (``extra[文件发布机构]``, see ``hub.departments``), else the portal header's
+    ``extra[发布机构]``; saying "转发" keeps the renditions from presenting the State Council's
+    decision as the county's own.
+    """
+    from hub.ingest.issuer import ISSUER_KEY
+
+    name = issuer(record)
+    if name is None:
+        return None
+    publisher = ((record.department if record.extra.get(ISSUER_KEY) else None)
+                 or record.extra.get("发布机构") or "").strip()
+    if publisher and publisher not in name and name not in publisher and _is_office_name(publisher):
+        return f"{publisher}转发{name}"
+    return name
+
+
+def _is_office_name(name: str) -> bool:
+    from hub.ingest.issuer import is_office
+
+    return is_office(name)
+
+
 def render_settings() -> dict[str, Any]:
     """What of the configuration renderers may read: the ``[render]`` table and the site name."""
     config = get_config()

@@ -42,9 +42,9 @@ from hub.record import ChannelOverride, Heading, ListBlock, Record
 from hub.record import Paragraph as Para
 from hub.record import Table as TableBlock
 from hub.renderers.base import ArtifactStore, RenderContext
-from hub.renderers.context import not_after
+from hub.renderers.context import issuer_line, not_after
 from hub.renderers.qr import qr_matrix
-from hub.renderers.text import clean
+from hub.renderers.text import clean, is_empty_table
 from hub.timeutil import to_local
 
 #: The rendition kind this module renders (its key in ``hub.renderers.RENDERERS``).
@@ -144,7 +144,7 @@ def _body(record: Record, st: dict[str, ParagraphStyle], width: float) -> list[F
         elif isinstance(block, ListBlock):
             out.extend(_p(f"{i}. {item}" if block.ordered else f"• {item}", st["item"])
                        for i, item in enumerate(block.items, 1))
-        elif isinstance(block, TableBlock):
+        elif isinstance(block, TableBlock) and not is_empty_table(block):
             if block.caption:
                 out.append(_p(block.caption, st["h2"]))
             out.append(_table(block, st, width))
@@ -187,7 +187,7 @@ def pdf_bytes(record: Record, ctx: RenderContext) -> bytes:
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm,
                             bottomMargin=18 * mm, invariant=1, title=clean(record.title)[:200],
-                            author=clean(record.department or str(ctx.settings.get("site_name", ""))),
+                            author=clean(issuer_line(record) or ""),
                             creator="hub", producer="hub", subject=record.index_no or "")
     override = _override(record)
     title = override.title if override and override.title else record.title

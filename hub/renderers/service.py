@@ -106,7 +106,15 @@ def _plan(session: Session, ref: str, kinds: list[str] | None) -> _Plan:
         if kind not in RENDERERS:
             raise NotFound(f"no rendition kind {kind!r} (kinds: {', '.join(RENDERERS)})")
     ctx = build_context(record, vrow.version, related=related_for(session, record))
-    plan = _Plan(record, vrow.version, ctx, context_key(ctx), wanted)
+    key = context_key(ctx)
+    if _unresolved_personal_data(session, vrow):
+        # never write ID/card/phone numbers in clear while a blocking finding stands (issue 11):
+        # render a masked copy, under its own context key so it is not reused once they are waived
+        from hub.checks import masked_record
+
+        record = masked_record(record)
+        key += ":masked"
+    plan = _Plan(record, vrow.version, ctx, key, wanted)
     rows = session.scalars(select(RenditionRow).where(RenditionRow.version == vrow.version,
                                                       RenditionRow.kind.in_(wanted)))
     for row in rows:
@@ -116,12 +124,33 @@ def _plan(session: Session, ref: str, kinds: list[str] | None) -> _Plan:
     return plan
 
 
-def _render(plan: _Plan) -> dict[str, Rendition]:
-    """The missing renditions (pure: no database here)."""
+def _unresolved_personal_data(session: Session, vrow: VersionRow) -> bool:
+    from hub.checks import PERSONAL_DATA
+    from hub.store import repo
+
+    return any(f.blocking and f.waived_by is None and f.kind in PERSONAL_DATA for f in repo.findings_of(session, vrow))
+
+
+def _render(plan: _Plan, failed: dict[str, str] | None = None) -> dict[str, Rendition]:
+    """The missing renditions (pure: no database here).
+
+    With ``failed`` given, a kind whose renderer raises RenderError is recorded there (kind →
+    message) and the other kinds are still rendered; without it the first error propagates.
+    """
     from hub.renderers import RENDERERS
 
     store = ArtifactStore(get_settings().artifacts_dir)
-    return {kind: RENDERERS[kind](plan.record, plan.ctx, store) for kind in plan.wanted if kind not in plan.reused}
+    out: dict[str, Rendition] = {}
+    for kind in plan.wanted:
+        if kind in plan.reused:
+            continue
+        try:
+            out[kind] = RENDERERS[kind](plan.record, plan.ctx, store)
+        except RenderError as exc:
+            if failed is None:
+                raise
+            failed[kind] = str(exc)
+    return out
 
 
 def _write(session: Session, plan: _Plan, rendered: dict[str, Rendition]) -> None:
@@ -186,6 +215,23 @@ def render_ref(ref: str, kinds: list[str] | None = None) -> list[Rendition]:
     with session_scope() as session:
         _store(session, plan, rendered)
     return [plan.reused.get(k) or rendered[k] for k in plan.wanted]
+
+
+def render_ref_all(ref: str, kinds: list[str] | None = None) -> tuple[list[Rendition], dict[str, str]]:
+    """``render_ref`` that renders every kind it can: (renditions made or reused, {kind: why not}).
+
+    ``hub render`` uses it so that one broken channel (a WeChat title over 32 characters) does
+    not stop the others (issue 11); the renditions that succeeded are stored.
+    """
+    from hub.store.db import session_scope
+
+    with session_scope() as session:
+        plan = _plan(session, ref, kinds)
+    failed: dict[str, str] = {}
+    rendered = _render(plan, failed)
+    with session_scope() as session:
+        _store(session, plan, rendered)
+    return [plan.reused.get(k) or rendered[k] for k in plan.wanted if k not in failed], failed
 
 
 def get_rendition(session: Session | Connection, version: str, kind: str) -> Rendition:

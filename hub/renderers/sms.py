@@ -24,7 +24,7 @@ from hub.deliverables import Rendition
 from hub.errors import RenderError
 from hub.record import Record
 from hub.renderers.base import ArtifactStore, RenderContext
-from hub.renderers.context import not_after
+from hub.renderers.context import issuer, not_after
 from hub.renderers.text import clean
 from hub.timeutil import to_local
 
@@ -79,9 +79,11 @@ def department_short(department: str, limit: int) -> str:
 
 
 def _param_value(name: str, record: Record, ctx: RenderContext, limit: int) -> str:
-    site = str(ctx.settings.get("site_name", ""))
     if name == "department_short":
-        return department_short(clean(record.department or site), limit)
+        office = issuer(record)
+        if office is None:
+            raise RenderError("sms: 未识别发布机构: the record names no issuing office (the site owner is never used)")
+        return department_short(clean(office), limit)
     if name == "short_code":
         return ctx.short_codes["sms"]
     if name == "date":

@@ -13,9 +13,10 @@ the first three sentences get a small lead bonus (notices state their purpose fi
 characters are kept in document order. For the sample notice this picks the
 sentence that says what the notice does (推出“五公开”落地创新措施), not its first line.
 
-Key points come from the document's own structure: the top-level headings, then
-the next level, then list items, then (for records without structure) the next
-best sentences.
+Candidates are whole sentences of the body's prose only: no title, heading,
+caption, addressee line or boilerplate (来源：…, 浏览次数) (issue 11). Key points are
+the next best sentences, cut at a clause boundary to 40 characters, then list
+items; not section headings, which on real pages say 第一章 总则.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import jieba
 
 from hub.deliverables import Rendition
 from hub.errors import RenderError
-from hub.record import Heading, ListBlock, Paragraph, Record, Table
+from hub.record import ListBlock, Paragraph, Record
 from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.text import clauses, clean, cut, sentences
 
@@ -97,14 +98,40 @@ def _words(text: str) -> list[str]:
     ]
 
 
+#: page boilerplate that is never the gist: source and counter lines, editor credits, print/close links
+_BOILERPLATE = re.compile(r"^[【\[（(]?\s*(来源|信息来源|文章来源|浏览|浏览次数|浏览量|阅读|点击|责任编辑|编辑|作者|发布时间|"
+                          r"发布日期|时间|打印|关闭|字号|字体|分享|扫一扫|附件|当前位置|您的位置|主办单位|联系电话|网站标识码)")
+#: what a whole sentence ends with (a paragraph-final colon reads as a statement, see _normalise_end)
+_WHOLE = re.compile(r"[。！？；!?;：:][”’」』）)]*$")
+
+
 def _candidates(record: Record) -> list[str]:
+    """Whole sentences of the body's prose, nothing else (issue 11).
+
+    Not the title, not headings (they are blocks of their own), not table cells, not a line
+    without end punctuation (a caption, a sub-title or a title repeated in the body), not an
+    addressee line (各镇人民政府：) and not page boilerplate (来源：…, 浏览次数：…).
+    """
+    title = clean(record.title)
     out: list[str] = []
+    texts: list[str] = []
     for block in record.body:
         if isinstance(block, Paragraph):
-            out.extend(sentences(clean(block.text)))
+            texts.append(clean(block.text))
         elif isinstance(block, ListBlock):
-            out.extend(s for item in block.items for s in sentences(clean(item)))
+            texts.extend(clean(item) for item in block.items)
+    for text in texts:
+        if not text or text == title or _BOILERPLATE.match(text) or _addressee(text):
+            continue
+        out.extend(s for s in sentences(text) if _WHOLE.search(s) and s.rstrip("。：:") != title)
     return out
+
+
+def _addressee(text: str) -> bool:
+    """``各镇人民政府，县政府各工作部门：``: the same rule the page reader uses."""
+    from hub.ingest.page import addressees_of
+
+    return addressees_of(text) is not None
 
 
 def _normalise_end(sentence: str) -> str:
@@ -168,33 +195,29 @@ def _clause_prefix(sentence: str) -> str:
 
 
 def _key_points(record: Record, ranked: list[_Sentence], summary: list[str]) -> list[str]:
+    """3–6 points in the record's own words: the best sentences after the summary's, each cut at a
+    clause boundary to 40 characters; then list items. Never section headings (on real pages they
+    read 第一章 总则 or 指导思想) and never table cells."""
     points: list[str] = []
 
     def add(text: str) -> None:
-        text = cut(clean(text).strip("：:，,。 "), POINT_CHARS)
-        if text and text not in points and len(points) < MAX_POINTS:
+        text = cut(clean(text).strip("：:，, "), POINT_CHARS)
+        if text and len(text) >= 4 and text not in points and len(points) < MAX_POINTS:
             points.append(text)
 
-    headings = [b for b in record.body if isinstance(b, Heading)]
-    for level in sorted({h.level for h in headings}):
-        for h in headings:
-            if h.level == level:
-                add(h.text)
+    for pass_ in (0, 1):
+        for s in ranked:
+            if len(points) >= MAX_POINTS:
+                return points
+            if pass_ == 1 or (s.text not in summary and _normalise_end(s.text) not in summary):
+                if len(s.text) >= MIN_SENTENCE:
+                    add(s.text)
         if len(points) >= MIN_POINTS:
             return points
     for block in record.body:
         if isinstance(block, ListBlock):
             for item in block.items:
                 add(sentences(item)[0] if sentences(item) else item)
-        elif isinstance(block, Table) and block.caption:
-            add(block.caption)
-    # records without structure: the next best sentences, then (if still short) the summary's own
-    for pass_ in (0, 1):
-        for s in ranked:
-            if len(points) >= MIN_POINTS:
-                return points
-            if pass_ == 1 or (s.text not in summary and _normalise_end(s.text) not in summary):
-                add(s.text)
     return points
 
 

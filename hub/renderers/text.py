@@ -65,3 +65,12 @@ def heading_base(record: Record) -> int:
     """The record's top heading level: outputs number their headings from it (the page title is h1)."""
     levels = [b.level for b in record.body if isinstance(b, Heading)]
     return min(levels) if levels else 1
+
+
+def is_empty_table(block: object) -> bool:
+    """A table with no text in any cell: never rendered on any channel (issue 11: "共0项" slides)."""
+    from hub.record import Table
+
+    if not isinstance(block, Table):
+        return False
+    return not any(c.strip() for c in block.header) and not any(c.strip() for row in block.rows for c in row)

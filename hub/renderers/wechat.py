@@ -28,7 +28,7 @@ from hub.deliverables import Rendition
 from hub.errors import RenderError
 from hub.record import Record
 from hub.renderers.base import ArtifactStore, RenderContext
-from hub.renderers.context import not_after
+from hub.renderers.context import issuer_line, not_after
 from hub.renderers.images import cover, jpeg
 from hub.renderers.qr import load_logo
 from hub.renderers.summary import MAX_CHARS as DIGEST_MAX
@@ -85,7 +85,7 @@ def article_html(record: Record, ctx: RenderContext) -> str:
     date = record.written_on or (to_local(record.published_at).date() if record.published_at else None)
     html = render_template(
         "wechat/article.html", record=record, blocks=record.body, heading_base=heading_base(record), override_text=paras,
-        site_name=ctx.settings.get("site_name", ""), page_url=ctx.page_url,
+        site_name=ctx.settings.get("site_name", ""), issuer=issuer_line(record), page_url=ctx.page_url,
         date=f"{date.year}年{date.month}月{date.day}日" if date else "", narrow_columns=NARROW_COLUMNS)
     css = environment().loader.get_source(environment(), "wechat/article.css")[0]  # type: ignore[union-attr]
     inlined = _inliner().inline_fragment(html, css)
@@ -96,7 +96,7 @@ def _cover_jpeg(record: Record, ctx: RenderContext) -> bytes:
     font_path = str(ctx.settings["render"]["font"])
     date = record.written_on or (to_local(record.published_at).date() if record.published_at else None)
     logo_path = str(ctx.settings["render"].get("logo") or "")
-    img = cover(clean(record.title), clean(record.department or str(ctx.settings.get("site_name", ""))),
+    img = cover(clean(record.title), clean(issuer_line(record) or ""),
                 date.isoformat() if date else "", font_path, COVER_SIZE, logo=load_logo(logo_path) if logo_path else None)
     return jpeg(img, THUMB_MAX_BYTES)
 

@@ -12,9 +12,11 @@ text (【政务公开·扶贫救灾】) and as ``topics`` in the rendition for t
 later API. Any ``#`` in generated text becomes a full-width ``＃``; an editor's
 override containing ``#…#`` is a RenderError.
 
-Overflow policy: generated text is a draft, so it drops the summary and then
-shortens the title at a clause boundary with "…" (the link carries the full
-text); an editor's override is never cut: over 140 is a RenderError.
+Text (issue 11): the topic label, the summary, the link. The title is not repeated
+(the picture card carries it); the summary is never dropped. Overflow policy:
+generated text is a draft, so the summary is cut at a clause boundary with "…"
+(the link carries the full text); an editor's override is never cut: over 140
+is a RenderError.
 """
 
 from __future__ import annotations
@@ -60,19 +62,20 @@ def topics(record: Record, configured: list[str]) -> list[str]:
 
 
 def _auto_text(record: Record, label: str, url: str) -> str:
-    title = clean(record.title).replace("#", "＃")
+    """Label, the summary, the link: never the title again (the card and the link carry it), and
+    never without the summary (issue 11: title + link alone says nothing). A summary too long for
+    the room is cut at a clause boundary with "…"."""
     summary = clean(summarize(record).text).replace("#", "＃")
     tail = f" {url}"
-    full = f"{label}{title}：{summary}{tail}"
-    if weibo_length(full) <= LIMIT:
-        return full
-    short = f"{label}{title}{tail}"
-    if weibo_length(short) <= LIMIT:
-        return short
     room = LIMIT - weibo_length(f"{label}{tail}")
     if room < 4:
         raise RenderError(f"weibo: topics and link alone take {weibo_length(label + tail)} of {LIMIT} characters")
-    return f"{label}{cut(title, room)}{tail}"
+    text = summary
+    while weibo_length(text) > room:
+        text = cut(summary, max(1, len(text) - 1)) if len(text) > 4 else text[: room]
+        if len(text) <= 4:
+            break
+    return f"{label}{text}{tail}"
 
 
 def _override_text(text: str, url: str) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
 from hub.errors import HubError, NotFound
-from hub.record import Record, short_version
+from hub.record import Record, short_version, text_blocks
 from hub.store.models import AuditRow, FindingRow, RecordRow, UserRow, VersionRow, WorkflowEventRow
 from hub.timeutil import iso_local, utcnow
 
@@ -361,6 +361,13 @@ def finding_to_json(finding: FindingRow | FindingLike) -> dict[str, Any]:
     return out
 
 
+def _masked_blocks(record: Record) -> list[dict[str, str]]:
+    """The body as text blocks with ID, card and mobile numbers masked (CLI output is like a log)."""
+    from hub.checks import masked_record
+
+    return text_blocks(masked_record(record))
+
+
 def record_to_json(
     row: VersionRow, record: Record, *, findings: Sequence[FindingRow | FindingLike] | None = None
 ) -> dict[str, Any]:
@@ -381,7 +388,8 @@ def record_to_json(
         "title": record.title,
         "index_no": record.index_no,
         "doc_no": record.doc_no,
-        "department": record.department,
+        "department": record.department,  # 公开责任部门: who sees, edits and reviews it
+        "issuer": _issuer(record),  # 发布机构 as found (国务院 on a re-post); renditions say 转发
         "catalog": record.catalog,
         "disclosure": record.disclosure.value,
         "written_on": None if record.written_on is None else record.written_on.isoformat(),
@@ -396,6 +404,7 @@ def record_to_json(
         "addressees": list(record.addressees),
         "signature": None if record.signature is None else record.signature.model_dump(mode="json"),
         "blocks": len(record.body),
+        "body": _masked_blocks(record),
         "attachments": len(record.attachments),
         "warnings": list(row.warnings or []),
         "findings": [finding_to_json(f) for f in findings],
@@ -403,3 +412,9 @@ def record_to_json(
         "created_by": row.created_by,
         "created_at": iso_local(row.created_at),
     }
+
+
+def _issuer(record: Record) -> str | None:
+    from hub.ingest.issuer import record_issuer
+
+    return record_issuer(record)

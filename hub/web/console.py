@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from hub import auth
 from hub.auth import Action
-from hub.errors import HubError, NotFound, RecordError, RenderError, WorkflowError
+from hub.errors import HubError, InputError, NotFound, RecordError, RenderError, WorkflowError
 from hub.record import Record
 from hub.settings import get_settings
 from hub.store import repo
@@ -182,13 +182,22 @@ def dashboard(request: Request, msg: str | None = None) -> HTMLResponse:
         findings: dict[str, int] = {}
         for r in rows:
             findings[r.version] = sum(1 for f in repo.findings_of(s, r) if f.blocking and not f.waived_by)
+        unassigned = _unassigned(s, rows) if auth.can(user, Action.RECORD_ASSIGN) else []
     if user.role == "author":
         todo = [r for r in rows if r.state in ("draft", "rejected")]
     else:
         todo = [r for r in rows if r.state == todo_state]
     return render(request, "console/dashboard.html", {
-        "rows": rows, "todo": todo, "findings": findings, "msg": msg,
+        "rows": rows, "todo": todo, "findings": findings, "msg": msg, "unassigned": unassigned,
         "can_create": auth.can(user, Action.RECORD_CREATE)})
+
+
+def _unassigned(s: Session, rows: list[VersionRow]) -> list[VersionRow]:
+    """The office's queue: open records no hub department answers for (none, or not a hub department)."""
+    from hub.departments import hub_departments
+
+    known = set(hub_departments(s))
+    return [r for r in rows if r.state not in ("published", "withdrawn") and (r.department or "") not in known]
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -267,6 +276,7 @@ async def upload(request: Request, file: Annotated[UploadFile | None, File()] = 
 
 
 def _upload(request: Request, data: bytes, name: str, text: str) -> Response:
+    from hub.departments import route
     from hub.ingest import ingest_path
 
     user = _user(request)
@@ -283,7 +293,9 @@ def _upload(request: Request, data: bytes, name: str, text: str) -> Response:
             versions = []
             with session_scope() as s:
                 for it in items:
-                    row = _save(s, user, it.record, warnings=list(it.warnings), source_text=it.source_text,
+                    record, note = route(s, it.record, fallback=user.department if user.role in auth.DEPARTMENT_SCOPED else None)
+                    row = _save(s, user, record, warnings=[*it.warnings, *([note] if note else [])],
+                                source_text=it.source_text,
                                 source_key=it.source_key)
                     versions.append(row.version)
         except RecordError as exc:
@@ -374,6 +386,8 @@ def override(request: Request, ref: str, channel: str = Form(...), title: str = 
 
 @route("GET", "/v/{ref}", Action.RECORD_VIEW)
 def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResponse:
+    from hub.departments import hub_departments
+    from hub.renderers.context import issuer_line
     from hub.store.models import RecordRow
 
     user = _user(request)
@@ -387,6 +401,7 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         versions = repo.versions_of(s, row.record_id)
         deliveries = list(s.scalars(select(DeliveryRow).where(DeliveryRow.version == row.version)))
         sms_at_limit = _sms_at_limit(s) if row.state == "approved" else 0
+        departments = hub_departments(s) if auth.can(user, Action.RECORD_ASSIGN) else []
     allowed = {a.value: auth.can(user, a, department=dept) for a in Action}
     marks = annotate(record, findings)
     proposed_at = _proposed_at(record)
@@ -398,7 +413,8 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
     return render(request, "console/version.html", {
         "row": row, "record": record, "findings": findings, "events": events, "current": current,
         "versions": versions, "allowed": allowed, "marks": marks, "msg": msg, "names": FINDING_NAMES,
-        "has_deliveries": bool(deliveries), "own": row.created_by == user.name,
+        "has_deliveries": bool(deliveries), "own": row.created_by == user.name, "departments": departments,
+        "issuer": issuer_line(record),
         "blocking": [f for f in findings if f.blocking and not f.waived_by], "catalog_item": catalog_item,
         "proposed_at": proposed_at, "diff": diff, "sms_at_limit": sms_at_limit})
 
@@ -522,6 +538,21 @@ def withdraw(request: Request, ref: str, comment: str = Form("", max_length=500)
     from hub.web.lifecycle import withdraw_confirmed
 
     return withdraw_confirmed(request, ref, comment, confirm)
+
+
+@route("POST", "/v/{ref}/assign", Action.RECORD_ASSIGN)
+def assign(request: Request, ref: str, department: str = Form("")) -> Response:
+    """The office chooses the 公开责任部门 (``hub.departments.assign``); the issuer stays as found."""
+    from hub.departments import assign as assign_department
+
+    try:
+        with session_scope() as s:
+            row, _ = _see(s, request, ref, Action.RECORD_ASSIGN)
+            new = assign_department(s, row.version, department, actor=_user(request))
+            version = new.version
+    except InputError as exc:
+        return _back(f"/console/v/{ref}", str(exc))
+    return _back(f"/console/v/{version}", f"已指定公开责任部门：{department.strip()}。")
 
 
 @route("POST", "/v/{ref}/urge", Action.RECORD_URGE)

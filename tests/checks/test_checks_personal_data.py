@@ -159,3 +159,23 @@ def test_finding_json_has_exactly_the_contract_keys() -> None:
     f = run_checks_on_line("电话13992561234")
     assert f.to_json() == {"kind": "mobile", "line": 2, "column": 3, "excerpt": "电话139****1234",
                            "suggestion": "139****1234", "blocking": True}
+
+
+def test_an_unallocated_mobile_prefix_is_caught_after_a_phone_cue_and_in_a_phone_column() -> None:
+    """179… is no carrier's prefix, but after 电话/手机/联系方式 or in a 联系电话 column it is a mobile (issue 11)."""
+    text = HEADER + "联系人：张某，手机：17912345678。\n\n| 序号 | 姓名 | 联系电话 |\n|---|---|---|\n| 1 | 李某 | 17987654321 |\n"
+    [item] = ingest_text(text, file="p.md")
+    findings = run_checks(item.record, source_text=text)
+    assert sorted(f.suggestion for f in findings if f.kind == "mobile") == ["179****4321", "179****5678"]
+    assert "17912345678" not in " ".join(f.excerpt for f in findings)
+    # without a cue or a phone column an unallocated 11-digit number is left alone (a serial, a code)
+    [plain] = ingest_text(HEADER + "项目编号17912345678已登记。\n", file="q.md")
+    assert not [f for f in run_checks(plain.record) if f.kind == "mobile"]
+
+
+def test_the_excerpt_of_a_neighbouring_finding_never_shows_another_number_in_clear() -> None:
+    text = HEADER + "电话：17912345678，身份证：61092119650312864X\n"
+    [item] = ingest_text(text, file="p.md")
+    findings = run_checks(item.record, source_text=text)
+    excerpts = " ".join(f.excerpt for f in findings)
+    assert "17912345678" not in excerpts and "61092119650312864X" not in excerpts

@@ -166,3 +166,21 @@ def test_http_errors_and_refused_connections_are_record_errors(feed_server: str)
 def test_a_feed_over_the_size_cap_is_refused(feed_server: str) -> None:
     with pytest.raises(RecordError, match="limit"):
         ingest_url(f"{feed_server}/feed.xml", max_bytes=100)
+
+
+def test_feed_entries_take_their_issuer_from_source_or_a_laiyuan_line_and_keep_the_category(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """<source> and 来源： name the office; <category> is the catalog; the feed's own site is never the issuer."""
+    feed = tmp_path / "f.xml"
+    feed.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>汉阴县人民政府</title>'
+        '<item><title>防汛值班安排</title><link>http://127.0.0.1/a</link><guid>a</guid>'
+        '<source url="http://127.0.0.1/">汉阴县应急管理局</source><category>应急管理</category>'
+        '<description>汛期实行24小时值班。</description></item>'
+        '<item><title>秸秆禁烧倡议</title><link>http://127.0.0.1/b</link><guid>b</guid>'
+        '<description>&lt;p&gt;来源：汉阴县蒲溪镇人民政府&lt;/p&gt;&lt;p&gt;请勿焚烧秸秆。&lt;/p&gt;</description></item>'
+        '<item><title>一则消息</title><link>http://127.0.0.1/c</link><guid>c</guid><description>正文。</description></item>'
+        '</channel></rss>', encoding="utf-8")
+    a, b, c = ingest_path(feed)
+    assert (a.record.department, a.record.catalog) == ("汉阴县应急管理局", "应急管理")
+    assert b.record.department == "汉阴县蒲溪镇人民政府"
+    assert c.record.department is None and any("未识别发布机构" in w for w in c.warnings)

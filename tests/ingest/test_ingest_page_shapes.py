@@ -47,7 +47,9 @@ def test_one_field_per_line_is_a_header() -> None:
     text = ("关于做好冬季防火工作的通知\n索引号\nxzfgzbmzfb/2017-0170\n公开主体\n汉阴县应急管理局\n"
             "文号\n汉应急发〔2017〕3号\n公开日期\n2017-11-20\n" + BODY)
     r, warnings = one(text)
-    assert (r.index_no, r.department, r.doc_no) == ("xzfgzbmzfb/2017-0170", "汉阴县应急管理局", "汉应急发〔2017〕3号")
+    # the header's 公开主体 is read; the document's own 落款 names the issuer, so the header value is kept in extra
+    assert (r.index_no, r.extra["发布机构"], r.doc_no) == ("xzfgzbmzfb/2017-0170", "汉阴县应急管理局", "汉应急发〔2017〕3号")
+    assert r.department == "汉阴县人民政府办公室"
     assert iso_local(r.published_at) == "2017-11-20T00:00:00+08:00"
     assert any("no time of day" in w for w in warnings)
     assert any("成文日期" in w and "missing" in w for w in warnings)
@@ -76,12 +78,14 @@ def test_a_header_before_the_title_is_read_too() -> None:
 def test_every_synonym_maps_to_its_field(label: str, field: str) -> None:
     values = {"index_no": "abc/2017-0001", "department": "汉阴县财政局", "doc_no": "汉财发〔2017〕1号",
               "published_at": "2017-11-20 10:00", "written_on": "2017年11月19日", "catalog": "财政预决算",
-              "disclosure": "依申请公开", "validity": "有效", "title": "标题字段", "addressees": "各镇人民政府"}
+              "disclosure": "依申请公开", "validity": "有效", "title": "标题字段", "addressees": "各镇人民政府",
+              "source_name": "汉阴县财政局"}
     r, _ = one(f"通知\n{label}：{values[field]}\n正文第一段。\n")
     got = {"published_at": iso_local(r.published_at), "written_on": r.written_on and r.written_on.isoformat(),
-           "disclosure": r.disclosure.value, "addressees": ",".join(r.addressees)}.get(field, getattr(r, field, None))
-    expected = {"published_at": "2017-11-20T10:00:00+08:00", "written_on": "2017-11-19",
-                "title": "通知"}.get(field, values[field])
+           "disclosure": r.disclosure.value, "addressees": ",".join(r.addressees),
+           "source_name": r.department}.get(field, getattr(r, field, None))
+    # the header's 标题/名称 wins over the title line (issue 11); a 来源 office is the issuer when nothing else is
+    expected = {"published_at": "2017-11-20T10:00:00+08:00", "written_on": "2017-11-19"}.get(field, values[field])
     assert got == expected
 
 

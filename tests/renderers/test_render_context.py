@@ -42,7 +42,7 @@ def test_urls_and_render_instant_come_from_settings_and_the_record() -> None:
 
 def test_an_unpublished_record_gets_a_fixed_instant_not_now() -> None:
     """Without published_at the instant is derived from the version, identical on every call."""
-    record = Record(id="x", title="t")
+    record = Record(id="x", title="t", department="汉阴县人民政府办公室")
     a = build_context(record, "0123456789" + "0" * 54).rendered_at
     assert a == build_context(record, "0123456789" + "0" * 54).rendered_at
     assert a < datetime(2030, 1, 1, tzinfo=UTC)
@@ -58,5 +58,27 @@ def test_renditions_carry_not_after_from_publication_and_the_channel_window(stor
     ctx = build_context(record, record.version_hash())
     assert RENDERERS["sms"](record, ctx, store).not_after == record.published_at + timedelta(hours=72)
     assert RENDERERS["print"](record, ctx, store).not_after == record.published_at + timedelta(hours=336)
-    bare = Record(id="x", title="t")
+    bare = Record(id="x", title="t", department="汉阴县人民政府办公室")
     assert RENDERERS["sms"](bare, build_context(bare, bare.version_hash()), store).not_after is None
+
+
+def test_renditions_never_name_the_site_owner_as_the_issuer(ctx_of, store) -> None:  # type: ignore[no-untyped-def]
+    """No office on the record: SMS fails naming 未识别发布机构; WeChat and PDF name nobody rather than the portal."""
+    import pytest
+
+    from hub.errors import RenderError
+    from hub.renderers.context import issuer_line
+    from hub.renderers.sms import render_sms
+    from hub.renderers.wechat import render_wechat
+
+    bare = Record(id="x", title="关于防汛的通知")
+    ctx = ctx_of(bare)
+    site = str(ctx.settings["site_name"])
+    with pytest.raises(RenderError, match="未识别发布机构"):
+        render_sms(bare, ctx, store)
+    html = render_wechat(bare, ctx, store).files["content"].path.read_text(encoding="utf-8")
+    header = html.split("</section>", 1)[0]  # the article's metadata line, above the body
+    assert site and site not in header and issuer_line(bare) is None
+    named = bare.model_copy(update={"department": "汉阴县防汛抗旱指挥部"})
+    header = render_wechat(named, ctx_of(named), store).files["content"].path.read_text(encoding="utf-8")
+    assert "汉阴县防汛抗旱指挥部" in header.split("</section>", 1)[0]

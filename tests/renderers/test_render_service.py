@@ -149,3 +149,36 @@ def test_two_workers_rendering_the_same_version_do_not_fail() -> None:
         assert s.scalar(select(func.count()).select_from(RenditionRow)) == 1
         assert s.scalar(select(func.count()).select_from(ShortLinkRow)) == len(link_channels())
     assert ra["sms"].main.sha256 == rb["sms"].main.sha256
+
+
+def test_hub_render_renders_every_kind_it_can_and_names_the_ones_it_could_not() -> None:
+    """A WeChat title over its limit fails WeChat only; the other kinds are rendered; exit status 1 (issue 11)."""
+    from hub.cli import _register, app
+    from hub.record import ChannelOverride
+
+    record = load_record("sample")
+    broken = record.model_copy(update={"overrides": {"wechat": ChannelOverride(title="长" * 80)}})
+    with session_scope() as s:
+        repo.save_version(s, broken, findings=[], warnings=[], actor="tester")
+    _register()
+    result = CliRunner().invoke(app, ["render", broken.id, *sum((["--kind", k] for k in KINDS), [])])
+    assert result.exit_code == 1
+    assert "error: wechat:" in result.stderr and "1 kind(s) not rendered: wechat" in result.stderr
+    rendered = {line.split()[0] for line in result.stdout.splitlines()}
+    assert rendered == set(KINDS) - {"wechat"}
+
+
+def test_render_of_a_version_with_unresolved_personal_data_writes_no_number_in_clear() -> None:
+    """The 公示 sample's IDs, cards and mobiles are masked in every rendition while its findings block."""
+    from hub.checks import run_checks
+    from hub.renderers.service import render_ref_all
+
+    record = load_record("gongshi")
+    with session_scope() as s:
+        repo.save_version(s, record, findings=run_checks(record), warnings=[], actor="tester")
+    renditions, failed = render_ref_all(record.id, kinds=["web", "wechat", "summary"])
+    assert not failed
+    for r in renditions:
+        text = r.main.path.read_text(encoding="utf-8")
+        for number in ("61092119650312864X", "13992561234", "6222025783086271497"):
+            assert number not in text, (r.kind, number)

@@ -63,3 +63,15 @@ def test_an_override_wins_and_gets_the_link_appended(ctx_of, store) -> None:  # 
     record = load_record("sample").model_copy(update={"overrides": {"weibo": ChannelOverride(text="五公开措施来了")}})
     ctx = ctx_of(record)
     assert render_weibo(record, ctx, store).facts["text"] == f"五公开措施来了 {ctx.short_url('weibo')}"
+
+
+@pytest.mark.parametrize("name", ["sample", "gongshi", "policy", "jiedu"])
+def test_the_post_never_repeats_the_title_and_always_carries_the_summary(ctx_of, store, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: not title + link alone, and not the title twice (the picture card carries it)."""
+    from hub.renderers.summary import summarize
+
+    record = load_record(name)
+    text = render_weibo(record, ctx_of(record), store).facts["text"]
+    assert record.title not in text
+    summary = summarize(record).text
+    assert summary[:20] in text

@@ -32,7 +32,7 @@ SPEC: dict[str, set[str]] = {
     # sees every department, publishes, withdraws, urges; retry and cancel on the delivery board
     "office": {
         "record.view", "record.create", "record.edit", "record.submit", "record.publish", "record.withdraw",
-        "record.urge", "delivery.view", "delivery.retry", "delivery.cancel", "recipients.view", "audit.view",
+        "record.urge", "record.assign", "delivery.view", "delivery.retry", "delivery.cancel", "recipients.view", "audit.view",
     },
     # manages users and channels
     "admin": {"record.view", "delivery.view", "recipients.view", "audit.view", "users.manage", "channels.manage"},

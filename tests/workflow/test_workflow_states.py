@@ -322,3 +322,11 @@ def test_two_reviewers_approving_at_once_make_one_approval(staff: str, draft: Dr
     with session_scope(staff) as s:
         assert [e.to_state for e in workflow.history(s, v)].count("approved") == 1
         assert len(repo.audit_rows(s, action="record.approve")) == 1
+
+
+def test_a_record_without_a_title_cannot_be_submitted_until_the_author_types_one(staff: str, draft: Draft) -> None:
+    """A page without a title line ingests with an empty title (issue 11); it never reaches review or a channel."""
+    v = draft(title="")
+    with pytest.raises(WorkflowError, match="没有标题"), session_scope(staff) as s:
+        workflow.submit(s, v, "author")
+    assert state_of(staff, v) == "draft"

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hub.record import Heading, ListBlock, Paragraph, Record, Table
+from hub.renderers.context import issuer_line
 from hub.renderers.summary import summarize
 from hub.renderers.text import clean, cut, heading_text, sentences
 
@@ -97,7 +98,7 @@ def plan(record: Record, *, tv_url: str, site_name: str) -> list[SlidePlan]:
     """The slides of ``record``'s programme, in order."""
     override = record.overrides.get("tv")
     title = clean((override.title if override and override.title else None) or record.title)
-    department = clean(record.department or (record.signature.office if record.signature else ""))
+    department = clean(issuer_line(record) or "")  # the real issuer (…转发国务院), never just the re-poster
     spoken_title = title if not department or title.startswith(department) else f"{department}：{title}"
     slides = [SlidePlan("title", _end(spoken_title), text=title,
                         meta={"department": department, "date": date_text(record), "doc_no": record.doc_no or ""})]
