@@ -42,7 +42,7 @@ block = st.one_of(
               rows=st.lists(st.lists(text, min_size=1, max_size=6), max_size=4)),
 )
 records = st.builds(Record, id=st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True), title=title,
-                    department=st.one_of(st.none(), text.map(lambda t: t[:60])), domain=st.one_of(st.none(), text),
+                    department=st.one_of(st.none(), text.map(lambda t: t[:60])), domain=st.one_of(st.none(), text.map(lambda t: t[:100])),
                     body=st.lists(block, max_size=8))
 
 
