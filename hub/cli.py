@@ -45,6 +45,7 @@ def _register() -> None:
         "hub.commands.delivery",
         "hub.commands.web",
         "hub.commands.subscribers",
+        "hub.commands.office",
     ):
         try:
             importlib.import_module(module)
