@@ -63,3 +63,38 @@ def is_workday(date: Annotated[str, typer.Argument(help="A day, YYYY-MM-DD.")]) 
     ok = get_calendar().is_workday(day)
     typer.echo("yes 工作日" if ok else "no 休息日")
     raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+@clean_errors
+def overdue(
+    as_json: JsonOpt = False,
+    department: Annotated[str | None, typer.Option("--department", help="Only this department.")] = None,
+    today: Annotated[str | None, typer.Option("--today", help="Evaluate as of this day (YYYY-MM-DD).")] = None,
+) -> None:
+    """Overdue and due-soon records (公开时限 in working days), and missing periodic records.
+
+    Exit status 1 when anything is overdue (so a cron job can alert).
+    """
+    from hub.office.overdue import evaluate
+    from hub.store.db import session_scope
+
+    with session_scope() as s:
+        desk = evaluate(s, today=_date(today) if today else None)
+    if department is not None:
+        desk.entries = desk.for_department(department)
+    if as_json:
+        _dump(desk.to_json())
+    else:
+        for year in desk.uncovered_years:
+            typer.echo(f"注意：{year} 年的法定节假日尚无数据，按周一至周五计算。", err=True)
+        if not desk.entries:
+            typer.echo(f"{desk.today.isoformat()}：没有逾期或即将到期的事项。")
+        for where, entries in desk.grouped().items():
+            typer.echo(where)
+            for e in entries:
+                flag = f"逾期{e.workdays_late}个工作日" if e.status == "overdue" else "即将到期"
+                what = f"{e.record_id} {e.title}" if e.kind == "record" else f"（缺）{e.period}"
+                chans = "、".join(e.missing_channels)
+                typer.echo(f"  [{flag}] 截止 {e.due.isoformat()}  {e.item}  {what}  未确认渠道：{chans}")
+    raise typer.Exit(1 if desk.overdue else 0)
