@@ -278,19 +278,10 @@ def waive(session: Session, finding_id: int, actor: ActorRef | Principal, reason
 def urge(
     session: Session, version: VersionRow | str, actor: ActorRef | Principal, comment: str | None = None
 ) -> None:
-    """督办: the office presses for an overdue item; recorded in the audit log, no state change."""
-    row = repo.resolve(session, version)
-    user = principal(session, actor)
-    auth.require(user, Action.RECORD_URGE, department=_department(row))
-    repo.audit(
-        session,
-        user.name,
-        "record.urge",
-        row.record_id,
-        version=row.version,
-        state=row.state,
-        comment=comment,
-    )
+    """督办: the office presses for an overdue item: a task for the record's author (``hub.office.urges``)."""
+    from hub.office import urges
+
+    urges.create(session, version, actor, note=comment)
 
 
 def save_draft(

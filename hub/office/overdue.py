@@ -281,3 +281,44 @@ def level_label(level: str | None) -> str:
         return LEVEL_NAMES[Level(level)] if level else ""
     except ValueError:
         return level or ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDeadline:
+    """One record's deadline as its page shows it."""
+
+    item: str
+    rule: str
+    due: dt.date
+    required: tuple[str, ...]
+    confirmed: dict[str, dt.date]
+    status: str  # on_time | late | overdue | due_soon | open
+    note: str | None = None
+
+
+def deadline_of(session: Session, row: VersionRow, *, today: dt.date | None = None) -> RecordDeadline | None:
+    """The must-publish-by of ``row``'s record and how its required channels stand (None: no catalog item)."""
+    from hub.record import Record
+
+    if not row.item:
+        return None
+    catalog, cal = get_catalog(), get_calendar()
+    hit = _item(catalog, row.domain, row.item)
+    if hit is None:
+        return None
+    item = hit[1]
+    today = today or today_local()
+    record = Record.model_validate_json(row.content)
+    ref, ref_name = reference_day(row, record.extra, record.written_on)
+    rule = parse_deadline(item.deadline)
+    due = rule.due(ref, cal)
+    got = confirmed_days(session, [row.record_id]).get(row.record_id, {})
+    if all(c in got for c in item.channels):
+        status = "on_time" if max(got[c] for c in item.channels) <= due else "late"
+    else:
+        soon = cal.add_workdays(today, get_office_settings().due_soon_workdays)
+        status = _status(due, today, soon) or "open"
+    note = None
+    if rule.kind is Kind.BEFORE and ref_name != "事件日期":
+        note = "该事项须在事件前公开，请填写事件日期（如发放日、开始日）"
+    return RecordDeadline(item.name, _rule_words(rule, ref_name), due, tuple(item.channels), dict(got), status, note)

@@ -26,12 +26,18 @@ class StaleSettings(_Strict):
     columns: dict[str, int] = {}
 
 
+class MailSettings(_Strict):
+    #: the channels.toml account whose SMTP relay sends staff notices
+    account: str = "newspaper-desk"
+
+
 class OfficeSettings(_Strict):
     due_soon_workdays: int = Field(default=5, ge=0)
     expect_since: dt.date | None = None
     interpretation_workdays: int = Field(default=3, ge=0)
     policy_item_words: tuple[str, ...] = ("政策",)
     stale: StaleSettings = StaleSettings()
+    mail: MailSettings = MailSettings()
 
 
 def load_office_settings(path: Path) -> OfficeSettings:

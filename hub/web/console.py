@@ -178,9 +178,11 @@ def dashboard(request: Request, msg: str | None = None) -> HTMLResponse:
         todo = [r for r in rows if r.state in ("draft", "rejected")]
     else:
         todo = [r for r in rows if r.state == todo_state]
+    from hub.web.desk import dashboard_context
+
     return render(request, "console/dashboard.html", {
         "rows": rows, "todo": todo, "findings": findings, "msg": msg,
-        "can_create": auth.can(user, Action.RECORD_CREATE)})
+        "can_create": auth.can(user, Action.RECORD_CREATE), **dashboard_context(user)})
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -376,6 +378,9 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         current = rec.current_version if rec else None
         versions = repo.versions_of(s, row.record_id)
         deliveries = list(s.scalars(select(DeliveryRow).where(DeliveryRow.version == row.version)))
+        from hub.web.desk import record_context
+
+        desk = record_context(s, row, user)
     allowed = {a.value: auth.can(user, a, department=dept) for a in Action}
     marks = annotate(record, findings)
     catalog_item = _catalog_item(record)
@@ -383,7 +388,7 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         "row": row, "record": record, "findings": findings, "events": events, "current": current,
         "versions": versions, "allowed": allowed, "marks": marks, "msg": msg, "names": FINDING_NAMES,
         "has_deliveries": bool(deliveries), "own": row.created_by == user.name,
-        "blocking": [f for f in findings if f.blocking and not f.waived_by], "catalog_item": catalog_item})
+        "blocking": [f for f in findings if f.blocking and not f.waived_by], "catalog_item": catalog_item, **desk})
 
 
 def _catalog_item(record: Record) -> dict[str, Any] | None:
@@ -491,14 +496,27 @@ def withdraw(request: Request, ref: str, comment: str = Form("")) -> Response:
 
 
 @route("POST", "/v/{ref}/urge", Action.RECORD_URGE)
-def urge(request: Request, ref: str, comment: str = Form("")) -> Response:
-    from hub import workflow
+def urge(request: Request, ref: str, comment: str = Form(""), assignee: str = Form(""), due_on: str = Form(""),
+         notify: str = Form("")) -> Response:
+    """督办: a task for the record's author (or the person chosen), with a due day (``hub.office.urges``)."""
+    from datetime import date
+    from urllib.parse import quote
+
+    from hub.office import urges
 
     with session_scope() as s:
         row, _ = _see(s, request, ref)
-        workflow.urge(s, row, _user(request), comment=comment.strip() or None)
         version = row.version
-    return _back(f"/console/v/{version}", "已督办。")
+    try:
+        due = date.fromisoformat(due_on) if due_on.strip() else None
+        with session_scope() as s:
+            u = urges.create(s, version, _user(request), note=comment, due_on=due, assignee=assignee,
+                             notify=bool(notify))
+            who, when, mail = u.assignee, u.due_on, u.notified
+    except (HubError, ValueError) as exc:
+        msg = "督办期限应为日期（YYYY-MM-DD）。" if isinstance(exc, ValueError) else str(exc)
+        return RedirectResponse(f"/console/v/{version}?err={quote(msg)}", status_code=303)
+    return _back(f"/console/v/{version}", f"已督办 {who}，办理期限 {when.isoformat()}。" + (f"{mail}。" if mail else ""))
 
 
 @route("POST", "/v/{ref}/findings/{finding_id}/waive", Action.FINDING_WAIVE)

@@ -142,6 +142,8 @@ def test_each_workflow_entry_point_enforces_the_matrix(role: str) -> None:
     versions: dict[str, tuple[str, int]] = {}
     with session_scope() as s:
         s.add(UserRow(name="who", password_hash="-", role=role, department=DEPT, created_at=utcnow()))
+        # the author of the records: an urge becomes a task for them (hub.office.urges)
+        s.add(UserRow(name="someone-else", password_hash="-", role="author", department=DEPT, created_at=utcnow()))
         for entry, (_, state, _) in ENTRY.items():
             record = Record(id=f"r-{entry}", title="公示", department=DEPT, body=[Paragraph(text="正文")])
             v = repo.save_version(s, record, findings=[Finding()], warnings=[], actor="someone-else").version
