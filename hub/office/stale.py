@@ -36,20 +36,19 @@ class Watch:
     window_days: int
     stale: bool
     channel: str | None = None
-
-    @property
-    def idle_days(self) -> int | None:
-        return None if self.last is None else (utcnow() - self.last).days
+    #: whole days since the last update, at the time of the check
+    idle_days: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["last"] = None if self.last is None else to_local(self.last).isoformat()
-        out["idle_days"] = self.idle_days
         return out
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None or value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def watch(
@@ -71,7 +70,8 @@ def watch(
 
     def add(kind: str, name: str, last: dt.datetime | None, days: int, channel: str | None = None) -> None:
         last = _aware(last)
-        out.append(Watch(kind, name, last, days, last is None or now - last > dt.timedelta(days=days), channel))
+        idle = None if last is None else (now - last).days
+        out.append(Watch(kind, name, last, days, last is None or now - last > dt.timedelta(days=days), channel, idle))
 
     published = VersionRow.state == "published"
     add("portal", "政府网站", session.scalar(select(func.max(VersionRow.published_at)).where(published)),
