@@ -155,6 +155,10 @@ def transition(
         _check_current(session, row, name)
     if t.four_eyes and row.created_by == user.name:
         raise WorkflowError(f"{user.name} cannot {name} {_label(row)}: it is their own record")
+    if t.target is State.PUBLISHED:
+        from hub.office.interpretation import require_link
+
+        require_link(session, row)  # a 解读 never points at no policy (two-way links)
     if t.action is Action.RECORD_APPROVE:
         pending = unwaived_blocking(session, row)
         if pending:

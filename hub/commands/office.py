@@ -98,3 +98,31 @@ def overdue(
                 chans = "、".join(e.missing_channels)
                 typer.echo(f"  [{flag}] 截止 {e.due.isoformat()}  {e.item}  {what}  未确认渠道：{chans}")
     raise typer.Exit(1 if desk.overdue else 0)
+
+
+@app.command()
+@clean_errors
+def inspect(as_json: JsonOpt = False) -> None:
+    """迎检自查: single-veto indicators first, then the rest, each with the records behind it.
+
+    Exit status 1 when a single-veto indicator fails.
+    """
+    from hub.office.inspection import STATUS_NAMES
+    from hub.office.inspection import inspect as run
+    from hub.store.db import session_scope
+
+    with session_scope() as s:
+        report = run(s)
+    if as_json:
+        _dump(report.to_json())
+    else:
+        typer.echo(f"迎检自查 {report.today.isoformat()}：" + ("单项否决不达标！" if report.vetoed else "单项否决指标均未触发。"))
+        for title, veto in (("单项否决指标", True), ("其他指标", False)):
+            typer.echo(title)
+            for c in (c for c in report.checks if c.veto is veto):
+                typer.echo(f"  [{STATUS_NAMES[c.status]}] {c.name}：{c.summary}")
+                for item in c.items[:20]:
+                    label = item.get("record_id") or item.get("name") or item.get("department") or ""
+                    extra = item.get("title") or item.get("item") or item.get("period") or ""
+                    typer.echo(f"      - {label} {extra}".rstrip())
+    raise typer.Exit(1 if report.vetoed else 0)

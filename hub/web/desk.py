@@ -124,3 +124,13 @@ def escalate(request: Request) -> Response:
     with session_scope() as s:
         done = urges.escalate_due(s, actor=user.name)
     return _back("/console/office", f"已升级 {len(done)} 项逾期未办结的督办。")
+
+
+@route("GET", "/inspect", Action.AUDIT_VIEW)
+def inspect_page(request: Request) -> HTMLResponse:
+    """迎检自查: the county against the national indicators, single-veto items first."""
+    from hub.office.inspection import STATUS_NAMES, inspect
+
+    with session_scope() as s:
+        report = inspect(s)
+    return render(request, "console/inspect.html", {"report": report, "status_names": STATUS_NAMES})

@@ -36,6 +36,7 @@ def record(record_id: str = "rec-1", **changes: Any) -> Record:
 def save(session: Session, rec: Record, *, state: str = "draft", actor: str = "author") -> str:
     row = repo.save_version(session, rec, findings=[], warnings=[], actor=actor)
     row.state = state
+    session.flush()
     return row.version
 
 

@@ -89,3 +89,11 @@ def test_the_record_page_shows_its_must_publish_by_day_and_the_office_page_lists
     office = as_role("office").get("/console/office").text
     assert DEPT in office and "逾期" in office and "栏目与账号更新监测" in office
     assert "扶贫政策" in as_role("author").get("/console").text
+
+
+def test_the_self_check_page_shows_single_veto_items_first(as_role: Callable[[str], TestClient]) -> None:
+    _draft(domain="扶贫救灾", item="扶贫政策", written_on=dt.date(2026, 9, 1))
+    page = as_role("office").get("/console/inspect").text
+    assert page.index("单项否决指标") < page.index("法定公开事项逾期未公开") < page.index("其他指标")
+    assert "flash-error" in page and "汉阴县2026年第一批征地补偿公示" in page.split("其他指标")[0]
+    assert as_role("author").get("/console/inspect").status_code == 403
