@@ -245,7 +245,7 @@ def evaluate(
             desk.outcomes.append(Outcome(row.record_id, row.department, item.name, due, None, False))
     if settings.expect_since is not None:
         _expected(desk, catalog, cal, settings.expect_since, today, soon, seen)
-    desk.entries.sort(key=lambda e: (e.status != OVERDUE, e.due, e.item))
+    desk.entries.sort(key=lambda e: (e.status != OVERDUE, e.kind != "record", e.due, e.item))
     desk.uncovered_years = cal.uncovered_years(*(dt.date(y, 1, 1) for y in years | {today.year}))
     return desk
 
@@ -256,10 +256,15 @@ def _rule_words(rule: Rule, ref_name: str) -> str:
 
 def _expected(desk: Desk, catalog: Catalog, cal: WorkCalendar, since: dt.date, today: dt.date, soon: dt.date,
               seen: dict[str, list[dt.date]]) -> None:
-    """A periodic item's period that ended without a record of it is missing (overdue once its due day passed)."""
+    """A periodic item's period that ended without a record of it is missing (overdue once its due day passed).
+
+    One line per item and status: a weekly item missing since January is one line naming its periods,
+    not fifty (the outcomes still count each period).
+    """
     for domain in catalog.domains:
         for item in domain.items:
             rule = parse_deadline(item.deadline)
+            missing: dict[str, list[tuple[str, dt.date]]] = defaultdict(list)
             for p in periods(item.cycle_days, since, today):
                 if any(p.start <= d <= p.end for d in seen.get(item.name, ())):
                     continue
@@ -267,13 +272,18 @@ def _expected(desk: Desk, catalog: Catalog, cal: WorkCalendar, since: dt.date, t
                 status = _status(due, today, soon)
                 if status is None:
                     continue
-                desk.entries.append(Entry(
-                    status=status, kind="expected", domain=domain.name, item=item.name, due=due,
-                    rule=f"{item.cycle}更新；{item.deadline}", workdays_late=cal.workdays_between(due, today),
-                    period=p.label, missing_channels=tuple(item.channels),
-                    level=item.levels[0].value, note=f"{p.label}没有“{item.name}”的公开记录"))
+                missing[status].append((p.label, due))
                 if due < today:
                     desk.outcomes.append(Outcome(f"({item.name} {p.label})", None, item.name, due, None, False))
+            for status, found in missing.items():
+                labels = [label for label, _ in found]
+                shown = "、".join(labels[:3]) + (f" 等 {len(labels)} 期" if len(labels) > 3 else "")
+                first_due = min(due for _, due in found)
+                desk.entries.append(Entry(
+                    status=status, kind="expected", domain=domain.name, item=item.name, due=first_due,
+                    rule=f"{item.cycle}更新；{item.deadline}", workdays_late=cal.workdays_between(first_due, today),
+                    period=shown, missing_channels=tuple(item.channels), level=item.levels[0].value,
+                    note=f"{shown}没有“{item.name}”的公开记录"))
 
 
 def level_label(level: str | None) -> str:
