@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 #: the kinds of finding, as stored and printed
-KINDS = ("id_number", "mobile", "bank_card", "wrong_word", "sensitive_word", "link_malformed", "link_unknown_host")
+KINDS = ("id_number", "mobile", "bank_card", "wrong_word", "sensitive_word", "link_malformed", "link_unknown_host",
+         "link_dead")
 PERSONAL_DATA = frozenset({"id_number", "mobile", "bank_card"})
 
 

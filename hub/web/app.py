@@ -115,7 +115,13 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
 def _error_page(request: Request, status: int, title: str, message: str,
                 headers: Mapping[str, str] | None = None) -> HTMLResponse:
     ctx: dict[str, Any] = {"title": title, "message": message, "status": status}
-    response = render(request, "error.html", ctx, status_code=status)
+    template = "error.html"
+    if request.url.path.startswith("/console") and not request.url.path.startswith("/console/login"):
+        from hub.web.wording import in_chinese
+
+        # a console error stays in the console's layout, in words an editor reads
+        template, ctx["message"] = "console/error.html", in_chinese(message)
+    response = render(request, template, ctx, status_code=status)
     if headers:
         response.headers.update(headers)
     return response

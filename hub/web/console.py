@@ -44,7 +44,8 @@ THROTTLE_USER = LoginThrottle()
 THROTTLE_ADDR = LoginThrottle(max_failures=20)
 
 FINDING_NAMES = {"id_number": "身份证号", "mobile": "手机号码", "bank_card": "银行卡号", "wrong_word": "错误用语",
-                 "sensitive_word": "敏感词", "link_malformed": "链接格式错误", "link_unknown_host": "未知网站链接"}
+                 "sensitive_word": "敏感词", "link_malformed": "链接格式错误", "link_unknown_host": "未知网站链接",
+                 "link_dead": "失效链接"}
 _ARTIFACT_NAME = re.compile(r"^[0-9a-f]{64}(\.[a-z0-9]{1,8}){0,2}$")
 EDITABLE_STATES = ("draft", "rejected", "in_review", "approved")
 
@@ -318,21 +319,46 @@ def _edit(request: Request, ref: str, form: dict[str, Any]) -> Response:
 
 @route("POST", "/v/{ref}/findings/{finding_id}/mask", Action.RECORD_EDIT)
 def mask(request: Request, ref: str, finding_id: int) -> Response:
-    """One click: replace the finding's value with its suggestion everywhere in the record → a new version."""
+    """One click: mask personal data, or replace a wrong word (the word alone) by its preferred form → a new version."""
+    from urllib.parse import quote
+
+    from hub.checks.findings import PERSONAL_DATA
+
     user = _user(request)
     with session_scope() as s:
         row, record = _see(s, request, ref, Action.RECORD_EDIT)
         finding = s.get(FindingRow, finding_id)
-        if finding is None or finding.version != row.version or not finding.suggestion:
+        if finding is None or finding.version != row.version:
             raise NotFound(f"finding {finding_id}")
-        masked, count = forms.apply_mask(record, finding.excerpt, finding.suggestion)
+        masked, count = record, 0
+        if finding.suggestion and finding.kind in PERSONAL_DATA:
+            masked, count = forms.apply_mask(record, finding.excerpt, finding.suggestion)
+        elif finding.suggestion and finding.kind in ("wrong_word", "sensitive_word"):
+            masked, count = _fix_word(record, finding.excerpt, finding.suggestion)
         if not count:
-            raise WorkflowError("没有在正文中找到该内容，请手工修改。")
+            err = "没有在正文中找到该内容，请点“修改”手工处理。"
+            return RedirectResponse(f"/console/v/{row.version}?err={quote(err)}", status_code=303)
         new = _save(s, user, masked)
         repo.audit(s, user, "finding.mask", row.record_id, version=row.version, new_version=new.version,
                    finding=finding_id, kind=finding.kind, places=count)
         version = new.version
-    return _back(f"/console/v/{version}", f"已遮盖 {count} 处，生成新版本。")
+        done = "已遮盖" if finding.kind in PERSONAL_DATA else "已更正"
+    return _back(f"/console/v/{version}", f"{done} {count} 处，生成新版本。")
+
+
+def _fix_word(record: Record, excerpt: str, suggestion: str) -> tuple[Record, int]:
+    """Replace the wrong word of a word finding by its preferred form, at the finding's place only."""
+    from hub.checks.settings import load_check_config
+    from hub.checks.words import replacements, wrong_form
+
+    entry = wrong_form(excerpt, suggestion, load_check_config().words)
+    if entry is None:
+        return record, 0
+    for old, new in replacements(excerpt, entry):
+        fixed, count = forms.apply_mask(record, old, new)
+        if count:
+            return fixed, count
+    return record, 0
 
 
 @route("POST", "/v/{ref}/override", Action.RECORD_EDIT)
@@ -353,7 +379,12 @@ def override(request: Request, ref: str, channel: str = Form(...), title: str = 
             ctx = build_context(changed, changed.version_hash())
             RENDERERS[channel](changed, ctx, ArtifactStore(get_settings().artifacts_dir))
         except RenderError as exc:
-            return _back(f"/console/v/{row.version}/previews", f"{channel} 改写未保存：{exc}")
+            from urllib.parse import quote
+
+            from hub.web.wording import in_chinese
+
+            err = f"改写未保存：{in_chinese(str(exc))}"  # a refusal, never in the success box
+            return RedirectResponse(f"/console/v/{row.version}/previews?err={quote(err)}", status_code=303)
         new = _save(s, user, changed)
         repo.audit(s, user, "record.override", row.record_id, version=row.version, new_version=new.version,
                    channel=channel)

@@ -70,7 +70,26 @@ def record_context(s: Session, row: VersionRow, user: UserRow) -> dict[str, Any]
         u.name for u in s.scalars(select(UserRow).where(UserRow.active.is_(True)).order_by(UserRow.name))
         if u.role in ("author", "office") and (u.role == "office" or u.department == row.department)]
     return {"deadline": deadline, "deadline_status": DEADLINE_STATUS, "urges": rows, "answerable": answerable,
-            "urge_state_names": URGE_STATE_NAMES, "urge_candidates": staff}
+            "urge_state_names": URGE_STATE_NAMES, "urge_candidates": staff, "wrong_words": wrong_words(s, row)}
+
+
+def wrong_words(s: Session, row: VersionRow) -> dict[int, str]:
+    """finding id → the wrong word of each word finding, so the page offers "将 X 改为 Y" for the word alone."""
+    from hub.checks.settings import load_check_config
+    from hub.checks.words import wrong_form
+    from hub.store import repo
+
+    try:
+        entries = load_check_config().words
+    except HubError:
+        return {}
+    out: dict[int, str] = {}
+    for f in repo.findings_of(s, row):
+        if f.kind in ("wrong_word", "sensitive_word") and f.suggestion:
+            entry = wrong_form(f.excerpt, f.suggestion, entries)
+            if entry is not None:
+                out[f.id] = entry.wrong
+    return out
 
 
 def _back(url: str, msg: str, error: bool = False) -> RedirectResponse:
