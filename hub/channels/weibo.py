@@ -115,10 +115,16 @@ class WeiboChannel:
             raise ConfigError(f"channels.toml: targets.{target.name}: no weibo account {target.account!r}")
         return target.account, account
 
+    def token(self, name: str, account: Account) -> str:
+        """The account's access token: the one an admin re-authorised (``weibo_oauth``), else the env var's."""
+        from hub.channels.weibo_oauth import stored_token
+
+        return stored_token(self.sessions, name, account) or account.secret("access_token_env", name).value
+
     def http(self, target: Target) -> httpx.Client:
         """An httpx client for the account: base URL, OAuth2 header, explicit timeouts, no redirects."""
         name, account = self._account(target)
-        token = account.secret("access_token_env", name).value
+        token = self.token(name, account)
         redact.register_secret(token)
         base = str(account.get("api_base") or "https://api.weibo.com").rstrip("/")
         timeout = account.get("timeout")
@@ -130,7 +136,7 @@ class WeiboChannel:
     def _client(self, target: Target) -> httpx.Client:
         """The account's pooled client (httpx clients are thread-safe; building one costs an SSL context)."""
         name, account = self._account(target)
-        token = account.secret("access_token_env", name).value
+        token = self.token(name, account)
         key = (name, hashlib.sha256(token.encode()).hexdigest())
         with self._lock:
             client = self._clients.get(key)
@@ -227,7 +233,7 @@ class WeiboChannel:
     def token_info(self, target: Target) -> dict[str, Any]:
         """oauth2/get_token_info: ``expire_in`` seconds left, for the operator's re-authorisation alarm."""
         _, account = self._account(target)
-        token = account.secret("access_token_env", target.account).value
+        token = self.token(target.account, account)
         body = self._request(target, "POST", "/oauth2/get_token_info", publishing=False,
                              data={"access_token": token})
         return {k: body.get(k) for k in ("uid", "expire_in", "create_at", "scope")} if isinstance(body, dict) else {}

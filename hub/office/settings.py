@@ -36,6 +36,8 @@ class OfficeSettings(_Strict):
     expect_since: dt.date | None = None
     interpretation_workdays: int = Field(default=3, ge=0)
     policy_item_words: tuple[str, ...] = ("政策",)
+    #: the departments offered on the users page (more come from existing accounts and records)
+    departments: tuple[str, ...] = ()
     stale: StaleSettings = StaleSettings()
     mail: MailSettings = MailSettings()
 

@@ -8,7 +8,8 @@ from hub.config import get_config
 
 
 def credentials_from_env() -> dict[str, dict[str, str]]:
-    """``{"wechat": {appid: secret}, "weibo": {token: account}, "tencent": {secret_id: secret_key}}``.
+    """``{"wechat": {appid: secret}, "weibo": {token: account}, "weibo_apps": {app_key: app_secret},
+    "tencent": {secret_id: secret_key}}``.
 
     Accounts whose env vars are unset are left out (the sandbox then rejects them like the real API).
     """
@@ -22,6 +23,9 @@ def credentials_from_env() -> dict[str, dict[str, str]]:
             token = os.environ.get(str(account.get("access_token_env", "")))
             if token:
                 creds["weibo"][token] = name
+            app_secret = os.environ.get(str(account.get("app_secret_env", "")))
+            if account.get("app_key") and app_secret:  # the app behind the OAuth re-authorisation
+                creds.setdefault("weibo_apps", {})[str(account.get("app_key"))] = app_secret
         elif account.channel in ("sms", "tts"):
             sid = os.environ.get(str(account.get("secret_id_env", "")))
             skey = os.environ.get(str(account.get("secret_key_env", "")))

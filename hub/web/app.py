@@ -30,7 +30,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(*, warm_search: bool = True) -> FastAPI:
     """Build the web app over the current settings (database, templates, secrets)."""
-    from hub.web import api, callbacks, console, desk, portal, tv
+    from hub.web import api, callbacks, console, desk, manage, portal, tv
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -105,6 +105,7 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
     app.include_router(portal.router)
     app.include_router(console.router)
     app.include_router(desk.router)
+    app.include_router(manage.router)
     app.include_router(tv.router)
     app.include_router(api.router)
     app.include_router(callbacks.router)

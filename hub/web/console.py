@@ -772,9 +772,11 @@ def county(request: Request) -> HTMLResponse:
 
 @route("GET", "/users", Action.USERS_MANAGE)
 def users(request: Request, msg: str | None = None) -> HTMLResponse:
+    from hub.web.manage import users_context
+
     with session_scope() as s:
         rows = list(s.scalars(select(UserRow).order_by(UserRow.name)))
-    return render(request, "console/users.html", {"rows": rows, "msg": msg, "roles": auth.PERSON_ROLES})
+    return render(request, "console/users.html", {"rows": rows, "msg": msg, **users_context()})
 
 
 @route("POST", "/users", Action.USERS_MANAGE)
@@ -784,7 +786,11 @@ def add_user(request: Request, name: str = Form(...), role: str = Form(...), dep
         with session_scope() as s:
             auth.add_user(s, name, role, department, password, actor=_user(request).name)
     except HubError as exc:
-        return _back("/console/users", str(exc))
+        from urllib.parse import quote
+
+        from hub.web.wording import in_chinese
+
+        return RedirectResponse(f"/console/users?err={quote(in_chinese(str(exc)))}", status_code=303)
     return _back("/console/users", f"已创建账号 {name}。")
 
 

@@ -26,18 +26,20 @@ OTHER = "汉阴县财政局"
 
 SPEC: dict[str, set[str]] = {
     # business staff of a department: writes and submits records of their department
-    "author": {"record.view", "record.create", "record.edit", "record.submit", "delivery.view"},
+    "author": {"record.view", "record.create", "record.edit", "record.submit", "delivery.view", "account.self"},
     # the department's leader: approves or rejects with a comment, waives findings one by one
-    "reviewer": {"record.view", "record.approve", "record.reject", "finding.waive", "delivery.view"},
+    "reviewer": {"record.view", "record.approve", "record.reject", "finding.waive", "delivery.view", "account.self"},
     # sees every department, publishes, withdraws, urges; retry and cancel on the delivery board
     "office": {
         "record.view", "record.create", "record.edit", "record.submit", "record.publish", "record.withdraw",
         "record.urge", "delivery.view", "delivery.retry", "delivery.cancel", "recipients.view", "audit.view",
+        "account.self",
     },
     # manages users and channels
-    "admin": {"record.view", "delivery.view", "recipients.view", "audit.view", "users.manage", "channels.manage"},
-    # the TV station collects its packages, nothing else
-    "station": {"tv.collect"},
+    "admin": {"record.view", "delivery.view", "recipients.view", "audit.view", "users.manage", "channels.manage",
+              "account.self"},
+    # the TV station collects its packages, nothing else (and changes its own password)
+    "station": {"tv.collect", "account.self"},
 }
 
 ROLES = list(SPEC)

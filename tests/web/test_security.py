@@ -12,6 +12,7 @@ from web_helpers import PASSWORD, TestClient, all_routes, csrf_of, make_record, 
 
 import hub.web.console  # noqa: F401,E402  (fills ROUTE_ACTIONS)
 import hub.web.desk  # noqa: F401,E402  (the office's desk routes)
+import hub.web.manage  # noqa: F401,E402  (management pages)
 from hub import auth
 from hub.web.pages import ROUTE_ACTIONS
 
