@@ -257,9 +257,13 @@ def _redirect_uri(request: Request) -> str:
     return f"{get_settings().public_url.rstrip('/')}/console/channels/weibo/callback"
 
 
-@route("POST", "/channels/{name}/reauthorise", Action.CHANNELS_MANAGE)
+@route("GET", "/channels/{name}/reauthorise", Action.CHANNELS_MANAGE)
 def reauthorise(request: Request, name: str) -> Response:
-    """Send the admin to Weibo's authorisation page; ``state`` ties the answer to this session and account."""
+    """Send the admin to Weibo's authorisation page; ``state`` ties the answer to this session and account.
+
+    A link (GET), not a form: the console's CSP ``form-action 'self'`` rightly stops a form from
+    redirecting to another site, and starting an authorisation changes nothing until the admin grants it.
+    """
     from hub.channels.weibo_oauth import authorize_url
     from hub.config import get_config
 
