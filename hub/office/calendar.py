@@ -65,8 +65,7 @@ class WorkCalendar:
     @staticmethod
     def package_years() -> tuple[int, int]:
         """The first and last year the installed ``chinese-calendar`` knows."""
-        years = [d.year for d in chinese_calendar.holidays]
-        return min(years), max(years)
+        return _package_years()
 
     def covers(self, year: int) -> bool:
         """Does a published table (package or file) say which days of ``year`` are worked?"""
@@ -122,6 +121,12 @@ class WorkCalendar:
     def uncovered_years(self, *days: dt.date) -> list[int]:
         """Years among ``days`` for which the answer is only Monday–Friday (no table known)."""
         return sorted({d.year for d in days if not self.covers(d.year)})
+
+
+@lru_cache(maxsize=1)
+def _package_years() -> tuple[int, int]:
+    years = [d.year for d in chinese_calendar.holidays]
+    return min(years), max(years)
 
 
 def load_calendar(path: Path) -> WorkCalendar:

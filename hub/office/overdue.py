@@ -18,6 +18,7 @@ events): nothing to keep in sync, and the same answer on the console, in
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -149,6 +150,22 @@ def reference_day(row: VersionRow, record_extra: dict[str, str], written_on: dt.
     return to_local(row.created_at).date(), "录入日期"
 
 
+def _dates(row: VersionRow) -> tuple[dict[str, str], dt.date | None]:
+    """``extra`` and 成文日期 of a stored version, read from its canonical JSON without rebuilding the model.
+
+    Why not ``Record.model_validate_json``: validating every current version was most of the cost of
+    a dashboard (the content is the hub's own canonical JSON, validated when it was saved).
+    """
+    data = json.loads(row.content)
+    extra = data.get("extra") or {}
+    raw = data.get("written_on")
+    try:
+        written = dt.date.fromisoformat(raw) if isinstance(raw, str) and raw else None
+    except ValueError:
+        written = None
+    return ({str(k): str(v) for k, v in extra.items()} if isinstance(extra, dict) else {}), written
+
+
 def confirmed_days(session: Session, record_ids: list[str]) -> dict[str, dict[str, dt.date]]:
     """record id → channel → the local day its first delivery on that channel was confirmed."""
     out: dict[str, dict[str, dt.date]] = defaultdict(dict)
@@ -192,8 +209,6 @@ def evaluate(
     settings: OfficeSettings | None = None,
 ) -> Desk:
     """Every open deadline of the county on ``today`` (local), and the outcomes of those that came."""
-    from hub.record import Record
-
     today = today or today_local()
     catalog = catalog or get_catalog()
     cal = cal or get_calendar()
@@ -216,8 +231,8 @@ def evaluate(
             desk.unknown_items.append((row.record_id, row.item or ""))
             continue
         domain, item = hit
-        record = Record.model_validate_json(row.content)
-        ref, ref_name = reference_day(row, record.extra, record.written_on)
+        extra, written_on = _dates(row)
+        ref, ref_name = reference_day(row, extra, written_on)
         seen[item.name].append(ref)
         rule = parse_deadline(item.deadline)
         due = rule.due(ref, cal)
@@ -308,8 +323,6 @@ class RecordDeadline:
 
 def deadline_of(session: Session, row: VersionRow, *, today: dt.date | None = None) -> RecordDeadline | None:
     """The must-publish-by of ``row``'s record and how its required channels stand (None: no catalog item)."""
-    from hub.record import Record
-
     if not row.item:
         return None
     catalog, cal = get_catalog(), get_calendar()
@@ -318,8 +331,8 @@ def deadline_of(session: Session, row: VersionRow, *, today: dt.date | None = No
         return None
     item = hit[1]
     today = today or today_local()
-    record = Record.model_validate_json(row.content)
-    ref, ref_name = reference_day(row, record.extra, record.written_on)
+    extra, written_on = _dates(row)
+    ref, ref_name = reference_day(row, extra, written_on)
     rule = parse_deadline(item.deadline)
     due = rule.due(ref, cal)
     got = confirmed_days(session, [row.record_id]).get(row.record_id, {})
