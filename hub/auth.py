@@ -333,3 +333,16 @@ def set_role(session: Session, name: str, role: str, department: str | None, *, 
     user.role, user.department = role_.value, department
     audit(session, actor, "user.set_role", name, role=role_.value, department=department)
     return user
+
+
+def set_email(session: Session, name: str, email: str | None, *, actor: Any) -> UserRow:
+    """A staff member's work e-mail address, for 督办 notices (empty clears it)."""
+    user = get_user(session, name)
+    if user is None:
+        raise InputError(f"账号 {name} 不存在。")
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 200 or "@" not in email or " " in email):
+        raise InputError(f"邮箱地址 {email!r} 无效。")
+    user.email = email
+    audit(session, actor, "user.set_email", name, email=email)
+    return user

@@ -126,3 +126,45 @@ def inspect(as_json: JsonOpt = False) -> None:
                     extra = item.get("title") or item.get("item") or item.get("period") or ""
                     typer.echo(f"      - {label} {extra}".rstrip())
     raise typer.Exit(1 if report.vetoed else 0)
+
+
+urge_app = typer.Typer(help="督办: the tasks the office gave, and escalation of ignored ones.", no_args_is_help=True)
+app.add_typer(urge_app, name="urges")
+
+
+@urge_app.command("list")
+@clean_errors
+def urges_list(as_json: JsonOpt = False) -> None:
+    """Urges not yet closed, oldest due first."""
+    from hub.office import urges
+    from hub.store.db import session_scope
+
+    with session_scope() as s:
+        rows: list[dict[str, Any]] = [
+            {"id": u.id, "record_id": u.record_id, "assignee": u.assignee, "due_on": u.due_on.isoformat(),
+             "state": u.state, "escalated_to": [str(x) for x in u.escalated_to or []], "note": u.note}
+            for u in urges.open_all(s)]
+    if as_json:
+        _dump(rows)
+        return
+    for r in rows:
+        up = f" → {'、'.join(r['escalated_to'])}" if r["escalated_to"] else ""
+        typer.echo(f"#{r['id']} {r['due_on']} {r['record_id']} {r['assignee']}{up} "
+                   f"[{urges.STATE_NAMES.get(str(r['state']), r['state'])}] {r['note']}")
+    if not rows:
+        typer.echo("没有未办结的督办。")
+
+
+@urge_app.command("escalate")
+@clean_errors
+def urges_escalate(
+    today: Annotated[str | None, typer.Option("--today", help="Evaluate as of this day (YYYY-MM-DD).")] = None,
+) -> None:
+    """Escalate urges still open after their due day to the department's reviewers (run daily from cron)."""
+    from hub.office import urges
+    from hub.store.db import session_scope
+
+    with session_scope() as s:
+        done = urges.escalate_due(s, today=_date(today) if today else None, actor="cli")
+        lines = [f"#{u.id} {u.record_id} → {'、'.join(u.escalated_to) or '（该部门没有审核人）'}" for u in done]
+    typer.echo("\n".join(lines) if lines else "没有需要升级的督办。")

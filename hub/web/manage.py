@@ -88,7 +88,8 @@ def _user_action(request: Request, name: str, what: str, **form: str) -> Respons
                 msg = f"已重置 {name} 的密码，新密码：{password}（只显示这一次，请当面告知本人并提醒其修改）"
             else:
                 auth.set_role(s, name, form.get("role", ""), form.get("department"), actor=admin)
-                msg = f"已修改 {name} 的角色和部门。"
+                auth.set_email(s, name, form.get("email"), actor=admin)
+                msg = f"已修改 {name} 的角色、部门和邮箱。"
     except HubError as exc:
         return _err("/console/users", str(exc))
     return _ok("/console/users", msg)
@@ -110,8 +111,9 @@ def reset_user(request: Request, name: str) -> Response:
 
 
 @route("POST", "/users/{name}/role", Action.USERS_MANAGE)
-def role_user(request: Request, name: str, role: str = Form(""), department: str = Form("")) -> Response:
-    return _user_action(request, name, "role", role=role, department=department)
+def role_user(request: Request, name: str, role: str = Form(""), department: str = Form(""),
+              email: str = Form("", max_length=200)) -> Response:
+    return _user_action(request, name, "role", role=role, department=department, email=email)
 
 
 # --- one's own account ------------------------------------------------------------------------------

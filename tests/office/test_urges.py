@@ -78,3 +78,23 @@ def test_the_watchdog_flags_a_new_media_account_idle_for_two_weeks_and_a_column_
     assert not got[("account", "weibo-t")].stale
     assert ("account", "sms-t") not in got  # SMS is not a 政务新媒体 account
     assert got[("column", "征地补偿")].stale and got[("column", "征地补偿")].last is None
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_hub_urges_escalate_from_cron_reaches_the_reviewers(db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli import _register, app
+
+    with session_scope(db_url) as s:
+        _staff(s)
+        version = save(s, record(), actor="author")
+    with session_scope(db_url) as s:
+        due = urges.create(s, version, "office", note="请尽快").due_on
+    _register()
+    listed = CliRunner().invoke(app, ["urges", "list", "--json"])
+    assert listed.exit_code == 0 and '"assignee": "author"' in listed.stdout
+    out = CliRunner().invoke(app, ["urges", "escalate", "--today", (due + dt.timedelta(days=1)).isoformat()])
+    assert out.exit_code == 0 and "rec-1 → reviewer" in out.stdout
+    with session_scope(db_url) as s:
+        assert [u.assignee for u in urges.open_for(s, "reviewer")] == ["author"]  # on the reviewer's desk too
