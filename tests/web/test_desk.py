@@ -97,3 +97,17 @@ def test_the_self_check_page_shows_single_veto_items_first(as_role: Callable[[st
     assert page.index("单项否决指标") < page.index("法定公开事项逾期未公开") < page.index("其他指标")
     assert "flash-error" in page and "汉阴县2026年第一批征地补偿公示" in page.split("其他指标")[0]
     assert as_role("author").get("/console/inspect").status_code == 403
+
+
+def test_the_event_day_an_author_gives_on_the_form_is_what_the_deadline_counts_from(
+        as_role: Callable[[str], TestClient]) -> None:
+    author = as_role("author")
+    r = author.post("/console/records", follow_redirects=False, data={
+        "csrf_token": csrf_of(author, "/console/records/new"), "title": "扶贫项目资金安排公告", "department": DEPT,
+        "domain": "扶贫救灾", "item": "扶贫项目及资金安排", "written_on": "2026-09-01", "event_on": "2026-09-21",
+        "body": "项目已批准。"})
+    assert r.status_code == 303, r.text
+    page = author.get(r.headers["location"]).text
+    assert "应于 2026-10-26 前公开" in page and "自事件日期计" in page  # 20 working days from 2026-09-21
+    version = r.headers["location"].split("/console/v/")[1].split("?")[0]
+    assert 'value="2026-09-21"' in author.get(f"/console/v/{version}/edit").text
