@@ -245,7 +245,27 @@ def _accounts_view() -> list[dict[str, Any]]:
     for a in out:  # after the transaction above: SQLite allows one writer at a time
         if a["channel"] == "weibo":
             a["token_expires"], a["authorised_at"] = stored_expiry(default_sessions(), a["name"])
+            if a["token_expires"] is None and a["targets"]:
+                a["token_expires"], a["token_error"] = _ask_expiry(a["name"], a["targets"][0])
     return out
+
+
+def _ask_expiry(account: str, target: str) -> tuple[datetime | None, str | None]:
+    """When the token in use expires, asked of Weibo (``oauth2/get_token_info``); or why it could not be asked."""
+    from datetime import timedelta
+
+    from hub.channels import get_channel
+    from hub.channels.base import Target
+    from hub.web.board import ERROR_WORDS
+
+    try:
+        channel: Any = get_channel("weibo")
+        info = channel.token_info(Target("weibo", target, account, {}))
+        return utcnow() + timedelta(seconds=int(info.get("expire_in") or 0)), None
+    except HubError as exc:
+        return None, ERROR_WORDS.get(type(exc).__name__, "无法查询授权有效期")
+    except (ValueError, TypeError):
+        return None, "无法查询授权有效期"
 
 
 @route("GET", "/channels", Action.CHANNELS_MANAGE)

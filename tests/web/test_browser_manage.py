@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -49,7 +50,8 @@ def test_an_admin_re_authorises_the_weibo_account_and_the_adapter_uses_the_new_t
     page = sign_in(browser, live_hub, "admin")
     page.get_by_role("link", name="渠道账号").click()
     row = page.locator("#acct-weibo-county")
-    assert "（环境变量中的令牌）" in row.inner_text()
+    expiry = row.locator("td").nth(4).inner_text()
+    assert "环境变量中的令牌" in expiry and re.match(r"20\d\d-\d\d-\d\d", expiry)  # asked of Weibo
     # When they click 重新授权 and grant the app on Weibo's (the sandbox's) authorisation page
     row.get_by_role("link", name="重新授权").click()
     page.wait_for_load_state()
