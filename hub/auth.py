@@ -54,6 +54,7 @@ class Action(StrEnum):
     USERS_MANAGE = "users.manage"
     CHANNELS_MANAGE = "channels.manage"
     TV_COLLECT = "tv.collect"
+    ACCOUNT_SELF = "account.self"  # one's own account: change one's password
 
 
 _A, _R, _O, _D, _S, _SYS = Role.AUTHOR, Role.REVIEWER, Role.OFFICE, Role.ADMIN, Role.STATION, Role.SYSTEM
@@ -79,6 +80,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.USERS_MANAGE: frozenset({_D}),
     Action.CHANNELS_MANAGE: frozenset({_D}),
     Action.TV_COLLECT: frozenset({_S}),
+    Action.ACCOUNT_SELF: frozenset({_A, _R, _O, _D, _S}),
 }
 
 #: Roles confined to their own department's records.
@@ -264,3 +266,85 @@ def seed_demo_users(session: Session, password: str) -> list[UserRow]:
         existing = get_user(session, role.value)
         users.append(existing or add_user(session, role.value, role.value, DEMO_DEPARTMENT, password))
     return users
+
+
+# --- account management (the admin's page, and everyone's own password) -------------------------
+
+
+def _require_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(f"密码至少 {MIN_PASSWORD_LENGTH} 位。")
+
+
+def set_active(session: Session, name: str, active: bool, *, actor: Any) -> UserRow:
+    """Disable (or enable again) an account: a disabled user cannot sign in, and a signed-in one is out at once.
+
+    The sign-in already refuses inactive accounts and every request reloads the user as active
+    (``hub.web.pages.load_user``), so the flag is the whole mechanism. An admin cannot disable themself.
+    """
+    user = get_user(session, name)
+    if user is None:
+        raise InputError(f"账号 {name} 不存在。")
+    if not active and getattr(actor, "name", actor) == name:
+        raise InputError("不能停用自己的账号。")
+    user.active = active
+    audit(session, actor, "user.enable" if active else "user.disable", name)
+    return user
+
+
+def reset_password(session: Session, name: str, *, actor: Any) -> str:
+    """A new random password for ``name`` (shown once to the admin, stored only as a hash)."""
+    import secrets
+
+    user = get_user(session, name)
+    if user is None:
+        raise InputError(f"账号 {name} 不存在。")
+    password = secrets.token_urlsafe(9)
+    user.password_hash = hash_password(password)
+    audit(session, actor, "user.reset_password", name)
+    return password
+
+
+def change_password(session: Session, name: str, current: str, new: str) -> UserRow:
+    """A user changes their own password: the current one must be right, the new one long enough and different."""
+    user = get_user(session, name)
+    if user is None or not user.active or not verify_password(user.password_hash, current):
+        raise InputError("当前密码不正确。")
+    _require_password(new)
+    if new == current:
+        raise InputError("新密码不能与当前密码相同。")
+    user.password_hash = hash_password(new)
+    audit(session, name, "user.change_password", name)
+    return user
+
+
+def set_role(session: Session, name: str, role: str, department: str | None, *, actor: Any) -> UserRow:
+    """Change an account's role and department (chosen from lists on the page; checked here again)."""
+    user = get_user(session, name)
+    if user is None:
+        raise InputError(f"账号 {name} 不存在。")
+    try:
+        role_ = Role(role)
+    except ValueError:
+        raise InputError(f"未知角色 {role!r}。") from None
+    if role_ not in PERSON_ROLES:
+        raise InputError("系统角色不能分配给账号。")
+    department = (department or "").strip() or None
+    if role_ in DEPARTMENT_SCOPED and department is None:
+        raise InputError("撰稿人和审核人必须属于一个部门。")
+    user.role, user.department = role_.value, department
+    audit(session, actor, "user.set_role", name, role=role_.value, department=department)
+    return user
+
+
+def set_email(session: Session, name: str, email: str | None, *, actor: Any) -> UserRow:
+    """A staff member's work e-mail address, for 督办 notices (empty clears it)."""
+    user = get_user(session, name)
+    if user is None:
+        raise InputError(f"账号 {name} 不存在。")
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 200 or "@" not in email or " " in email):
+        raise InputError(f"邮箱地址 {email!r} 无效。")
+    user.email = email
+    audit(session, actor, "user.set_email", name, email=email)
+    return user

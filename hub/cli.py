@@ -48,6 +48,7 @@ def _register() -> None:
         "hub.commands.subscribers",
         "hub.commands.config",
         "hub.commands.departments",
+        "hub.commands.office",
     ):
         try:
             importlib.import_module(module)

@@ -161,6 +161,10 @@ def transition(
         raise WorkflowError(f"无法{_VERB.get(name, name)} {_label(row)}：记录没有标题，请先在编辑页填写标题")
     if t.four_eyes and row.created_by == user.name:
         raise WorkflowError(f"{user.name} cannot {name} {_label(row)}: it is their own record")
+    if t.target is State.PUBLISHED:
+        from hub.office.interpretation import require_link
+
+        require_link(session, row)  # a 解读 never points at no policy (two-way links)
     if t.action is Action.RECORD_APPROVE:
         pending = unwaived_blocking(session, row)
         if pending:
@@ -284,19 +288,10 @@ def waive(session: Session, finding_id: int, actor: ActorRef | Principal, reason
 def urge(
     session: Session, version: VersionRow | str, actor: ActorRef | Principal, comment: str | None = None
 ) -> None:
-    """督办: the office presses for an overdue item; recorded in the audit log, no state change."""
-    row = repo.resolve(session, version)
-    user = principal(session, actor)
-    auth.require(user, Action.RECORD_URGE, department=_department(row))
-    repo.audit(
-        session,
-        user.name,
-        "record.urge",
-        row.record_id,
-        version=row.version,
-        state=row.state,
-        comment=comment,
-    )
+    """督办: the office presses for an overdue item: a task for the record's author (``hub.office.urges``)."""
+    from hub.office import urges
+
+    urges.create(session, version, actor, note=comment)
 
 
 def save_draft(

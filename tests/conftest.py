@@ -40,6 +40,7 @@ def hub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HUB_VAR", str(var))
     monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
     monkeypatch.delenv("HUB_BROKER_URL", raising=False)
+    monkeypatch.setenv("HUB_CHECK_LINKS_REACHABLE", "0")  # the suite runs air-gapped (127.0.0.1 only)
     clear_caches()
     yield var
     clear_caches()

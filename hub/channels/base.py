@@ -137,6 +137,7 @@ class ChannelBase:
       sandbox: the module of its sandbox fake (``register(sandbox)``), None when it needs none.
       overridable: an editor may rewrite this channel's text in the console (``record.overrides``).
       callbacks: the platform pushes outcomes to the hub (the web mounts a callback route).
+      new_media: a 政务新媒体 account, watched for staleness at the office's new-media window.
       web_router(): routes the hub serves for the channel's devices (mounted by the web app).
       idempotent_upsert / can_lookup: see ``Channel``.
     """
@@ -149,6 +150,8 @@ class ChannelBase:
     sandbox: ClassVar[str | None] = None
     overridable: ClassVar[bool] = False
     callbacks: ClassVar[bool] = False
+    #: a 政务新媒体 account (WeChat, Weibo…): inspections flag it after two weeks without an update
+    new_media: ClassVar[bool] = False
     idempotent_upsert: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = False
 

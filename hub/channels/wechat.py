@@ -275,6 +275,7 @@ class WeChatChannel(ChannelBase):
     account_model: ClassVar[type[AccountConfig]] = WeChatAccount
     sandbox: ClassVar[str | None] = "hub.sandbox.wechat"
     overridable: ClassVar[bool] = True
+    new_media: ClassVar[bool] = True
     callbacks: ClassVar[bool] = True  # PUBLISHJOBFINISH events (hub.web.callbacks)
 
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:

@@ -116,7 +116,11 @@ class WeiboAccount(AccountConfig):
     safe_domain: str = ""
     rip: str = "127.0.0.1"
     timeout: float | tuple[float, float] | None = None
+    #: the app behind the console's OAuth re-authorisation (hub.channels.weibo_oauth)
+    app_key: str = ""
+    app_secret_env: str = ""
     required_env: ClassVar[tuple[str, ...]] = ("access_token_env",)
+    optional_env: ClassVar[tuple[str, ...]] = ("app_secret_env",)
 
 
 class WeiboChannel(ChannelBase):
@@ -131,6 +135,7 @@ class WeiboChannel(ChannelBase):
     account_model: ClassVar[type[AccountConfig]] = WeiboAccount
     sandbox: ClassVar[str | None] = "hub.sandbox.weibo"
     overridable: ClassVar[bool] = True
+    new_media: ClassVar[bool] = True
 
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
         self.config, self.settings = config, settings
@@ -145,10 +150,16 @@ class WeiboChannel(ChannelBase):
             raise ConfigError(f"channels.toml: targets.{target.name}: no weibo account {target.account!r}")
         return target.account, account
 
+    def token(self, name: str, account: Account) -> str:
+        """The account's access token: the one an admin re-authorised (``weibo_oauth``), else the env var's."""
+        from hub.channels.weibo_oauth import stored_token
+
+        return stored_token(self.sessions, name, account) or account.secret("access_token_env", name).value
+
     def http(self, target: Target) -> httpx.Client:
         """An httpx client for the account: base URL, OAuth2 header, explicit timeouts, no redirects."""
         name, account = self._account(target)
-        token = account.secret("access_token_env", name).value
+        token = self.token(name, account)
         redact.register_secret(token)
         base = str(account.get("api_base") or "https://api.weibo.com").rstrip("/")
         timeout = account.get("timeout")
@@ -160,7 +171,7 @@ class WeiboChannel(ChannelBase):
     def _client(self, target: Target) -> httpx.Client:
         """The account's pooled client (httpx clients are thread-safe; building one costs an SSL context)."""
         name, account = self._account(target)
-        token = account.secret("access_token_env", name).value
+        token = self.token(name, account)
         key = (name, hashlib.sha256(token.encode()).hexdigest())
         with self._lock:
             client = self._clients.get(key)
@@ -289,7 +300,7 @@ class WeiboChannel(ChannelBase):
     def token_info(self, target: Target) -> dict[str, Any]:
         """oauth2/get_token_info: ``expire_in`` seconds left, for the operator's re-authorisation alarm."""
         _, account = self._account(target)
-        token = account.secret("access_token_env", target.account).value
+        token = self.token(target.account, account)
         body = self._request(target, "POST", "/oauth2/get_token_info", publishing=False,
                              data={"access_token": token})
         return {k: body.get(k) for k in ("uid", "expire_in", "create_at", "scope")} if isinstance(body, dict) else {}

@@ -115,7 +115,11 @@ def run_checks(record: Record, *, source_text: str | None = None) -> list[Findin
     """Every finding for ``record``; line/column point into ``source_text`` when it is given."""
     config = load_check_config()
     lines = source_text.split("\n") if source_text is not None else record_lines(record)
-    return check_lines(lines, record, config) + issuer_findings(record)
+    findings = check_lines(lines, record, config)
+    if config.links.check_reachable:
+        findings = sorted([*findings, *_dead(lines, config, findings)],
+                          key=lambda f: (f.line or 0, f.column or 0, f.kind))
+    return findings + issuer_findings(record)
 
 
 #: what the author sees when no issuing office was found (issue 11): blocking until one is chosen
@@ -170,3 +174,22 @@ def masked_record(record: Record) -> Record:
                 ov[key] = m(ov[key])
     data["extra"] = {k: m(v) for k, v in data["extra"].items()}
     return Record.model_validate(data)
+
+
+def _dead(lines: list[str], config: CheckConfig, found: list[Finding]) -> list[Finding]:
+    """``link_dead`` findings for well-formed links whose page does not answer (``hub.checks.reach``)."""
+    from hub.checks.reach import ReachSettings, dead_links
+
+    malformed = {(f.line, f.column) for f in found if f.kind == "link_malformed"}
+    places: list[tuple[int, int, int, str]] = []
+    for n, line in enumerate(lines, start=1):
+        for link in find_links(line, ()):  # every link, allowed or not: a dead allowed link is still dead
+            if (n, link.start + 1) in malformed or link.kind == "link_malformed":
+                continue
+            url = link.url if "://" in link.url else "http://" + link.url
+            places.append((n, link.start, link.end, url))
+    if not places:
+        return []
+    dead = dead_links([p[3] for p in places], ReachSettings(config.links.reach_timeout_s, config.links.reach_cache_s))
+    return [Finding("link_dead", n, start + 1, excerpt(lines[n - 1], start, end), dead[url], config.links.blocking_dead)
+            for n, start, end, url in places if url in dead]

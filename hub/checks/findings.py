@@ -7,7 +7,7 @@ from typing import Any
 
 #: the kinds of finding, as stored and printed
 KINDS = ("id_number", "mobile", "bank_card", "wrong_word", "sensitive_word", "link_malformed", "link_unknown_host",
-         "issuer_missing")
+         "issuer_missing", "link_dead")
 PERSONAL_DATA = frozenset({"id_number", "mobile", "bank_card"})
 
 

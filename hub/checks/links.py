@@ -22,7 +22,7 @@ _TRAIL = ".,;:!?"
 
 @dataclass(frozen=True, slots=True)
 class LinkMatch:
-    kind: str  # link_malformed | link_unknown_host
+    kind: str  # link_malformed | link_unknown_host (link_dead comes from hub.checks.reach)
     start: int
     end: int
     url: str
@@ -58,22 +58,22 @@ def _check(url: str, allowed: tuple[str, ...]) -> tuple[str, str] | None:
     """(kind, reason) for a bad URL, or None when it is fine."""
     m = re.match(r"(?i)^([a-z]+):(/*)(.*)$", url)
     if m is None:
-        return "link_malformed", "not a URL"
+        return "link_malformed", "不是有效的网址"
     scheme, slashes, rest = m.group(1).lower(), m.group(2), m.group(3)
     if scheme not in ("http", "https"):
-        return "link_malformed", f"scheme {scheme}: is not http or https"
+        return "link_malformed", f"网址开头“{scheme}:”有误，应为 http:// 或 https://"
     if slashes != "//":
-        return "link_malformed", f"{scheme}: must be followed by //"
+        return "link_malformed", f"“{scheme}:”后面应紧跟“//”"
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         _ = parts.port
     except ValueError:
-        return "link_malformed", "invalid host or port"
+        return "link_malformed", "网址中的域名或端口无效"
     if not rest or not host_ok(host):
-        return "link_malformed", "invalid host"
+        return "link_malformed", "网址中的域名无效"
     if not host_allowed(host, allowed):
-        return "link_unknown_host", f"host {host} is not in the allow-list"
+        return "link_unknown_host", f"网站 {host} 不在允许链接的网站名单中（config/checks.toml）"
     return None
 
 

@@ -6,6 +6,7 @@ Loaded once per file version (mtime), validated, and every mistake is one
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,6 +53,11 @@ class LinkSettings(_Strict):
     allowed_hosts: tuple[str, ...] = ()
     blocking_malformed: StrictBool = True
     blocking_unknown_host: StrictBool = False
+    #: ask each linked site whether the page is there (off for an installation without Internet access)
+    check_reachable: StrictBool = False
+    blocking_dead: StrictBool = False
+    reach_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    reach_cache_s: int = Field(default=3600, ge=0)
 
 
 class PersonalDataSettings(_Strict):
@@ -115,8 +121,21 @@ def _cached(words: Path, words_mtime: int, checks: Path, checks_mtime: int) -> C
     return CheckConfig(words=wf.words, word_settings=wf.settings, links=cf.links, personal_data=cf.personal_data)
 
 
+#: ``0`` / ``1`` overrides ``[links] check_reachable`` (an air-gapped host, or the test suite, without editing files).
+REACHABLE_ENV = "HUB_CHECK_LINKS_REACHABLE"
+
+
+def _reachable_override(config: CheckConfig) -> CheckConfig:
+    value = os.environ.get(REACHABLE_ENV, "").strip()
+    if value not in ("0", "1"):
+        return config
+    links = config.links.model_copy(update={"check_reachable": value == "1"})
+    return CheckConfig(words=config.words, word_settings=config.word_settings, links=links,
+                       personal_data=config.personal_data)
+
+
 def load_check_config(config_dir: Path | None = None) -> CheckConfig:
     """The checks' configuration from ``config_dir`` (default: the installation's config dir)."""
     base = config_dir or get_settings().config_dir
     words, checks = base / "words.toml", base / "checks.toml"
-    return _cached(words, _mtime(words), checks, _mtime(checks))
+    return _reachable_override(_cached(words, _mtime(words), checks, _mtime(checks)))

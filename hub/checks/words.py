@@ -39,3 +39,34 @@ def find_words(line: str, entries: tuple[WordEntry, ...]) -> list[WordMatch]:
                 found.append(WordMatch(entry, start, end))
     found.sort(key=lambda m: m.start)
     return found
+
+
+def wrong_form(excerpt: str, suggestion: str, entries: tuple[WordEntry, ...]) -> WordEntry | None:
+    """The entry a word finding was about: its preferred form is the suggestion and its wrong form is in the excerpt."""
+    for entry in entries:
+        if entry.preferred == suggestion and find_words(excerpt.strip("…"), (entry,)):
+            return entry
+    return None
+
+
+def replacements(excerpt: str, entry: WordEntry, *, widths: tuple[int, ...] = (16, 6, 3)) -> list[tuple[str, str]]:
+    """(old, new) text pairs that replace only the wrong word of a finding, widest context first.
+
+    The finding keeps an excerpt (the word with some text around it, personal data masked); the
+    fix must change the word alone, so each candidate is a piece of that excerpt around the word
+    with the word replaced. The caller uses the first candidate found in the record; the context
+    keeps it to the finding's own place. Pieces containing a mask (``*``) are skipped: that text
+    is not in the record as written. The bare word comes last.
+    """
+    text = excerpt.strip("…")
+    hits = find_words(text, (entry,))
+    out: list[tuple[str, str]] = []
+    for width in widths:
+        for m in hits:
+            left, right = max(0, m.start - width), min(len(text), m.end + width)
+            old = text[left:right]
+            new = text[left:m.start] + entry.preferred + text[m.end:right]
+            if "*" not in old and (old, new) not in out:
+                out.append((old, new))
+    out.append((entry.wrong, entry.preferred))
+    return out

@@ -14,16 +14,22 @@ import typer
 from hub.cli import app, clean_errors
 
 
-def seed_demo() -> str:
-    """Create the demo accounts if missing; returns the demo password (HUB_DEMO_PASSWORD or the default)."""
+def seed_demo() -> str | None:
+    """Create the demo accounts if missing; returns their password, or None when they all existed already.
+
+    The password is ``HUB_DEMO_PASSWORD`` when set, else a random one made now: a server started
+    with ``--seed-demo`` must not open with a password printed in the README.
+    """
+    import secrets
+
     from hub import auth
-    from hub.queue.demo import DEMO_PASSWORD_DEFAULT
     from hub.store.db import session_scope
 
-    password = os.environ.get("HUB_DEMO_PASSWORD") or DEMO_PASSWORD_DEFAULT
+    password = os.environ.get("HUB_DEMO_PASSWORD") or secrets.token_urlsafe(12)
     with session_scope() as s:
+        missing = [r for r in auth.PERSON_ROLES if auth.get_user(s, r.value) is None]
         auth.seed_demo_users(s, password)
-    return password
+    return password if missing else None
 
 
 @app.command()
@@ -54,7 +60,10 @@ def serve(
     warn_config_problems()
     if seed_demo_accounts:
         password = seed_demo()
-        typer.echo(f"demo accounts: author, reviewer, office, admin, station (password: {password})")
+        if password is None:
+            typer.echo("demo accounts: author, reviewer, office, admin, station (already there; passwords unchanged)")
+        else:
+            typer.echo(f"demo accounts: author, reviewer, office, admin, station (password: {password})")
     worker = None
     if get_settings().broker_url is None:
         from hub.queue.runtime import start_embedded_worker

@@ -25,6 +25,7 @@ import time
 from datetime import datetime
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 from hub.config import HubConfig
 from hub.sandbox.core import Sandbox, SandboxRequest, SandboxResponse
@@ -318,6 +319,98 @@ def get_token_info(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
                                  "create_at": int(time.time()) - 3600, "expire_in": expire_in})
 
 
+# --- OAuth 2.0 authorisation code flow (oauth2/authorize, oauth2/access_token) --------------------------
+
+OAUTH_ERRORS = {
+    21322: ("redirect_uri_mismatch", "重定向地址不匹配"),
+    21323: ("invalid_request", "请求不合法"),
+    21324: ("invalid_client", "client_id或client_secret参数无效"),
+    21325: ("invalid_grant", "提供的Access Grant是无效的、过期的或已撤销的"),
+}
+CODE_TTL_S = 600
+
+
+def oauth_error(req: SandboxRequest, code: int) -> SandboxResponse:
+    """Weibo's OAuth error body: ``{"error", "error_code", "request", "error_uri", "error_description"}`` on 400."""
+    name, description = OAUTH_ERRORS[code]
+    return SandboxResponse.json({"error": name, "error_code": code, "request": req.path,
+                                 "error_uri": req.path, "error_description": description}, 400)
+
+
+def _apps(sb: Sandbox) -> dict[str, str]:
+    """app key → app secret of the registered apps (``credentials["weibo_apps"]``)."""
+    return sb.credentials.get("weibo_apps", {})
+
+
+def _accounts(sb: Sandbox) -> list[str]:
+    return sorted(set(sb.credentials.get(CHANNEL, {}).values()) | set(sb.options.get("weibo_accounts", [])))
+
+
+def authorize(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
+    """GET oauth2/authorize: the page where the account holder signs in and grants the app (here: picks the account).
+
+    POST (the page's button) answers 302 to ``redirect_uri?code=…&state=…``, as Weibo does.
+    """
+    src = req.form() if req.method == "POST" else {}
+
+    def value(k: str) -> str:
+        return src.get(k) or req.arg(k) or ""
+
+    client_id, redirect_uri, state_ = value("client_id"), value("redirect_uri"), value("state")
+    if client_id not in _apps(sb):
+        return oauth_error(req, 21324)
+    if not redirect_uri.startswith(("http://", "https://")) or value("response_type") not in ("", "code"):
+        return oauth_error(req, 21323)
+    if req.method == "POST":
+        account = value("account")
+        if account not in _accounts(sb):
+            return oauth_error(req, 21323)
+        code = secrets.token_hex(16)
+        with sb.lock:
+            state(sb).setdefault("codes", {})[code] = {"client_id": client_id, "redirect_uri": redirect_uri,
+                                                      "account": account, "at": time.time()}
+        sep = "&" if "?" in redirect_uri else "?"
+        target = f"{redirect_uri}{sep}{urlencode({'code': code, **({'state': state_} if state_ else {})})}"
+        return SandboxResponse(302, b"", "text/plain", {"Location": target})
+    options = "".join(f'<option value="{escape(a)}">{escape(a)}</option>' for a in _accounts(sb))
+    hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in (
+        ("client_id", client_id), ("redirect_uri", redirect_uri), ("state", state_), ("response_type", "code")))
+    return SandboxResponse.html(
+        f"<!DOCTYPE html><html lang=zh-CN><head><meta charset=utf-8><title>微博授权（沙箱）</title></head><body>"
+        f"<h1>授权应用访问你的微博帐号</h1><p>应用 {escape(client_id)} 请求发布微博等权限。</p>"
+        f'<form method="post" action="/oauth2/authorize">{hidden}'
+        f'<label>帐号 <select name="account">{options}</select></label> '
+        f'<button type="submit" id="authorize">授权</button></form></body></html>')
+
+
+def access_token(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
+    """POST oauth2/access_token (grant_type=authorization_code): a code once → a new access token.
+
+    Answers ``{"access_token", "remind_in", "expires_in", "uid", "isRealName"}``; the new token
+    is accepted by the other routes from then on (the old one keeps working until it expires, as on Weibo).
+    """
+    form = req.form()
+    client_id, secret = form.get("client_id") or req.arg("client_id") or "", form.get("client_secret") or ""
+    known = _apps(sb).get(client_id)
+    if known is None or not secrets.compare_digest(known, secret):
+        return oauth_error(req, 21324)
+    if (form.get("grant_type") or req.arg("grant_type")) != "authorization_code":
+        return oauth_error(req, 21323)
+    code = form.get("code") or req.arg("code") or ""
+    with sb.lock:
+        grant = state(sb).setdefault("codes", {}).pop(code, None)
+    if grant is None or grant["client_id"] != client_id or time.time() - grant["at"] > CODE_TTL_S:
+        return oauth_error(req, 21325)
+    if (form.get("redirect_uri") or req.arg("redirect_uri")) != grant["redirect_uri"]:
+        return oauth_error(req, 21322)
+    token = "2.00" + secrets.token_hex(16)
+    with sb.lock:
+        sb.credentials.setdefault(CHANNEL, {})[token] = grant["account"]
+    expires_in = int(sb.options.get("weibo_token_expire_in", 157679999))
+    return SandboxResponse.json({"access_token": token, "remind_in": str(expires_in), "expires_in": expires_in,
+                                 "uid": str(uid_of(grant["account"])), "isRealName": "true"})
+
+
 def picture(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     idstr = req.arg("id") or ""
     with sb.lock:
@@ -346,6 +439,9 @@ def register(sb: Sandbox) -> None:
     sb.route("POST", "/2/statuses/destroy.json", CHANNEL, destroy)
     sb.route("GET", "/2/statuses/user_timeline.json", CHANNEL, user_timeline)
     sb.route("POST", "/oauth2/get_token_info", CHANNEL, get_token_info)
+    sb.route("GET", "/oauth2/authorize", CHANNEL, authorize)
+    sb.route("POST", "/oauth2/authorize", CHANNEL, authorize)
+    sb.route("POST", "/oauth2/access_token", CHANNEL, access_token)
     sb.route("GET", "/_sandbox/weibo-pic", "_sandbox", picture)
 
 
@@ -367,14 +463,21 @@ def inbox_section(msgs: list[dict[str, Any]]) -> InboxSection:
 
 
 def accepted_credentials(config: HubConfig) -> dict[str, dict[str, str]]:
-    """``{"weibo": {access_token: account}}`` from the tokens the adapter reads."""
-    creds = {}
+    """``{"weibo": {access_token: account}, "weibo_apps": {app_key: app_secret}}`` from what the adapter reads.
+
+    The app (key and secret) is what the console's OAuth re-authorisation signs in with.
+    """
+    creds: dict[str, str] = {}
+    apps: dict[str, str] = {}
     for name, account in config.accounts.items():
         if account.channel == CHANNEL:
             token = os.environ.get(str(account.get("access_token_env", "")))
             if token:
                 creds[token] = name
-    return {CHANNEL: creds}
+            app_secret = os.environ.get(str(account.get("app_secret_env", "")))
+            if account.get("app_key") and app_secret:
+                apps[str(account.get("app_key"))] = app_secret
+    return {CHANNEL: creds, "weibo_apps": apps}
 
 
 def options(config: HubConfig) -> dict[str, Any]:

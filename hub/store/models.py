@@ -7,7 +7,7 @@ them encrypted (see ``hub.channels.subscribers``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -148,6 +148,8 @@ class UserRow(Base):
     department: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    #: a work e-mail address for 督办 notices (staff contacts; never the SMS audience)
+    email: Mapped[str | None] = mapped_column(String(200))
 
 
 # --- renditions, links -----------------------------------------------------------
@@ -309,3 +311,32 @@ class SearchDocRow(Base):
     #: space-separated jieba tokens (search mode) of title, metadata and body, lower-cased.
     tokens: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+# --- the office's desk ---------------------------------------------------------------
+
+
+class UrgeRow(Base):
+    """督办: the office presses a person about a record; a task until the person closes it.
+
+    open → acknowledged (the person saw it) → closed (the person says it is done, with a reply);
+    an open urge past its due day is escalated to the department's reviewers (``escalated_to``).
+    Every move is also an audit row (``hub.office.urges``).
+    """
+
+    __tablename__ = "urges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    assignee: Mapped[str] = mapped_column(String(100), index=True)
+    urged_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date]
+    state: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    reply: Mapped[str | None] = mapped_column(Text)
+    escalated_to: Mapped[list[Any]] = mapped_column(default=list)
+    notified: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]

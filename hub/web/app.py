@@ -32,7 +32,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(*, warm_search: bool = True) -> FastAPI:
     """Build the web app over the current settings (database, templates, secrets)."""
-    from hub.web import api, callbacks, console, portal, tv
+    from hub.web import api, callbacks, console, desk, manage, portal, tv
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -126,6 +126,8 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(portal.router)
     app.include_router(console.router)
+    app.include_router(desk.router)
+    app.include_router(manage.router)
     app.include_router(tv.router)
     app.include_router(api.router)
     app.include_router(callbacks.router)
@@ -154,7 +156,13 @@ def _out_of_range(exc: BaseException) -> bool:
 def _error_page(request: Request, status: int, title: str, message: str,
                 headers: Mapping[str, str] | None = None) -> HTMLResponse:
     ctx: dict[str, Any] = {"title": title, "message": message, "status": status}
-    response = render(request, "error.html", ctx, status_code=status)
+    template = "error.html"
+    if request.url.path.startswith("/console") and not request.url.path.startswith("/console/login"):
+        from hub.web.wording import in_chinese
+
+        # a console error stays in the console's layout, in words an editor reads
+        template, ctx["message"] = "console/error.html", in_chinese(message)
+    response = render(request, template, ctx, status_code=status)
     if headers:
         response.headers.update(headers)
     return response

@@ -44,7 +44,8 @@ THROTTLE_USER = LoginThrottle()
 THROTTLE_ADDR = LoginThrottle(scope="addr", max_failures=20)
 
 FINDING_NAMES = {"id_number": "身份证号", "mobile": "手机号码", "bank_card": "银行卡号", "wrong_word": "错误用语",
-                 "sensitive_word": "敏感词", "link_malformed": "链接格式错误", "link_unknown_host": "未知网站链接"}
+                 "sensitive_word": "敏感词", "link_malformed": "链接格式错误", "link_unknown_host": "未知网站链接",
+                 "link_dead": "失效链接"}
 _ARTIFACT_NAME = re.compile(r"^[0-9a-f]{64}(\.[a-z0-9]{1,8}){0,2}$")
 EDITABLE_STATES = ("draft", "rejected", "in_review", "approved")
 
@@ -187,9 +188,11 @@ def dashboard(request: Request, msg: str | None = None) -> HTMLResponse:
         todo = [r for r in rows if r.state in ("draft", "rejected")]
     else:
         todo = [r for r in rows if r.state == todo_state]
+    from hub.web.desk import dashboard_context
+
     return render(request, "console/dashboard.html", {
         "rows": rows, "todo": todo, "findings": findings, "msg": msg, "unassigned": unassigned,
-        "can_create": auth.can(user, Action.RECORD_CREATE)})
+        "can_create": auth.can(user, Action.RECORD_CREATE), **dashboard_context(user)})
 
 
 def _unassigned(s: Session, rows: list[VersionRow]) -> list[VersionRow]:
@@ -336,21 +339,46 @@ def _edit(request: Request, ref: str, form: dict[str, Any]) -> Response:
 
 @route("POST", "/v/{ref}/findings/{finding_id}/mask", Action.RECORD_EDIT)
 def mask(request: Request, ref: str, finding_id: int) -> Response:
-    """One click: replace the finding's value with its suggestion everywhere in the record → a new version."""
+    """One click: mask personal data, or replace a wrong word (the word alone) by its preferred form → a new version."""
+    from urllib.parse import quote
+
+    from hub.checks.findings import PERSONAL_DATA
+
     user = _user(request)
     with session_scope() as s:
         row, record = _see(s, request, ref, Action.RECORD_EDIT)
         finding = s.get(FindingRow, finding_id)
-        if finding is None or finding.version != row.version or not finding.suggestion:
+        if finding is None or finding.version != row.version:
             raise NotFound(f"finding {finding_id}")
-        masked, count = forms.apply_mask(record, finding.excerpt, finding.suggestion)
+        masked, count = record, 0
+        if finding.suggestion and finding.kind in PERSONAL_DATA:
+            masked, count = forms.apply_mask(record, finding.excerpt, finding.suggestion)
+        elif finding.suggestion and finding.kind in ("wrong_word", "sensitive_word"):
+            masked, count = _fix_word(record, finding.excerpt, finding.suggestion)
         if not count:
-            raise WorkflowError("没有在正文中找到该内容，请手工修改。")
+            err = "没有在正文中找到该内容，请点“修改”手工处理。"
+            return RedirectResponse(f"/console/v/{row.version}?err={quote(err)}", status_code=303)
         new = _save(s, user, masked)
         repo.audit(s, user, "finding.mask", row.record_id, version=row.version, new_version=new.version,
                    finding=finding_id, kind=finding.kind, places=count)
         version = new.version
-    return _back(f"/console/v/{version}", f"已遮盖 {count} 处，生成新版本。")
+        done = "已遮盖" if finding.kind in PERSONAL_DATA else "已更正"
+    return _back(f"/console/v/{version}", f"{done} {count} 处，生成新版本。")
+
+
+def _fix_word(record: Record, excerpt: str, suggestion: str) -> tuple[Record, int]:
+    """Replace the wrong word of a word finding by its preferred form, at the finding's place only."""
+    from hub.checks.settings import load_check_config
+    from hub.checks.words import replacements, wrong_form
+
+    entry = wrong_form(excerpt, suggestion, load_check_config().words)
+    if entry is None:
+        return record, 0
+    for old, new in replacements(excerpt, entry):
+        fixed, count = forms.apply_mask(record, old, new)
+        if count:
+            return fixed, count
+    return record, 0
 
 
 @route("POST", "/v/{ref}/override", Action.RECORD_EDIT)
@@ -373,7 +401,12 @@ def override(request: Request, ref: str, channel: str = Form(...), title: str = 
             ctx = build_context(changed, changed.version_hash())
             RENDERERS[rendition_kind(channel)](changed, ctx, ArtifactStore(get_settings().artifacts_dir))
         except RenderError as exc:
-            return _back(f"/console/v/{row.version}/previews", f"{channel} 改写未保存：{exc}")
+            from urllib.parse import quote
+
+            from hub.web.wording import in_chinese
+
+            err = f"改写未保存：{in_chinese(str(exc))}"  # a refusal, never in the success box
+            return RedirectResponse(f"/console/v/{row.version}/previews?err={quote(err)}", status_code=303)
         new = _save(s, user, changed)
         repo.audit(s, user, "record.override", row.record_id, version=row.version, new_version=new.version,
                    channel=channel)
@@ -402,6 +435,9 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         deliveries = list(s.scalars(select(DeliveryRow).where(DeliveryRow.version == row.version)))
         sms_at_limit = _sms_at_limit(s) if row.state == "approved" else 0
         departments = hub_departments(s) if auth.can(user, Action.RECORD_ASSIGN) else []
+        from hub.web.desk import record_context
+
+        desk = record_context(s, row, user)
     allowed = {a.value: auth.can(user, a, department=dept) for a in Action}
     marks = annotate(record, findings)
     proposed_at = _proposed_at(record)
@@ -416,7 +452,7 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         "has_deliveries": bool(deliveries), "own": row.created_by == user.name, "departments": departments,
         "issuer": issuer_line(record),
         "blocking": [f for f in findings if f.blocking and not f.waived_by], "catalog_item": catalog_item,
-        "proposed_at": proposed_at, "diff": diff, "sms_at_limit": sms_at_limit})
+        "proposed_at": proposed_at, "diff": diff, "sms_at_limit": sms_at_limit, **desk})
 
 
 def _proposed_at(record: Record) -> str | None:
@@ -556,14 +592,27 @@ def assign(request: Request, ref: str, department: str = Form("")) -> Response:
 
 
 @route("POST", "/v/{ref}/urge", Action.RECORD_URGE)
-def urge(request: Request, ref: str, comment: str = Form("")) -> Response:
-    from hub import workflow
+def urge(request: Request, ref: str, comment: str = Form(""), assignee: str = Form(""), due_on: str = Form(""),
+         notify: str = Form("")) -> Response:
+    """督办: a task for the record's author (or the person chosen), with a due day (``hub.office.urges``)."""
+    from datetime import date
+    from urllib.parse import quote
+
+    from hub.office import urges
 
     with session_scope() as s:
         row, _ = _see(s, request, ref)
-        workflow.urge(s, row, _user(request), comment=comment.strip() or None)
         version = row.version
-    return _back(f"/console/v/{version}", "已督办。")
+    try:
+        due = date.fromisoformat(due_on) if due_on.strip() else None
+        with session_scope() as s:
+            u = urges.create(s, version, _user(request), note=comment, due_on=due, assignee=assignee,
+                             notify=bool(notify))
+            who, when, mail = u.assignee, u.due_on, u.notified
+    except (HubError, ValueError) as exc:
+        msg = "督办期限应为日期（YYYY-MM-DD）。" if isinstance(exc, ValueError) else str(exc)
+        return RedirectResponse(f"/console/v/{version}?err={quote(msg)}", status_code=303)
+    return _back(f"/console/v/{version}", f"已督办 {who}，办理期限 {when.isoformat()}。" + (f"{mail}。" if mail else ""))
 
 
 @route("POST", "/v/{ref}/findings/{finding_id}/waive", Action.FINDING_WAIVE)
@@ -803,9 +852,11 @@ def county(request: Request) -> HTMLResponse:
 
 @route("GET", "/users", Action.USERS_MANAGE)
 def users(request: Request, msg: str | None = None) -> HTMLResponse:
+    from hub.web.manage import users_context
+
     with session_scope() as s:
         rows = list(s.scalars(select(UserRow).order_by(UserRow.name)))
-    return render(request, "console/users.html", {"rows": rows, "msg": msg, "roles": auth.PERSON_ROLES})
+    return render(request, "console/users.html", {"rows": rows, "msg": msg, **users_context()})
 
 
 @route("POST", "/users", Action.USERS_MANAGE)
@@ -815,7 +866,11 @@ def add_user(request: Request, name: str = Form(...), role: str = Form(...), dep
         with session_scope() as s:
             auth.add_user(s, name, role, department, password, actor=_user(request).name)
     except HubError as exc:
-        return _back("/console/users", str(exc))
+        from urllib.parse import quote
+
+        from hub.web.wording import in_chinese
+
+        return RedirectResponse(f"/console/users?err={quote(in_chinese(str(exc)))}", status_code=303)
     return _back("/console/users", f"已创建账号 {name}。")
 
 

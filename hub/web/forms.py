@@ -111,6 +111,15 @@ def record_from_form(form: Mapping[str, Any], base: Record | None) -> Record:
     data["stage"] = _opt(form, "stage")
     data["level"] = _opt(form, "level") or "county"
     data["written_on"] = _date(form, "written_on")
+    if "event_on" in form:  # 事件日期: what the item's 公开时限 counts from, when not the 成文日期 (hub.office)
+        from hub.office.overdue import EVENT_KEY
+
+        extra, event = dict(data.get("extra") or {}), _date(form, "event_on")
+        if event is None:
+            extra.pop(EVENT_KEY, None)
+        else:
+            extra[EVENT_KEY] = event.isoformat()
+        data["extra"] = extra
     data["published_at"] = _datetime(form, "published_at")
     addressees = _opt(form, "addressees") or ""
     data["addressees"] = [a.strip() for a in re.split(r"[、,，\n]", addressees) if a.strip()]

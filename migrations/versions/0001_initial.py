@@ -124,6 +124,29 @@ def upgrade() -> None:
     with op.batch_alter_table('subscribers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_subscribers_region'), ['region'], unique=False)
 
+    op.create_table('urges',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('record_id', sa.String(length=128), nullable=False),
+    sa.Column('version', sa.String(length=64), nullable=False),
+    sa.Column('assignee', sa.String(length=100), nullable=False),
+    sa.Column('urged_by', sa.String(length=100), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('reply', sa.Text(), nullable=True),
+    sa.Column('escalated_to', sa.JSON(), nullable=False),
+    sa.Column('notified', sa.String(length=200), nullable=True),
+    sa.Column('created_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('acknowledged_at', hub.store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', hub.store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('escalated_at', hub.store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('urges', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_urges_assignee'), ['assignee'], unique=False)
+        batch_op.create_index(batch_op.f('ix_urges_record_id'), ['record_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_urges_state'), ['state'], unique=False)
+
     op.create_table('users',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -132,6 +155,7 @@ def upgrade() -> None:
     sa.Column('department', sa.String(length=200), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('email', sa.String(length=200), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
@@ -291,6 +315,12 @@ def downgrade() -> None:
 
     op.drop_table('delivery_events')
     op.drop_table('users')
+    with op.batch_alter_table('urges', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_urges_state'))
+        batch_op.drop_index(batch_op.f('ix_urges_record_id'))
+        batch_op.drop_index(batch_op.f('ix_urges_assignee'))
+
+    op.drop_table('urges')
     with op.batch_alter_table('subscribers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_subscribers_region'))
 

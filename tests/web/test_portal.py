@@ -168,7 +168,7 @@ def test_an_override_that_breaks_the_sms_budget_is_refused_in_words(as_role: Cal
     token = csrf_of(author, f"/console/v/{version}/previews")
     r = author.post(f"/console/v/{version}/override", data={"csrf_token": token, "channel": "sms",
                                                             "text": "很长" * 80})
-    assert r.status_code == 200 and "sms 改写未保存" in r.text
+    assert r.status_code == 200 and "改写未保存：短信" in r.text and 'class="flash flash-error"' in r.text
     r = author.post(f"/console/v/{version}/override", data={"csrf_token": token, "channel": "weibo",
                                                             "text": "征地补偿标准已公布，请查看"})
     assert "改写已保存为新版本" in r.text and "征地补偿标准已公布，请查看" in r.text

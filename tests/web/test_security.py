@@ -11,6 +11,8 @@ import pytest
 from web_helpers import PASSWORD, TestClient, all_routes, csrf_of, make_record, publish_directly, sign_in
 
 import hub.web.console  # noqa: F401,E402  (fills ROUTE_ACTIONS)
+import hub.web.desk  # noqa: F401,E402  (the office's desk routes)
+import hub.web.manage  # noqa: F401,E402  (management pages)
 from hub import auth
 from hub.web.pages import ROUTE_ACTIONS
 
@@ -19,7 +21,7 @@ SCRIPT_TITLE = '<script>alert("x")</script>公示 {{ 7*7 }}'
 
 
 def concrete(path: str, version: str = "0" * 64) -> str:
-    return (path.replace("{ref}", version).replace("{finding_id}", "1").replace("{delivery_id}", "1")
+    return (path.replace("{ref}", version).replace("{finding_id}", "1").replace("{delivery_id}", "1").replace("{urge_id}", "1")
             .replace("{name}", "0" * 64 + ".png"))
 
 
