@@ -56,10 +56,13 @@ def with_department(record: Record, department: str | None) -> Record:
 def route(session: Session, record: Record, *, fallback: str | None = None) -> tuple[Record, str | None]:
     """The record with a department someone can act on, and a warning when the office must choose.
 
-    Kept: a department that is a hub department. Else the page's own publisher
+    Only page and feed records are routed (their department is what the page says). Kept: a
+    department that is a hub department. Else the page's own publisher
     (``extra[发布机构]``) when that is one, else ``fallback`` (the uploader's department in
     the console), else none: the office's queue.
     """
+    if record.source is None or record.source.kind not in ("page", "feed"):
+        return record, None  # a record file or form states its 公开责任部门 on purpose
     known = set(hub_departments(session))
     if record.department and record.department in known:
         return record, None
