@@ -94,6 +94,14 @@ class Route(_Strict):
     targets: list[str]
 
 
+class SmsTemplate(_Strict):
+    """A further approved SMS template (e.g. the consultation answer notice), sent to one recipient."""
+
+    template_id: str
+    template: str
+    params: list[str]
+
+
 class SmsRender(_Strict):
     signature: str
     template_id: str
@@ -101,6 +109,8 @@ class SmsRender(_Strict):
     params: list[str]
     param_max_chars: int = 6
     budget_segments: int = 1
+    #: further approved templates by purpose (``hub.audience.direct``)
+    templates: dict[str, SmsTemplate] = Field(default_factory=dict)
 
 
 class RenderConfig(_Strict):

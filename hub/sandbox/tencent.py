@@ -217,7 +217,8 @@ def _approved(sandbox: Sandbox) -> dict[str, Any]:
     sms = config.render.sms
     apps = {str(a.get("sdk_app_id")) for a in config.accounts.values() if a.channel == "sms"}
     return {"signature": sms.signature, "template_id": sms.template_id, "template": sms.template,
-            "param_max_chars": sms.param_max_chars, "sdk_app_ids": sorted(apps)}
+            "param_max_chars": sms.param_max_chars, "sdk_app_ids": sorted(apps),
+            "templates": {t.template_id: t.template for t in sms.templates.values()}}
 
 
 def fill_template(template: str, params: list[str]) -> str:
@@ -264,10 +265,11 @@ def send_sms(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
     if sign != approved["signature"]:
         raise ApiError("FailedOperation.SignatureIncorrectOrUnapproved",
                        "The signature is incorrect or has not been approved.")
-    if template_id != str(approved["template_id"]):
+    others = dict(approved.get("templates") or {})
+    if template_id != str(approved["template_id"]) and template_id not in others:
         raise ApiError("FailedOperation.TemplateIncorrectOrUnapproved",
                        "The template is incorrect or has not been approved.")
-    template = str(approved["template"])
+    template = str(approved["template"]) if template_id == str(approved["template_id"]) else str(others[template_id])
     if len(set(re.findall(r"\{(\d+)\}", template))) != len(tparams):
         raise ApiError("FailedOperation.TemplateParamSetNotMatchApprovedTemplate",
                        "The number of parameters does not match the approved template.")
