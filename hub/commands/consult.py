@@ -101,3 +101,14 @@ def remind_cmd() -> None:
     with session_scope() as s:
         done = remind(s)
     typer.echo(f"已提醒 {len(done['reminded'])} 条，已升级 {len(done['escalated'])} 条")
+
+
+@consult_app.command("pull-replies")
+@clean_errors
+def pull_replies_cmd() -> None:
+    """Pull citizens' SMS replies (PullSmsReplyStatus): 退订 opts out at once, other replies become questions."""
+    from hub.audience.replies import pull
+
+    counts = pull()
+    names = {"opted_out": "退订", "question": "转为咨询", "ignored": "忽略", "duplicate": "重复"}
+    typer.echo("，".join(f"{names.get(k, k)} {v}" for k, v in sorted(counts.items())) or "没有新的回复短信")

@@ -110,20 +110,24 @@ def validate(session: Session, q: Question) -> tuple[routing.Topic | None, str |
     return topic, phone, errors
 
 
-def ask(session: Session, q: Question, *, client_key: str, source: str = "portal",
-        now: datetime | None = None) -> Asked:
+def ask(q: Question, *, client_key: str, source: str = "portal", now: datetime | None = None) -> Asked:
     """Store a question and return its id and private code, or raise ``FieldErrors`` / ``TooMany``.
 
     ``client_key`` is an opaque, keyed token of the client's address (the web layer
-    derives it); an SMS reply passes its number's hash.
+    derives it); an SMS reply passes its number's hash. Runs its own transactions:
+    the rate-limit hits are committed before the question is (``hub.consult.limits``),
+    so it must not be called inside another open write transaction.
     """
+    from hub.store.db import session_scope
+
     now = now or utcnow()
     settings = get_consult_settings()
     lim = settings.limits
     if q.honeypot.strip():
         # a field people never see was filled: a robot. Refused without saying why.
         raise FieldErrors({"form": "提交未成功，请稍后再试"})
-    topic, phone, errors = validate(session, q)
+    with session_scope() as s:
+        topic, phone, errors = validate(s, q)
     if errors or topic is None:
         raise FieldErrors(errors)
     phone_hash = get_vault().hash(phone) if phone else None
@@ -135,32 +139,33 @@ def ask(session: Session, q: Question, *, client_key: str, source: str = "portal
         raise TooMany("这个手机号码今天提交的咨询已达上限，请明天再试")
     title, text, name = _clean(q.title), _clean(q.text), _clean(q.name)
     digest = _normalised(title, text)
-    if lim.duplicate_hours:
-        dup = session.scalar(select(ConsultationRow.id).where(
-            ConsultationRow.content_hash == digest,
-            ConsultationRow.created_at > now - timedelta(hours=lim.duplicate_hours)).limit(1))
-        if dup is not None:
-            raise FieldErrors({"question": "相同的咨询已经提交过，请勿重复提交（可凭首次提交时的查询码查看办理情况）"})
-    masked_title, _ = privacy.mask_text(title)
-    masked_text, _ = privacy.mask_text(text)
-    department = routing.department_for(session, topic)
-    due = get_calendar().add_workdays(to_local(now).date(), settings.reply_workdays)
-    code = new_code()
-    vault = get_vault() if phone else None
-    row = ConsultationRow(
-        code_hash=code_hash(code), source=source, topic_kind=topic.kind, topic=topic.name,
-        domain=topic.domain if topic.kind == "item" else (topic.name if topic.kind == "domain" else None),
-        department=department, title=masked_title, question=masked_text, name=name or None,
-        phone_enc=vault.encrypt(phone) if vault and phone else None, phone_hash=phone_hash,
-        phone_tail=phone[-4:] if phone else None, consent_publish=q.consent, content_hash=digest,
-        state="open", due_on=due, publication="none", created_at=now, updated_at=now)
-    session.add(row)
-    session.flush()
-    session.add(ConsultMessageRow(consultation_id=row.id, kind="question", author=name or "群众", text=masked_text,
-                                  at=now))
-    repo.audit(session, "citizen", "consult.ask", f"consult:{row.id}", department=department, source=source,
-               sensitive_words=privacy.sensitive_words(text))
-    return Asked(row.id, code, department)
+    with session_scope() as session:
+        if lim.duplicate_hours:
+            dup = session.scalar(select(ConsultationRow.id).where(
+                ConsultationRow.content_hash == digest,
+                ConsultationRow.created_at > now - timedelta(hours=lim.duplicate_hours)).limit(1))
+            if dup is not None:
+                raise FieldErrors({"question": "相同的咨询已经提交过，请勿重复提交（可凭首次提交时的查询码查看办理情况）"})
+        masked_title, _ = privacy.mask_text(title)
+        masked_text, _ = privacy.mask_text(text)
+        department = routing.department_for(session, topic)
+        due = get_calendar().add_workdays(to_local(now).date(), settings.reply_workdays)
+        code = new_code()
+        vault = get_vault() if phone else None
+        row = ConsultationRow(
+            code_hash=code_hash(code), source=source, topic_kind=topic.kind, topic=topic.name,
+            domain=topic.domain if topic.kind == "item" else (topic.name if topic.kind == "domain" else None),
+            department=department, title=masked_title, question=masked_text, name=name or None,
+            phone_enc=vault.encrypt(phone) if vault and phone else None, phone_hash=phone_hash,
+            phone_tail=phone[-4:] if phone else None, consent_publish=q.consent, content_hash=digest,
+            state="open", due_on=due, publication="none", created_at=now, updated_at=now)
+        session.add(row)
+        session.flush()
+        session.add(ConsultMessageRow(consultation_id=row.id, kind="question", author=name or "群众",
+                                      text=masked_text, at=now))
+        repo.audit(session, "citizen", "consult.ask", f"consult:{row.id}", department=department, source=source,
+                   sensitive_words=privacy.sensitive_words(text))
+        return Asked(row.id, code, department)
 
 
 def by_code(session: Session, code: str) -> ConsultationRow | None:

@@ -30,7 +30,17 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(*, warm_search: bool = True) -> FastAPI:
     """Build the web app over the current settings (database, templates, secrets)."""
-    from hub.web import api, callbacks, console, consult_console, consult_portal, desk, portal, tv
+    from hub.web import (
+        api,
+        callbacks,
+        console,
+        consult_console,
+        consult_portal,
+        desk,
+        portal,
+        reply_callbacks,
+        tv,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -110,6 +120,7 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
     app.include_router(tv.router)
     app.include_router(api.router)
     app.include_router(callbacks.router)
+    app.include_router(reply_callbacks.router)
 
     return app
 

@@ -62,8 +62,7 @@ def consult_ask(request: Request, topic: str = Form(""), title: str = Form(""), 
     q = intake.Question(topic=topic, title=title[:1000], text=question[:20000], name=name[:200],
                         phone=mobile[:40], consent=bool(consent), honeypot=website)
     try:
-        with session_scope() as s:
-            asked = intake.ask(s, q, client_key=client_key(request))
+        asked = intake.ask(q, client_key=client_key(request))
     except intake.FieldErrors as exc:
         return _form_page(request, values=values, errors=exc.errors, status_code=400)
     except intake.TooMany as exc:
