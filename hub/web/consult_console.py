@@ -144,9 +144,19 @@ def reject(request: Request, consultation_id: int, reason: str = Form("", max_le
     return _back(consultation_id, "已退回公开申请。")
 
 
-def overview_counts(user: UserRow) -> dict[str, int]:
-    """Due-soon and overdue counts in the user's scope (for a dashboard line)."""
-    ctx = board_context(user)
-    found: deadlines.Pending = ctx["pending"]
-    return {"overdue": len(found.overdue), "due_soon": len(found.due_soon), "open": len(found.open)}
+def due_context(user: UserRow | None) -> dict[str, Any]:
+    """Overdue and due-soon questions for a dashboard: the user's department, or all (``None``: the office's desk).
+
+    Never takes a dashboard down: a broken calendar or settings file shows nothing here.
+    """
+    scoped = user is not None and auth.Role(user.role) in auth.DEPARTMENT_SCOPED
+    if user is not None and not auth.can(user, Action.RECORD_VIEW):
+        return {"consult_due": None}
+    try:
+        with session_scope() as s:
+            found = deadlines.pending(s, department=((user.department or "") if scoped and user else None))
+            s.expunge_all()
+    except HubError:
+        return {"consult_due": None}
+    return {"consult_due": {"overdue": found.overdue, "due_soon": found.due_soon, "open": len(found.open)}}
 
