@@ -34,6 +34,10 @@ def _user(request: Request) -> UserRow:
 
 def _back(consultation_id: int | None, msg: str, error: bool = False) -> RedirectResponse:
     url = f"/console/consult/{consultation_id}" if consultation_id else "/console/consult"
+    if error:
+        from hub.web.wording import in_chinese
+
+        msg = in_chinese(msg)  # a refusal of the role matrix reads in Chinese, as on every console page
     return RedirectResponse(f"{url}?{'err' if error else 'msg'}={quote(msg)}", status_code=303)
 
 

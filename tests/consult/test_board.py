@@ -84,6 +84,9 @@ def test_another_departments_author_can_neither_see_nor_answer_it(citizen: Any, 
     token = csrf_of(other, "/console/consult")
     r = other.post("/console/consult/1/answer", data={"csrf_token": token, "text": "越权答复"}, follow_redirects=False)
     assert "err=" in r.headers["location"]
+    from urllib.parse import unquote
+
+    assert "may not" not in unquote(r.headers["location"])  # said in Chinese
 
 
 def test_the_office_reassigns_and_the_new_departments_author_sees_it(citizen: Any, as_staff: Any) -> None:
@@ -95,3 +98,51 @@ def test_the_office_reassigns_and_the_new_departments_author_sees_it(citizen: An
     assert "err=" not in r.headers["location"], r.headers["location"]
     assert '/console/consult/1"' in fin.get("/console/consult").text
     assert DEPT not in fin.get("/console/consult/1").text.split("办理部门：")[1][:20]
+
+
+def test_a_published_answer_is_found_by_the_portal_search_and_counted_in_the_figures(citizen: Any,
+                                                                                     as_staff: Any) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from hub.cli import _register, app
+
+    ask(citizen, title="耕地补贴怎么申领", question="请问耕地地力保护补贴怎么申领？", consent="1")
+    ask(citizen, title="另一个问题", question="请问另一个问题怎么办理？")
+    author = as_staff("author")
+    token = csrf_of(author, "/console/consult/1")
+    author.post("/console/consult/1/answer", data={"csrf_token": token, "text": "由村委会统一申报。", "publish": "1"})
+    reviewer = as_staff("reviewer")
+    reviewer.post("/console/consult/1/approve", data={"csrf_token": csrf_of(reviewer, "/console/consult/1")})
+    page = citizen.get("/search", params={"q": "耕地补贴"}).text
+    assert "/consult/published/1" in page and "群众咨询答复" in page
+    assert "/consult/published/" not in citizen.get("/search", params={"q": "另一个问题"}).text  # not published
+
+    _register()
+    result = CliRunner().invoke(app, ["consult", "stats", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["total"] == {"received": 2, "answered": 1, "on_time": 1, "on_time_rate": 1.0,
+                                "median_reply_hours": figures["total"]["median_reply_hours"], "published": 1}
+    assert figures["by_department"][DEPT]["received"] == 2
+    assert sum(m["received"] for m in figures["by_month"].values()) == 2
+    listed = json.loads(CliRunner().invoke(app, ["consult", "list", "--json"]).output)
+    assert [i["id"] for i in listed] == [2, 1] and listed[1]["state"] == "answered"
+
+
+def test_the_cli_answers_and_proposes_and_refuses_a_second_answer(citizen: Any, staff: None, sandbox: Any) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli import _register, app
+
+    ask(citizen, consent="1", mobile="13800138001")
+    _register()
+    r = CliRunner().invoke(app, ["consult", "answer", "1", "--text", "请到镇民政办咨询。", "--publish", "--user", "author"])
+    assert r.exit_code == 0, r.output
+    assert "已提请公开" in r.output
+    assert [m["content"]["phone"] for m in sandbox.messages("sms", "sms")] == ["+8613800138001"]
+    again = CliRunner().invoke(app, ["consult", "answer", "1", "--text", "再答", "--user", "author"])
+    assert again.exit_code == 2 and "已经答复" in again.output
+    denied = CliRunner().invoke(app, ["consult", "answer", "1", "--text", "越权", "--user", "fin-author"])
+    assert denied.exit_code == 2
