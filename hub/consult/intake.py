@@ -72,8 +72,12 @@ def new_code() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(16))
 
 
-def _normalised(title: str, text: str) -> str:
-    return hashlib.sha256(re.sub(r"\s+", "", f"{title}\n{text}").encode("utf-8")).hexdigest()
+def _normalised(sender: str, title: str, text: str) -> str:
+    """The duplicate key: the same sender (address token or number hash) with the same words, spaces ignored.
+
+    Per sender, so two citizens who ask the same common question are both taken.
+    """
+    return hashlib.sha256(re.sub(r"\s+", "", f"{sender}\n{title}\n{text}").encode("utf-8")).hexdigest()
 
 
 def _clean(value: str) -> str:
@@ -138,7 +142,7 @@ def ask(q: Question, *, client_key: str, source: str = "portal", now: datetime |
                                        timedelta(minutes=lim.per_contact_window_minutes), now=now):
         raise TooMany("这个手机号码今天提交的咨询已达上限，请明天再试")
     title, text, name = _clean(q.title), _clean(q.text), _clean(q.name)
-    digest = _normalised(title, text)
+    digest = _normalised(phone_hash or client_key, title, text)
     with session_scope() as session:
         if lim.duplicate_hours:
             dup = session.scalar(select(ConsultationRow.id).where(

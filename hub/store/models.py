@@ -364,7 +364,7 @@ class ConsultationRow(Base):
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_tail: Mapped[str | None] = mapped_column(String(4))
     consent_publish: Mapped[bool] = mapped_column(Boolean, default=False)
-    #: SHA-256 of the normalised question text, for duplicate detection
+    #: SHA-256 of the sender and the normalised question text, for duplicate detection
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     state: Mapped[str] = mapped_column(String(20), default="open", index=True)
     answer: Mapped[str | None] = mapped_column(Text)

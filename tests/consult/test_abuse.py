@@ -66,3 +66,11 @@ def test_errors_name_each_field_and_keep_what_was_typed(citizen: Any) -> None:
     for field in ("topic", "title", "question", "mobile"):
         assert f'id="e-{field}"' in r.text, field
     assert 'role="alert"' in r.text and "12345" in r.text
+
+
+def test_two_citizens_asking_the_same_common_question_are_both_taken(app: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    for host in ("10.1.0.1", "10.1.0.2"):
+        with TestClient(app, base_url="http://127.0.0.1", client=(host, 5000)) as c:
+            assert ask(c).status_code == 200, host
