@@ -118,4 +118,4 @@ def test_the_answer_notice_is_not_sent_to_a_number_that_opted_out(sandbox: Any, 
                                                             "text": "已答复"}, follow_redirects=False)
     assert "err=" not in r.headers["location"]
     assert received(sandbox, A) == 0
-    assert "OptedOut" in author.get(f"/console/consult/{qid}").text or "退订" in author.get(f"/console/consult/{qid}").text
+    assert "答复短信：未发送（该号码已退订短信，不发送）" in author.get(f"/console/consult/{qid}").text
