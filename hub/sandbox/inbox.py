@@ -43,6 +43,7 @@ h1{font-size:20px} h2{font-size:17px;margin:24px 0 8px;border-bottom:1px solid #
 .thread .num{text-align:center;color:#666;font-size:13px;margin-bottom:8px}
 .bubble{background:#e9e9eb;border-radius:14px;padding:8px 10px;margin:6px 0;font-size:14px;white-space:pre-wrap}
 .bubble .meta{display:block;color:#888;font-size:11px;margin-top:4px}
+.bubble.up{background:#95ec69;margin-left:48px}
 .mail{width:420px;background:#fff;padding:12px;border-left:4px solid #3a6ea5}
 .meta{color:#888;font-size:12px}
 pre{white-space:pre-wrap;word-break:break-all;background:#fafafa;padding:6px;font-size:12px}
@@ -125,7 +126,7 @@ def _sms(msgs: list[dict[str, Any]]) -> str:
     out = []
     for phone, items in threads.items():
         bubbles = "".join(
-            f'<div class="bubble">{escape(str(m["content"].get("text") or ""))}'
+            f'<div class="bubble{" up" if m["content"].get("upstream") else ""}">{escape(str(m["content"].get("text") or ""))}'
             f'<span class="meta">{escape(_when(m["at"]))}</span></div>' for m in items)
         # a recipient's number is personal data: the inbox shows it masked, like every hub screen
         out.append(f'<div class="thread"><div class="num">{escape(mask_phone(phone))}</div>{bubbles}</div>')

@@ -72,6 +72,8 @@ def test_r_opts_a_subscriber_out_at_once_and_a_question_reaches_the_department_o
     reply(sandbox, A, " r ")
     reply(sandbox, B, "请问耕地地力保护补贴什么时候发放到户？")
     assert pull() == {"opted_out": 1, "question": 1}
+    with urllib.request.urlopen(f"{sandbox.url}/_sandbox/", timeout=5) as resp:  # noqa: S310 - the loopback sandbox
+        assert '<div class="bubble up">请问耕地地力保护补贴' in resp.read().decode()  # the handset's side of the thread
     assert pull() == {}  # the operator's queue hands each reply out once
     with session_scope() as s:
         row = find(s, A)
