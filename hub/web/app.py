@@ -30,17 +30,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(*, warm_search: bool = True) -> FastAPI:
     """Build the web app over the current settings (database, templates, secrets)."""
-    from hub.web import (
-        api,
-        callbacks,
-        console,
-        consult_console,
-        consult_portal,
-        desk,
-        portal,
-        reply_callbacks,
-        tv,
-    )
+    from hub.web import api, callbacks, console, desk, portal, tv
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -113,14 +103,15 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(portal.router)
-    app.include_router(consult_portal.router)
-    app.include_router(consult_console.router)
     app.include_router(console.router)
     app.include_router(desk.router)
     app.include_router(tv.router)
     app.include_router(api.router)
     app.include_router(callbacks.router)
-    app.include_router(reply_callbacks.router)
+    from hub.web import consult_console, consult_portal, reply_callbacks  # 群众咨询 and upstream SMS
+
+    for extra in (consult_portal, consult_console, reply_callbacks):
+        app.include_router(extra.router)
 
     return app
 
