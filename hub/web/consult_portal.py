@@ -42,10 +42,12 @@ def _form_page(request: Request, *, values: dict[str, Any] | None = None, errors
         groups = routing.topic_choices(s)
         published = publication.published(s, category=category)
         categories = publication.categories(s)
-    return render(request, "portal/consult.html", {
+    response = render(request, "portal/consult.html", {
         "groups": groups, "values": values or {}, "errors": errors or {}, "published": published,
         "categories": categories, "category": category, "limits": get_consult_settings().limits,
         "reply_workdays": get_consult_settings().reply_workdays}, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"  # the form carries this session's CSRF token
+    return response
 
 
 @router.get("/consult", response_class=HTMLResponse)
@@ -68,8 +70,10 @@ def consult_ask(request: Request, topic: str = Form(""), title: str = Form(""), 
     except intake.TooMany as exc:
         return _form_page(request, values=values, errors={"form": str(exc)}, status_code=429)
     url = f"{get_settings().public_url.rstrip('/')}/consult/{asked.code}"
-    return render(request, "portal/consult_done.html", {"asked": asked, "url": url,
+    done = render(request, "portal/consult_done.html", {"asked": asked, "url": url,
                                                         "has_phone": bool(mobile.strip())})
+    done.headers["Cache-Control"] = "no-store"  # the private code is shown once, to this browser only
+    return done
 
 
 @router.get("/consult/published/{consultation_id}", response_class=HTMLResponse)

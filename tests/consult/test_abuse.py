@@ -74,3 +74,14 @@ def test_two_citizens_asking_the_same_common_question_are_both_taken(app: Any) -
     for host in ("10.1.0.1", "10.1.0.2"):
         with TestClient(app, base_url="http://127.0.0.1", client=(host, 5000)) as c:
             assert ask(c).status_code == 200, host
+
+
+def test_pages_with_a_token_or_a_private_code_are_never_cached(citizen: Any) -> None:
+    from conftest import code_of
+
+    assert citizen.get("/consult").headers["cache-control"] == "no-store"
+    done = ask(citizen)
+    assert done.headers["cache-control"] == "no-store"
+    private = citizen.get(f"/consult/{code_of(done.text)}")
+    assert private.headers["cache-control"] == "no-store" and private.headers["x-robots-tag"] == "noindex"
+    assert citizen.get("/consult/aaaaaaaaaaaaaaaa").status_code == 404
