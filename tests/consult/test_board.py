@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from conftest import DEPT, ask, code_of, csrf_of, id_number
 
 
@@ -146,3 +147,22 @@ def test_the_cli_answers_and_proposes_and_refuses_a_second_answer(citizen: Any, 
     assert again.exit_code == 2 and "已经答复" in again.output
     denied = CliRunner().invoke(app, ["consult", "answer", "1", "--text", "越权", "--user", "fin-author"])
     assert denied.exit_code == 2
+
+
+@pytest.mark.postgres
+def test_the_whole_board_works_on_postgresql(pg_database: str, citizen: Any, as_staff: Any) -> None:
+    """Asking (rate-limit hits in the database), answering, publishing and searching on PostgreSQL."""
+    ask(citizen, title="耕地补贴怎么申领", question="请问耕地地力保护补贴怎么申领？电话13912345678", consent="1")
+    author = as_staff("author")
+    author.post("/console/consult/1/answer", data={"csrf_token": csrf_of(author, "/console/consult/1"),
+                                                   "text": "由村委会统一申报。", "publish": "1"})
+    reviewer = as_staff("reviewer")
+    reviewer.post("/console/consult/1/approve", data={"csrf_token": csrf_of(reviewer, "/console/consult/1")})
+    page = citizen.get("/search", params={"q": "耕地补贴"}).text
+    assert "/consult/published/1" in page
+    assert "13912345678" not in citizen.get("/consult/published/1").text
+    from hub.consult.settings import get_consult_settings
+
+    for i in range(get_consult_settings().limits.per_address - 1):
+        assert ask(citizen, title=f"问题{i}", question=f"问题{i}的内容是什么呢").status_code == 200
+    assert ask(citizen, title="超出", question="超出限制的问题内容").status_code == 429
