@@ -78,7 +78,14 @@ def test_r_opts_a_subscriber_out_at_once_and_a_question_reaches_the_department_o
     with session_scope() as s:
         row = find(s, A)
         assert row is not None and row.opted_out_at is not None
-        assert describe(row)["opted_out_at"]  # the subscriber list shows it, with the time
+        assert describe(row)["opted_out_at"]
+    from typer.testing import CliRunner
+
+    from hub.cli import _register, app
+
+    _register()
+    listed = CliRunner().invoke(app, ["subscribers", "list"]).output
+    assert "+86*******0001" in listed and "opted out 20" in listed  # the subscriber list shows it, with the time
     push("fin-2", "cd34")
     assert received(sandbox, A) == 1 and received(sandbox, B) == 2  # A gets nothing further
 
