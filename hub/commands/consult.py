@@ -86,7 +86,8 @@ def stats_cmd(as_json: JsonOpt = False) -> None:
         return
     t = data["total"]
     typer.echo(f"收到 {t['received']}  已答复 {t['answered']}  按时 {t['on_time']}  "
-               f"答复用时中位数 {t['median_reply_hours']} 小时  已公开 {t['published']}")
+               f"答复用时中位数 {t['median_reply_hours'] if t['median_reply_hours'] is not None else '—'} 小时  "
+               f"已公开 {t['published']}")
     for dept, f in data["by_department"].items():
         typer.echo(f"  {dept}: 收到 {f['received']} 已答复 {f['answered']} 按时 {f['on_time']} 已公开 {f['published']}")
 
