@@ -48,7 +48,6 @@ def upgrade() -> None:
     sa.Column('department', sa.String(length=200), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('question', sa.Text(), nullable=False),
-    sa.Column('question_enc', sa.LargeBinary(), nullable=True),
     sa.Column('name', sa.String(length=50), nullable=True),
     sa.Column('phone_enc', sa.LargeBinary(), nullable=True),
     sa.Column('phone_hash', sa.String(length=64), nullable=True),
