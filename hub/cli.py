@@ -49,6 +49,7 @@ def _register() -> None:
         "hub.commands.config",
         "hub.commands.departments",
         "hub.commands.office",
+        "hub.commands.consult",
     ):
         try:
             importlib.import_module(module)

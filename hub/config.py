@@ -94,6 +94,14 @@ class Route(_Strict):
     targets: list[str]
 
 
+class SmsTemplate(_Strict):
+    """A further approved SMS template (e.g. the consultation answer notice), sent to one recipient."""
+
+    template_id: str
+    template: str
+    params: list[str]
+
+
 class SmsRender(_Strict):
     signature: str
     template_id: str
@@ -104,6 +112,8 @@ class SmsRender(_Strict):
     #: the approved template of the withdrawal notice (撤回通知: an SMS cannot be recalled)
     withdraw_template_id: str = ""
     withdraw_template: str = ""
+    #: further approved templates by purpose (``hub.audience.direct``)
+    templates: dict[str, SmsTemplate] = Field(default_factory=dict)
 
 
 class RenderConfig(_Strict):

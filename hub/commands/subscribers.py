@@ -72,7 +72,8 @@ def list_(as_json: JsonOpt = False) -> None:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
-        status = "opted out" if r["opted_out_at"] else "active"
+        # 退订 with its time (UTC, as stored), so the office can answer "when did this number stop?"
+        status = f"opted out {r['opted_out_at'][:16].replace('T', ' ')} UTC" if r["opted_out_at"] else "active"
         topics = ",".join(r["topics"]) or "-"
         typer.echo(f"{r['id']:>6}  {r['phone']}  {r['level']:<8} {r['region'] or '-':<12} {topics:<16} {status}")
     typer.echo(f"{len(rows)} subscriber(s)")

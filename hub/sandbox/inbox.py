@@ -42,6 +42,7 @@ h1{font-size:20px} h2{font-size:17px;margin:24px 0 8px;border-bottom:1px solid #
 .thread .num{text-align:center;color:#666;font-size:13px;margin-bottom:8px}
 .bubble{background:#e9e9eb;border-radius:14px;padding:8px 10px;margin:6px 0;font-size:14px;white-space:pre-wrap}
 .bubble .meta{display:block;color:#888;font-size:11px;margin-top:4px}
+.bubble.up{background:#95ec69;margin-left:48px}
 .mail{width:420px;background:#fff;padding:12px;border-left:4px solid #3a6ea5}
 .meta{color:#888;font-size:12px}
 .deleted{background:#b00020;color:#fff;padding:4px 8px;font-size:13px}

@@ -19,6 +19,8 @@ fake is strict where the real service is strict:
   ``SerialNo`` and ``Fee``, or the per-number code: bad number, blacklist,
   same content within 30 s, daily cap);
 * every accepted SMS lands in the sandbox inbox as the citizen sees it;
+* upstream replies injected at ``POST /_sandbox/sms/reply`` queue up for ``PullSmsReplyStatus``
+  and are POSTed to ``reply_callback_url`` as the documented reply callback object;
 * delivery reports queue up for ``PullSmsSendStatus`` (each pulled once) and,
   when a callback URL is set, are POSTed as the documented JSON array; every
   report also stays in a log that ``PullSmsSendStatusByPhoneNumber`` reads (one
@@ -148,6 +150,7 @@ _ACTIONS: dict[str, tuple[str, str]] = {
     "SendSms": ("sms", SMS_VERSION),
     "PullSmsSendStatus": ("sms", SMS_VERSION),
     "PullSmsSendStatusByPhoneNumber": ("sms", SMS_VERSION),
+    "PullSmsReplyStatus": ("sms", SMS_VERSION),
     "TextToVoice": ("tts", TTS_VERSION),
 }
 
@@ -188,6 +191,8 @@ def handle(req: SandboxRequest, sandbox: Sandbox) -> SandboxResponse:
             return _answer(pull_status(params, sandbox))
         if action == "PullSmsSendStatusByPhoneNumber":
             return _answer(pull_status_by_number(params, sandbox))
+        if action == "PullSmsReplyStatus":
+            return _answer(pull_replies(params, sandbox))
         return _answer(text_to_voice(params, sandbox))
     except ApiError as exc:
         return _error(exc.code, exc.message)
@@ -214,6 +219,7 @@ def _take_error_code(sandbox: Sandbox, action: str) -> str | None:
 
 def register(sandbox: Sandbox) -> None:
     sandbox.route("POST", "/", _channel_of, handle)
+    sandbox.route("POST", "/_sandbox/sms/reply", "_sandbox", inject_reply)
 
 
 # --- SMS --------------------------------------------------------------------------------------
@@ -231,6 +237,7 @@ def _approved(sandbox: Sandbox) -> dict[str, Any]:
     templates = {sms.template_id: sms.template}
     if sms.withdraw_template_id:
         templates[sms.withdraw_template_id] = sms.withdraw_template
+    templates.update({t.template_id: t.template for t in sms.templates.values()})  # e.g. the consultation answer
     return {"signature": sms.signature, "template_id": sms.template_id, "template": sms.template,
             "templates": templates, "param_max_chars": sms.param_max_chars, "sdk_app_ids": sorted(apps)}
 
@@ -461,6 +468,77 @@ def pull_status_by_number(params: dict[str, Any], sandbox: Sandbox) -> dict[str,
     return {"PullSmsSendStatusSet": found[:limit]}
 
 
+# --- upstream SMS (citizens' replies) -----------------------------------------------------------
+
+
+def inject_reply(req: SandboxRequest, sandbox: Sandbox) -> SandboxResponse:
+    """Test/demo door: a handset sends ``{"phone", "text"[, "sign", "extend", "app_id"]}`` upstream.
+
+    The reply is queued for ``PullSmsReplyStatus`` (each handed out once) and, when
+    ``reply_callback_url`` is set (vendor state or option ``tencent_reply_callback_url``),
+    POSTed as the documented reply callback object; it shows in the inbox's SMS thread.
+    """
+    try:
+        body = req.json()
+    except (ValueError, UnicodeDecodeError):
+        return SandboxResponse.json({"error": "body must be JSON"}, 400)
+    national = _national(str(body.get("phone") or "")) if isinstance(body, dict) else None
+    if not isinstance(body, dict) or national is None or not str(body.get("text") or ""):
+        return SandboxResponse.json({"error": "need phone (a mainland mobile) and text"}, 400)
+    approved = _approved(sandbox)
+    app_id = str(body.get("app_id") or (approved.get("sdk_app_ids") or [""])[0])
+    now = int(time.time())
+    reply = {"ExtendCode": str(body.get("extend") or ""), "CountryCode": "86", "PhoneNumber": "+86" + national,
+             "SignName": str(body.get("sign") or approved["signature"]), "ReplyContent": str(body["text"]),
+             "ReplyTime": datetime.fromtimestamp(now, SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+             "SubscriberNumber": national}
+    with sandbox.lock:
+        state = sandbox.vendor("tencent")
+        state.setdefault("replies", []).append({"app_id": app_id, "reply": reply})
+        sandbox.save()
+    sandbox.record("sms", "reply", app_id, {"phone": "+86" + national, "text": reply["ReplyContent"], "upstream": True})
+    url = state.get("reply_callback_url") or sandbox.options.get("tencent_reply_callback_url")
+    if url:
+        callback = {"extend": reply["ExtendCode"], "mobile": national, "nationcode": "86",
+                    "sign": reply["SignName"], "text": reply["ReplyContent"], "time": now}
+        _post_json(str(url), callback)
+    return SandboxResponse.json({"queued": True})
+
+
+def _post_json(url: str, obj: Any) -> None:
+    body = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+
+    def post() -> None:
+        request = urllib.request.Request(url, data=body, method="POST",  # noqa: S310 - loopback hub URL
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - loopback hub URL
+                resp.read()
+        except OSError:
+            pass  # one try, as the real service's callbacks; the pull queue still has it
+
+    threading.Thread(target=post, name="tencent-reply-callback", daemon=True).start()
+
+
+def pull_replies(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
+    """``PullSmsReplyStatus``: queued replies of the app, each handed out once (the real API is a queue)."""
+    try:
+        limit = int(params.get("Limit", 0))
+    except (TypeError, ValueError):
+        limit = 0
+    if not 1 <= limit <= 100:
+        raise ApiError("InvalidParameterValue.LimitVerifyFail", "Limit must be between 1 and 100.")
+    app_id = str(params.get("SmsSdkAppId") or "")
+    with sandbox.lock:
+        state = sandbox.vendor("tencent")
+        queue: list[dict[str, Any]] = state.setdefault("replies", [])
+        taken = [q["reply"] for q in queue if q["app_id"] == app_id][:limit]
+        taken_ids = {id(r) for r in taken}
+        state["replies"] = [q for q in queue if id(q["reply"]) not in taken_ids]
+        sandbox.save()
+    return {"PullSmsReplyStatusSet": taken}
+
+
 # --- TTS --------------------------------------------------------------------------------------
 
 _SAMPLE_RATES = (8000, 16000, 24000)
@@ -568,7 +646,7 @@ def _threads(msgs: list[dict[str, Any]]) -> str:
     out = []
     for phone, items in threads.items():
         bubbles = "".join(
-            f'<div class="bubble">{escape(str(m["content"].get("text") or ""))}'
+            f'<div class="bubble{" up" if m["content"].get("upstream") else ""}">{escape(str(m["content"].get("text") or ""))}'
             f'<span class="meta">{escape(when(m["at"]))}</span></div>' for m in items)
         # a recipient's number is personal data: the inbox shows it masked, like every hub screen
         out.append(f'<div class="thread"><div class="num">{escape(mask_phone(phone))}</div>{bubbles}</div>')

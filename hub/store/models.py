@@ -340,3 +340,99 @@ class UrgeRow(Base):
     acknowledged_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+
+
+# --- 群众咨询 (citizens' questions) ---------------------------------------------------
+
+
+class ConsultationRow(Base):
+    """A citizen's question (``hub.consult``): asked on the portal or by an SMS reply, answered by staff.
+
+    ``question`` is the masked text every screen shows (ID and phone numbers masked).
+    The original is not kept (the masked digits let staff confirm with the asker on the private link).
+    The reply number is encrypted like subscribers' (``phone_enc``/``phone_hash``/``phone_tail``).
+    ``code`` is the private link's secret (``/consult/<code>``); only its SHA-256 is stored.
+    state: open → asked_back (追问, waiting for the citizen) → open … → answered (closed).
+    publication: none → proposed → published, or rejected (back to none by a new proposal).
+    """
+
+    __tablename__ = "consultations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(20), default="portal")
+    topic_kind: Mapped[str] = mapped_column(String(20))
+    topic: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str | None] = mapped_column(String(100))
+    department: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(String(50))
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_tail: Mapped[str | None] = mapped_column(String(4))
+    consent_publish: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: SHA-256 of the sender and the normalised question text, for duplicate detection
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    answered_at: Mapped[datetime | None]
+    due_on: Mapped[date]
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    publication: Mapped[str] = mapped_column(String(20), default="none", index=True)
+    pub_title: Mapped[str | None] = mapped_column(String(200))
+    pub_question: Mapped[str | None] = mapped_column(Text)
+    pub_answer: Mapped[str | None] = mapped_column(Text)
+    proposed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    published_at: Mapped[datetime | None]
+    #: the ledger row of the answer SMS (``hub.audience.direct``), when one was sent
+    delivery_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+
+class ConsultMessageRow(Base):
+    """One message of a consultation's thread: question, 追问, the citizen's reply, the answer (masked text)."""
+
+    __tablename__ = "consult_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    author: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class RateEventRow(Base):
+    """One counted event of a rate limit (``hub.consult.limits``): shared by every process through the database.
+
+    ``key`` is an HMAC of what is limited (a client address, a contact number), never the value itself.
+    """
+
+    __tablename__ = "rate_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime]
+    __table_args__ = (Index("ix_rate_events_key_at", "key", "at"),)
+
+
+class SmsReplyRow(Base):
+    """An upstream SMS (a citizen's reply), stored once however it arrived (callback or pull).
+
+    ``dedupe`` = hash of (number, reply time, text): the callback and ``PullSmsReplyStatus``
+    may both hand the same reply over. ``outcome``: opted_out, question, ignored.
+    """
+
+    __tablename__ = "sms_replies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dedupe: Mapped[str] = mapped_column(String(64), unique=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    phone_tail: Mapped[str] = mapped_column(String(4))
+    text: Mapped[str] = mapped_column(Text)
+    replied_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(20))
+    subscriber_id: Mapped[int | None] = mapped_column(Integer)
+    consultation_id: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime]

@@ -136,6 +136,11 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
     for router in web_routers():  # routes a channel declares for its devices (hub.channels.base.ChannelBase)
         app.include_router(router)
 
+    from hub.web import consult_console, consult_portal, reply_callbacks  # 群众咨询 and upstream SMS
+
+    for extra in (consult_portal, consult_console, reply_callbacks):
+        app.include_router(extra.router)
+
     return app
 
 

@@ -188,11 +188,13 @@ def dashboard(request: Request, msg: str | None = None) -> HTMLResponse:
         todo = [r for r in rows if r.state in ("draft", "rejected")]
     else:
         todo = [r for r in rows if r.state == todo_state]
+    from hub.web.consult_console import due_context
     from hub.web.desk import dashboard_context
 
     return render(request, "console/dashboard.html", {
         "rows": rows, "todo": todo, "findings": findings, "msg": msg, "unassigned": unassigned,
-        "can_create": auth.can(user, Action.RECORD_CREATE), **dashboard_context(user)})
+        "can_create": auth.can(user, Action.RECORD_CREATE), **dashboard_context(user),
+        **due_context(user)})
 
 
 def _unassigned(s: Session, rows: list[VersionRow]) -> list[VersionRow]:

@@ -22,6 +22,7 @@ from hub.office import urges
 from hub.office.overdue import deadline_of, evaluate
 from hub.store.db import session_scope
 from hub.store.models import UrgeRow, UserRow, VersionRow
+from hub.web.consult_console import due_context
 from hub.web.guard import console_router
 from hub.web.pages import load_user, render
 
@@ -109,7 +110,8 @@ def office(request: Request, msg: str | None = None) -> HTMLResponse:
     return render(request, "console/office.html", {
         "desk": desk, "groups": desk.grouped(), "watches": watches, "urges": open_urges, "urge_titles": titles,
         "urge_state_names": URGE_STATE_NAMES, "msg": msg,
-        "can_urge": auth.can(load_user(request), Action.RECORD_URGE)})
+        "can_urge": auth.can(load_user(request), Action.RECORD_URGE),
+        **due_context(None)})
 
 
 def _answer(request: Request, urge_id: int, what: str, reply: str = "") -> Response:

@@ -137,12 +137,17 @@ def record_qr(record_id: str) -> Response:
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, q: str = Query("", max_length=200)) -> HTMLResponse:
+    from hub.consult.publication import search as search_answers
+
     hits: list[search.Hit] = []
+    answers: list[object] = []
     query = q.strip()
     if query:
         with session_scope() as s:
             hits = search.search(s, query, limit=SEARCH_LIMIT)
-    return render(request, "portal/search.html", {"q": query, "hits": hits})
+            answers = list(search_answers(s, query))  # published 群众咨询 answers (hub.consult)
+            s.expunge_all()
+    return render(request, "portal/search.html", {"q": query, "hits": hits, "answers": answers})
 
 
 @router.get("/feed.xml")

@@ -38,6 +38,50 @@ def upgrade() -> None:
     sa.Column('updated_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
+    op.create_table('consultations',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('topic_kind', sa.String(length=20), nullable=False),
+    sa.Column('topic', sa.String(length=200), nullable=False),
+    sa.Column('domain', sa.String(length=100), nullable=True),
+    sa.Column('department', sa.String(length=200), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=True),
+    sa.Column('phone_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('phone_hash', sa.String(length=64), nullable=True),
+    sa.Column('phone_tail', sa.String(length=4), nullable=True),
+    sa.Column('consent_publish', sa.Boolean(), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_by', sa.String(length=100), nullable=True),
+    sa.Column('answered_at', hub.store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('reminded_at', hub.store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('escalated_at', hub.store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('publication', sa.String(length=20), nullable=False),
+    sa.Column('pub_title', sa.String(length=200), nullable=True),
+    sa.Column('pub_question', sa.Text(), nullable=True),
+    sa.Column('pub_answer', sa.Text(), nullable=True),
+    sa.Column('proposed_by', sa.String(length=100), nullable=True),
+    sa.Column('reviewed_by', sa.String(length=100), nullable=True),
+    sa.Column('published_at', hub.store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('delivery_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code_hash')
+    )
+    with op.batch_alter_table('consultations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consultations_content_hash'), ['content_hash'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consultations_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consultations_department'), ['department'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consultations_phone_hash'), ['phone_hash'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consultations_publication'), ['publication'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consultations_state'), ['state'], unique=False)
+
     op.create_table('deliveries',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('record_id', sa.String(length=128), nullable=False),
@@ -74,6 +118,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_deliveries_state'), ['state'], unique=False)
         batch_op.create_index(batch_op.f('ix_deliveries_version'), ['version'], unique=False)
 
+    op.create_table('rate_events',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('key', sa.String(length=80), nullable=False),
+    sa.Column('at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('rate_events', schema=None) as batch_op:
+        batch_op.create_index('ix_rate_events_key_at', ['key', 'at'], unique=False)
+
     op.create_table('records',
     sa.Column('id', sa.String(length=128), nullable=False),
     sa.Column('department', sa.String(length=200), nullable=True),
@@ -107,6 +160,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('short_links', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_short_links_record_id'), ['record_id'], unique=False)
+
+    op.create_table('sms_replies',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('dedupe', sa.String(length=64), nullable=False),
+    sa.Column('phone_hash', sa.String(length=64), nullable=False),
+    sa.Column('phone_tail', sa.String(length=4), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('replied_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('subscriber_id', sa.Integer(), nullable=True),
+    sa.Column('consultation_id', sa.Integer(), nullable=True),
+    sa.Column('received_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('dedupe')
+    )
+    with op.batch_alter_table('sms_replies', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sms_replies_phone_hash'), ['phone_hash'], unique=False)
 
     op.create_table('subscribers',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -159,6 +229,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
+    op.create_table('consult_messages',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('author', sa.String(length=100), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('consult_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consult_messages_consultation_id'), ['consultation_id'], unique=False)
+
     op.create_table('delivery_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('delivery_id', sa.Integer(), nullable=False),
@@ -314,6 +397,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_delivery_events_delivery_id'))
 
     op.drop_table('delivery_events')
+    with op.batch_alter_table('consult_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consult_messages_consultation_id'))
+
+    op.drop_table('consult_messages')
     op.drop_table('users')
     with op.batch_alter_table('urges', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_urges_state'))
@@ -325,6 +412,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_subscribers_region'))
 
     op.drop_table('subscribers')
+    with op.batch_alter_table('sms_replies', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sms_replies_phone_hash'))
+
+    op.drop_table('sms_replies')
     with op.batch_alter_table('short_links', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_short_links_record_id'))
 
@@ -334,6 +425,10 @@ def downgrade() -> None:
 
     op.drop_table('search_docs')
     op.drop_table('records')
+    with op.batch_alter_table('rate_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_rate_events_key_at')
+
+    op.drop_table('rate_events')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deliveries_version'))
         batch_op.drop_index(batch_op.f('ix_deliveries_state'))
@@ -342,6 +437,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_deliveries_due')
 
     op.drop_table('deliveries')
+    with op.batch_alter_table('consultations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consultations_state'))
+        batch_op.drop_index(batch_op.f('ix_consultations_publication'))
+        batch_op.drop_index(batch_op.f('ix_consultations_phone_hash'))
+        batch_op.drop_index(batch_op.f('ix_consultations_department'))
+        batch_op.drop_index(batch_op.f('ix_consultations_created_at'))
+        batch_op.drop_index(batch_op.f('ix_consultations_content_hash'))
+
+    op.drop_table('consultations')
     op.drop_table('channel_state')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
