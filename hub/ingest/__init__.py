@@ -17,7 +17,7 @@ from hub.ingest.build import page_to_record, uri_of
 from hub.ingest.feeds import fetch, looks_like_feed, parse_feed
 from hub.ingest.page import parse_page_text
 from hub.ingest.recordfile import has_front_matter, parse_record_file
-from hub.ingest.textio import MAX_BYTES, decode_text, read_bytes
+from hub.ingest.textio import MAX_BYTES, decode_text, read_bytes, refuse_nul
 from hub.record import Record, Source
 
 __all__ = ["Ingested", "ingest_bytes", "ingest_path", "ingest_source", "ingest_text", "ingest_url"]
@@ -45,10 +45,7 @@ _YAML_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?:[A-Za-z_][\w-]*[ \t]*:.*\n|[ \
 def ingest_text(text: str, *, file: str | None = None, uri: str | None = None) -> list[Ingested]:
     """Ingest already-decoded text (a record file or government page text)."""
     source_uri = uri or (Path(file).resolve().as_uri() if file else "urn:hub:text")
-    nul = text.find("\x00")
-    if nul >= 0:  # the record model refuses it too; here the clerk learns the line
-        raise RecordError("contains a NUL control character (\\x00), which cannot be stored", file=file,
-                          line=text.count("\n", 0, nul) + 1)
+    refuse_nul(text, file=file)
     if has_front_matter(text):
         record, warnings = parse_record_file(text, file=file)
         record = record.model_copy(update={"source": Source(kind="file", uri=source_uri)})

@@ -44,6 +44,7 @@ from hub.ingest.labels import (
 )
 from hub.ingest.numbering import Numbered, check_sequence, heading_line, split_number
 from hub.ingest.tables import aligned_columns, cell_per_line, is_separator, make_table, pipe_cells
+from hub.ingest.textio import refuse_nul
 from hub.record import Attachment, Block, Disclosure, Heading, Paragraph, Signature
 
 __all__ = ["EXPECTED", "FIELD_LABELS", "SYNONYMS", "PageFields", "field_for", "header_date", "parse_page_text"]
@@ -494,6 +495,7 @@ def _title_score(text: str, head: list[str]) -> int:
 
 def parse_page_text(text: str, *, file: str | None = None) -> PageFields:
     """Split page text into title, header, addressees, body blocks and signature."""
+    refuse_nul(text, file=file)
     page = PageFields()
     lines = _lines(text)
     head = _Head(page)

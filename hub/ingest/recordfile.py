@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from hub.errors import RecordError
 from hub.ingest.ids import derive_id
 from hub.ingest.markdown import parse_markdown
+from hub.ingest.textio import refuse_nul
 from hub.record import Record
 
 FENCE = "+++"
@@ -108,6 +109,7 @@ def _normalise_times(data: dict[str, Any], keys: _KeyLines, file: str | None) ->
 
 def parse_record_file(text: str, *, file: str | None = None) -> tuple[Record, list[str]]:
     """Parse a record file's text into a ``Record`` (without ``source``) and its warnings."""
+    refuse_nul(text, file=file)
     front, body_text, first_line = split_front_matter(text, file=file)
     try:
         data = tomllib.loads(front)

@@ -113,3 +113,14 @@ def _looks_gbk(pair: bytes) -> bool:
 def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
     """Read ``path`` as text under the rules of ``read_bytes`` and ``decode_text``."""
     return decode_text(read_bytes(path, max_bytes=max_bytes), file=str(path), max_bytes=max_bytes)
+
+
+def refuse_nul(text: str, *, file: str | None) -> None:
+    """A NUL character is refused with its line (the record model refuses it too, but names no line).
+
+    Every text parser calls it first, so a clerk learns where, and only ``RecordError`` leaves ingest.
+    """
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise RecordError("contains a NUL control character (\\x00), which cannot be stored", file=file,
+                          line=text.count("\n", 0, nul) + 1)
