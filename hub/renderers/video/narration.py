@@ -83,9 +83,14 @@ def resample(speech: Speech, rate: int) -> Speech:
 
 
 class EspeakNarrator:
-    """Debian's espeak-ng, Mandarin voice: robotic but offline, free and deterministic."""
+    """Debian's espeak-ng, Mandarin voice: robotic but offline, free and deterministic.
 
-    def __init__(self, voice: str = "cmn", speed: int = 210, binary: str = "espeak-ng") -> None:
+    The voice must be ``cmn-latn-pinyin``: espeak-ng 1.51's ``cmn`` voice reads every character
+    missing from its small dictionary as English-spelled pinyin with tone digits (扫码 →
+    "sao three ma three"); ``hub.renderers.video.mandarin`` fails such a narration in QC.
+    """
+
+    def __init__(self, voice: str = "cmn-latn-pinyin", speed: int = 210, binary: str = "espeak-ng") -> None:
         self.voice, self.speed, self.binary = voice, speed, binary
         self.name = f"espeak-ng:{voice}:{speed}"
 

@@ -38,11 +38,12 @@ from PIL import Image
 from hub.record import Record, short_version
 from hub.renderers.base import ArtifactStore, RenderContext, Rendition, sha256_file
 from hub.renderers.qr import qr_png
-from hub.renderers.video import encode, ffmpeg, loudness, storyboard, timeline
+from hub.renderers.video import encode, ffmpeg, loudness, mandarin, storyboard, timeline
 from hub.renderers.video.narration import Narrator, Speech, decode_wav, resample, select_narrator
 from hub.renderers.video.profile import StationProfile, get_profile
 from hub.renderers.video.qc import QCReport, run_qc
 from hub.renderers.video.slides import SlideArtist, Still
+from hub.renderers.video.speech import speech_text
 from hub.renderers.video.subtitles import chunk, cue_lines, to_srt
 
 DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -153,15 +154,51 @@ def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
         wav.writeframes(samples.astype("<i2").tobytes())
 
 
-def _script(tl: timeline.Timeline, record: Record) -> str:
+def _script(tl: timeline.Timeline, record: Record, said: list[list[str]]) -> str:
+    """The announcer's script: per slide its start time and what is *said* (the speech text,
+    numbers and dates written out, URLs replaced by the QR phrase), not the screen text."""
     out = [record.title, f"{record.doc_no or ''}  {record.department or ''}".strip(), ""]
     names = {"title": "标题", "point": "要点", "data": "数据", "end": "片尾"}
-    for slide in tl.slides:
+    for slide, lines in zip(tl.slides, said, strict=True):
         s = slide.start // tl.fps
         out.append(f"[{s // 60:02d}:{s % 60:02d}] {names[slide.plan.kind]} {slide.plan.label}".rstrip())
-        out.append(slide.plan.narration)
+        out.append("".join(lines))
         out.append("")
     return "\n".join(out)
+
+
+def script_json(tl: timeline.Timeline, said: list[list[str]]) -> list[dict[str, Any]]:
+    """The narration script for qc.json: each cue's screen text, spoken text and time (s)."""
+    return [{"slide": i, "start_s": round(c.start / tl.fps, 3), "end_s": round(c.end / tl.fps, 3),
+             "screen": "".join(c.lines), "said": text}
+            for i, (slide, lines) in enumerate(zip(tl.slides, said, strict=True))
+            for c, text in zip(slide.cues, lines, strict=True)]
+
+
+def narration_check(report: QCReport, said: list[list[str]], speech: list[list[Speech | None]],
+                    narrator: Narrator | None) -> None:
+    """Add the ``narration_mandarin`` check (mandarin.py): trace, duration and voicing of every cue."""
+    if narrator is None:
+        return
+    voice = mandarin.trace_voice(narrator.name)
+    if voice is None:
+        report.warnings.append("espeak-ng 未安装：未做普通话音素检查")
+    flat_text = [t for slide in said for t in slide]
+    flat_speech = [s for slide in speech for s in slide]
+    verdicts = mandarin.judge(flat_text, flat_speech, voice)
+    bad = [{"text": v.text, "problems": v.problems, "seconds": v.seconds, "syllables": v.syllables}
+           for v in verdicts if v.problems]
+    per = [v.seconds / v.syllables for v in verdicts if v.syllables]
+    report.facts["narration"] = {
+        "trace_voice": voice, "lines": len(verdicts),
+        "s_per_syllable": [round(min(per), 3), round(max(per), 3)] if per else None,
+        "min_voiced": min((v.voiced for v in verdicts if v.syllables), default=None),
+        "longest_gap_s": max((v.longest_gap_s for v in verdicts), default=None)}
+    report.add("narration_mandarin", not bad, {"bad_lines": bad[:8], "bad": len(bad)},
+               {"language_switches": 0,
+                "s_per_syllable": [mandarin.MIN_S_PER_SYLLABLE, mandarin.MAX_S_PER_SYLLABLE],
+                "voiced_at_least": mandarin.MIN_VOICED, "gap_at_most_s": mandarin.MAX_GAP_S},
+               "espeak-ng phoneme trace shows no switch to another language; every line's audio fits its text")
 
 
 def _zip(folder: Path, out: Path, names: Iterable[str]) -> None:
@@ -220,13 +257,14 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
     plans = storyboard.plan(record, tv_url=tv_url, site_name=site_name)
     tx = profile.text
     chunks = [chunk(p.narration, tx.subtitle_chars_per_line, tx.subtitle_max_lines) for p in plans]
+    said = [[speech_text(c) or c for c in cs] for cs in chunks]
     lines = [[cue_lines(c, tx.subtitle_chars_per_line) for c in cs] for cs in chunks]
     artist = SlideArtist(profile, font_path, site_name)
     qr = qr_png(tv_url, str((ctx.settings.get("render") or {}).get("logo") or ""))
 
     stills: dict[str, Still] = {}
     with ThreadPoolExecutor(max_workers=4) as pool, watch("draw_and_narrate"):
-        pending = _synthesize(narrator, chunks, pool)
+        pending = _synthesize(narrator, said, pool)
         content_index = 0
         for i, p in enumerate(plans):
             lower = None
@@ -248,6 +286,14 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
     silent = narrator is None or not any(len(s.samples) for slide in speech for s in slide if s is not None)
 
     tl = timeline.build(profile, plans, chunks, lines, speech)
+    # the narration is judged before anything is encoded: a voice nobody understands fails fast
+    voice_report = QCReport()
+    narration_check(voice_report, said, speech, narrator)
+    voice_report.facts["script"] = script_json(tl, said)
+    if not voice_report.passed:
+        (folder / "qc.json").write_text(json.dumps(voice_report.to_json(), ensure_ascii=False, indent=2) + "\n",
+                                        encoding="utf-8")
+        voice_report.raise_if_failed(f"video {name}")
     # stills → PPM (fade frames blended on the fly); identical keys are written once
     wav = tmp / "narration.wav"
     _write_wav(wav, timeline.audio_track(tl, speech, rate), rate)
@@ -273,11 +319,14 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
 
     with watch("qc"):
         report = run_qc(video, profile=profile, timeline=tl, artist=artist, silent=silent)
+        report.checks.extend(voice_report.checks)
+        report.warnings.extend(voice_report.warnings)
+        report.facts.update(voice_report.facts)
         if profile.mxf.enabled:
             _mxf_checks(report, folder / "video.mxf", profile, tl)
 
     stills["s00"].image.save(folder / "poster.jpg", quality=90, optimize=False)
-    (folder / "script.txt").write_text(_script(tl, record), encoding="utf-8")
+    (folder / "script.txt").write_text(_script(tl, record, said), encoding="utf-8")
     (folder / "subtitles.srt").write_text(to_srt(tl.cues, tl.fps), encoding="utf-8")
     (folder / "qc.json").write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n",
                                     encoding="utf-8")

@@ -61,7 +61,7 @@ class TextSpec(_Strict):
 
 class NarrationSpec(_Strict):
     engine: Literal["auto", "tencent", "espeak", "none"] = "auto"
-    espeak_voice: str = "cmn"
+    espeak_voice: str = "cmn-latn-pinyin"
     espeak_speed: int = 210
     tencent_account: str = "tencent-tts"
     tencent_sample_rate: Literal[8000, 16000, 24000] = 16000
