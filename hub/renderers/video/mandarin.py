@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hub.errors import RenderError
+from hub.errors import RenderFailed
 from hub.renderers.video.narration import Speech
 
 MANDARIN_VOICE = "cmn-latn-pinyin"
@@ -79,7 +79,7 @@ def language_switches(text: str, voice: str = MANDARIN_VOICE, binary: str = "esp
         out = subprocess.run([binary, "-q", "-x", "-v", voice, text], capture_output=True, text=True,
                              check=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as exc:
-        raise RenderError(f"video: espeak-ng phoneme trace failed: {exc}") from exc
+        raise RenderFailed(f"video: espeak-ng phoneme trace failed: {exc}") from exc
     return _SWITCH.findall(out.stdout)
 
 

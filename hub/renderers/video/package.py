@@ -38,7 +38,7 @@ from PIL import Image
 from hub.record import Record, short_version
 from hub.renderers.base import ArtifactStore, RenderContext, Rendition, sha256_file
 from hub.renderers.qr import qr_png
-from hub.renderers.video import encode, ffmpeg, loudness, mandarin, storyboard, timeline
+from hub.renderers.video import claim, encode, ffmpeg, loudness, mandarin, storyboard, timeline
 from hub.renderers.video.narration import Narrator, Speech, decode_wav, resample, select_narrator
 from hub.renderers.video.profile import StationProfile, get_profile
 from hub.renderers.video.qc import QCReport, run_qc
@@ -124,6 +124,16 @@ def _scratch() -> str | None:
     return None
 
 
+def scratch_prefix() -> str:
+    """``hub-video-<host>-<pid>-``: a killed render's scratch is recognised (and swept) by its dead pid."""
+    return f"hub-video-{claim.owner_id().rsplit('-', 1)[0]}-"
+
+
+def scratch_parents() -> list[Path]:
+    """Where scratch folders may be: /dev/shm (when used) and the temp dir."""
+    return [Path(p) for p in {_scratch() or tempfile.gettempdir(), tempfile.gettempdir()}]
+
+
 def package_name(record_id: str, version: str) -> str:
     return f"{record_id}-{short_version(version)}"
 
@@ -135,7 +145,8 @@ def _draw(artist: SlideArtist, plan: storyboard.SlidePlan, qr: bytes, lower_thir
         return artist.point_slide(plan.label, plan.text, lower_third)
     if plan.kind == "data":
         assert plan.table is not None
-        return artist.data_slide(*plan.table)
+        total = plan.meta.get("total_rows")
+        return artist.data_slide(*plan.table, total=int(total) if total else None)
     return artist.end_card(qr, plan.meta["url"], plan.meta["department"])
 
 
@@ -236,7 +247,7 @@ def build_package(record: Record, ctx: RenderContext, out_dir: Path, *, profile:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    tmp = Path(tempfile.mkdtemp(prefix="hub-video-", dir=_scratch())) if work_dir is None else work_dir
+    tmp = Path(tempfile.mkdtemp(prefix=scratch_prefix(), dir=_scratch())) if work_dir is None else work_dir
     tmp.mkdir(parents=True, exist_ok=True)
     try:
         with watch("total"):
@@ -258,7 +269,7 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
     tx = profile.text
     chunks = [chunk(p.narration, tx.subtitle_chars_per_line, tx.subtitle_max_lines) for p in plans]
     said = [[speech_text(c) or c for c in cs] for cs in chunks]
-    lines = [[cue_lines(c, tx.subtitle_chars_per_line) for c in cs] for cs in chunks]
+    lines = [[cue_lines(c, tx.subtitle_chars_per_line, tx.subtitle_max_lines) for c in cs] for cs in chunks]
     artist = SlideArtist(profile, font_path, site_name)
     qr = qr_png(tv_url, str((ctx.settings.get("render") or {}).get("logo") or ""))
 
@@ -401,23 +412,43 @@ def _manifest(record: Record, ctx: RenderContext, profile: StationProfile, tl: t
     }
 
 
+def _usable(folder: str) -> bool:
+    """A published package is whole: its zip, manifest and a passing qc.json are there."""
+    path = Path(folder)
+    try:
+        qc = json.loads((path / "qc.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(qc.get("pass")) and (path / "manifest.json").is_file() and path.with_name(f"{path.name}.zip").is_file()
+
+
 def render_video(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rendition:
     """The ``video`` rendition: the package zip as the main artifact, each file beside it.
 
     The package folder is kept under ``<artifacts>/video/<record>-<version>/`` for the
-    station's pickup; the zip and the files are also stored content-addressed.
+    station's pickup; the zip and the files are also stored content-addressed. The render
+    runs once per (version, station profile) across all processes (``claim.render_once``):
+    a second caller waits for the first and gets the same package.
     """
     out_dir = store.root / "video"
-    pkg = build_package(record, ctx, out_dir)
+    profile = get_profile()
+
+    def build(staging: Path) -> Path:
+        return build_package(record, ctx, staging, profile=profile).folder
+
+    done = claim.render_once(ctx.version, profile.key, out_dir, build, _usable, scratch_parents=scratch_parents())
+    folder = done.folder
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    qc = json.loads((folder / "qc.json").read_text(encoding="utf-8"))
     files = {p.name: store.put_file(p, p.suffix, MEDIA_TYPES.get(p.suffix, "application/octet-stream"))
-             for p in sorted(pkg.folder.iterdir())}
-    main = store.put_file(pkg.zip_path, ".zip", "application/zip")
+             for p in sorted(folder.iterdir())}
+    main = store.put_file(folder.with_name(f"{folder.name}.zip"), ".zip", "application/zip")
     hours = (ctx.settings.get("render") or {}).get("not_after_hours", {}).get("tv")
-    f = pkg.qc.facts
-    facts = {"package": pkg.name, "duration_s": pkg.manifest["duration_s"], "frames": pkg.manifest["frames"],
-             "slides": len(pkg.timeline.slides), "narrator": pkg.manifest["inputs"]["narrator"],
+    f = qc.get("measured", {})
+    facts = {"package": manifest["package"], "duration_s": manifest["duration_s"], "frames": manifest["frames"],
+             "slides": len(manifest["slides"]), "narrator": manifest["inputs"]["narrator"],
              "loudness_lufs": f.get("integrated_lufs"), "true_peak_dbtp": f.get("true_peak_dbtp"),
-             "qc": "pass", "warnings": pkg.qc.warnings, "folder": str(pkg.folder),
+             "qc": "pass", "warnings": qc.get("warnings", []), "folder": str(folder),
              "mxf": "video.mxf" in files}
     return Rendition("video", record.id, ctx.version, main, files=files, facts=facts,
                      not_after=ctx.rendered_at + timedelta(hours=int(hours)) if hours else None)
