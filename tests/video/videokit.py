@@ -58,6 +58,10 @@ def set_ffmpeg(tmp_path: Path, binary: str) -> None:
 
 
 def encodes(tmp_path: Path) -> list[str]:
-    """The logged ffmpeg calls that encode H.264 (the package's one encode)."""
+    """The renders that encoded H.264: the scratch folder of each (a render encodes its slides as
+    segments, one x264 call per slide, all into its own scratch folder)."""
     log = tmp_path / "ffmpeg.log"
-    return [line for line in log.read_text().splitlines() if "libx264" in line] if log.exists() else []
+    if not log.exists():
+        return []
+    lines = [line for line in log.read_text().splitlines() if "libx264" in line]
+    return sorted({Path(line.split()[-1]).parent.name for line in lines})

@@ -21,6 +21,7 @@ import os
 import resource
 import shutil
 import tempfile
+import threading
 import time
 import wave
 import zipfile
@@ -232,7 +233,8 @@ def build_package(record: Record, ctx: RenderContext, out_dir: Path, *, profile:
       profile: the station profile (default: stations.toml's default).
       narrator: a Narrator, None for silence, or "auto" to select from config/env.
       progress: draw a progress bar on stderr (default: only when stderr is a terminal).
-      work_dir: where the intermediate stills and WAV go (default: a temporary directory, removed).
+      work_dir: where the intermediate stills and WAV go, kept (default: a private scratch folder,
+        removed; a killed render's is swept by the next render, claim.sweep).
     Raises ``QCFailed`` when the finished file fails a check.
     """
     watch = Stopwatch()
@@ -252,7 +254,7 @@ def build_package(record: Record, ctx: RenderContext, out_dir: Path, *, profile:
     try:
         with watch("total"):
             pkg = _build(record, ctx, profile, narrator, progress, font_path, site_name, name, folder, tmp,
-                         watch)
+                         watch, keep_work=work_dir is not None)
         pkg.timings = watch.wall
         pkg.cpu = watch.cpu
         return pkg
@@ -261,9 +263,127 @@ def build_package(record: Record, ctx: RenderContext, out_dir: Path, *, profile:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _single_encode(tl: timeline.Timeline, stills: dict[str, Still], tmp: Path, wav: Path, video: Path, folder: Path,
+                   profile: StationProfile, silent: bool, progress: bool | None, name: str,
+                   watch: Stopwatch) -> dict[str, Path]:
+    """Every still written up front, one encode for the MP4 and one for the MXF master (the MXF
+    profile's path: the master needs the whole shot list, and stations that want it have the room)."""
+    with ThreadPoolExecutor(max_workers=1) as pool, watch("stills_and_loudness"):
+        pass1 = None if silent else pool.submit(loudness.measure, wav)
+        paths = _write_stills(tl, stills, tmp)
+        shots_file = tmp / "shots.ffconcat"
+        shots_file.write_text(encode.concat_list([(paths[s.key], s.frames) for s in tl.shots], tl.fps))
+        measured = pass1.result() if pass1 is not None else None
+    with watch("encode"):
+        ffmpeg.run_with_progress(
+            encode.mp4_args(shots_file, wav, video, profile=profile, keyframes=tl.keyframe_times(),
+                            measured=measured, total_frames=tl.total_frames),
+            what=f"video {name}", total_seconds=tl.seconds, progress=progress)
+    with watch("mxf"):
+        ffmpeg.run_with_progress(
+            encode.mxf_args(shots_file, wav, folder / "video.mxf", profile=profile, measured=measured,
+                            total_frames=tl.total_frames),
+            what=f"mxf {name}", total_seconds=tl.seconds, progress=progress)
+    return paths
+
+
+def segments(tl: timeline.Timeline) -> list[list[timeline.Shot]]:
+    """The shots of each slide (the still-frame tail goes with the last slide)."""
+    bounds = [s.start for s in tl.slides]
+    out: list[list[timeline.Shot]] = [[] for _ in tl.slides]
+    for shot in tl.shots:
+        i = max(k for k, b in enumerate(bounds) if b <= shot.start)
+        out[i].append(shot)
+    return out
+
+
+def _segmented_encode(tl: timeline.Timeline, bases: dict[str, Still], lines: list[list[list[str]]],
+                      artist: SlideArtist, tmp: Path, wav: Path, video: Path, profile: StationProfile,
+                      silent: bool, progress: bool | None, name: str, watch: Stopwatch,
+                      keep: bool = False) -> dict[str, str]:
+    """Each slide encoded on its own, a few at once, then joined and muxed (encode.py says why).
+
+    A worker draws its slide's subtitle stills and fade frames, writes them as PPM, encodes the
+    segment and deletes them, so the scratch holds at most one slide's frames per worker (tens
+    of MB, not the whole programme's ~500 MB). Returns each still's sha256 for the manifest.
+    ``keep`` (a caller's own work_dir) keeps the stills and writes ``shots.ffconcat`` over all
+    of them: the benchmark's direct-ffmpeg floor encodes exactly these.
+    """
+    parts = segments(tl)
+    workers = profile.mp4.parallel_segments or min(4, os.cpu_count() or 1)
+    hashes: dict[str, str] = {}
+    bar = ffmpeg.Progress(f"video {name}", tl.seconds, enabled=progress)
+    done_frames = 0
+    lock = threading.Lock()
+
+    def image(key: str) -> Image.Image:
+        if key in tl.fades:
+            a, b, alpha = tl.fades[key]
+            return Image.blend(bases[a].image, bases[b].image, alpha)
+        if "c" in key:
+            slide, cue = int(key[1:3]), int(key[4:6])
+            return artist.with_subtitle(bases[key[:3]], lines[slide][cue]).image
+        return bases[key].image
+
+    def one(i: int) -> Path:
+        nonlocal done_frames
+        shots = parts[i]
+        seg_dir = tmp / f"seg{i:02d}"
+        seg_dir.mkdir(exist_ok=True)
+        files: dict[str, Path] = {}
+        for shot in shots:
+            if shot.key not in files:
+                # PNG at zlib level 1: ~170 KB a slide instead of a 6 MB PPM, so the scratch stays
+                # a few MB (issue 17: ≤ 500 MB for a whole render); ~35 ms more a still
+                files[shot.key] = seg_dir / f"{shot.key}.png"
+                image(shot.key).save(files[shot.key], compress_level=1)
+        with lock:
+            hashes.update({k: sha256_file(p) for k, p in files.items()})
+        first = shots[0].start
+        frames = sum(s.frames for s in shots)
+        shot_list = seg_dir / "shots.ffconcat"
+        shot_list.write_text(encode.concat_list([(files[s.key], s.frames) for s in shots], tl.fps))
+        out = tmp / f"seg{i:02d}.h264"
+        ffmpeg.run(encode.segment_args(shot_list, out, profile=profile, frames=frames,
+                                       keyframes=[(s.start - first) / tl.fps for s in shots if not s.fade]),
+                   what=f"video {name} slide {i + 1}")
+        if not keep:
+            shutil.rmtree(seg_dir, ignore_errors=True)
+        with lock:
+            done_frames += frames
+            bar.update(done_frames / tl.fps)
+        return out
+
+    def sound() -> Path:
+        measured = None if silent else loudness.measure(wav)
+        out = tmp / "narration.m4a"
+        ffmpeg.run(encode.audio_args(wav, out, profile=profile, measured=measured, total_frames=tl.total_frames),
+                   what=f"video {name} audio")
+        return out
+
+    with ThreadPoolExecutor(max_workers=1) as audio_pool, watch("encode"):
+        audio = audio_pool.submit(sound)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            encoded = list(pool.map(one, range(len(parts))))
+        joined = tmp / "video.h264"
+        with joined.open("wb") as dst:
+            for part in encoded:
+                with part.open("rb") as src:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                part.unlink()
+        m4a = audio.result()
+    with watch("mux"):
+        ffmpeg.run(encode.mux_args(joined, m4a, video, profile=profile), what=f"video {name} mux")
+    bar.close()
+    if keep:
+        (tmp / "shots.ffconcat").write_text(encode.concat_list(
+            [(tmp / f"seg{i:02d}" / f"{s.key}.png", s.frames) for i, part in enumerate(parts) for s in part], tl.fps))
+    return hashes
+
+
 def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator: Narrator | None,
            progress: bool | None, font_path: str, site_name: str, name: str, folder: Path, tmp: Path,
-           watch: Stopwatch) -> Package:
+           watch: Stopwatch, keep_work: bool = False) -> Package:
     tv_url = ctx.short_url("tv")
     plans = storyboard.plan(record, tv_url=tv_url, site_name=site_name)
     tx = profile.text
@@ -285,8 +405,9 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
                     lower = plans[0].meta.get("department") or None
             base = _draw(artist, p, qr, lower)
             stills[f"s{i:02d}"] = base
-            for j, cue in enumerate(lines[i]):
-                stills[f"s{i:02d}c{j:02d}"] = artist.with_subtitle(base, cue)
+            if profile.mxf.enabled:  # the single-encode path writes every still up front
+                for j, cue in enumerate(lines[i]):
+                    stills[f"s{i:02d}c{j:02d}"] = artist.with_subtitle(base, cue)
         speech: list[list[Speech | None]] = [[None] * len(cs) for cs in chunks]
         if pending is not None:
             for i, futures in enumerate(pending):
@@ -305,28 +426,16 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
         (folder / "qc.json").write_text(json.dumps(voice_report.to_json(), ensure_ascii=False, indent=2) + "\n",
                                         encoding="utf-8")
         voice_report.raise_if_failed(f"video {name}")
-    # stills → PPM (fade frames blended on the fly); identical keys are written once
     wav = tmp / "narration.wav"
     _write_wav(wav, timeline.audio_track(tl, speech, rate), rate)
-    # loudness pass 1 (an ffmpeg process) runs while Python writes the stills
-    with ThreadPoolExecutor(max_workers=1) as pool, watch("stills_and_loudness"):
-        pass1 = None if silent else pool.submit(loudness.measure, wav)
-        paths = _write_stills(tl, stills, tmp)
-        shots_file = tmp / "shots.ffconcat"
-        shots_file.write_text(encode.concat_list([(paths[s.key], s.frames) for s in tl.shots], tl.fps))
-        measured = pass1.result() if pass1 is not None else None
     video = folder / "video.mp4"
-    with watch("encode"):
-        ffmpeg.run_with_progress(
-            encode.mp4_args(shots_file, wav, video, profile=profile, keyframes=tl.keyframe_times(),
-                            measured=measured, total_frames=tl.total_frames),
-            what=f"video {name}", total_seconds=tl.seconds, progress=progress)
     if profile.mxf.enabled:
-        with watch("mxf"):
-            ffmpeg.run_with_progress(
-                encode.mxf_args(shots_file, wav, folder / "video.mxf", profile=profile, measured=measured,
-                                total_frames=tl.total_frames),
-                what=f"mxf {name}", total_seconds=tl.seconds, progress=progress)
+        paths = _single_encode(tl, stills, tmp, wav, video, folder, profile, silent, progress, name, watch)
+        still_hashes = {k: sha256_file(p) for k, p in paths.items()}
+    else:
+        still_hashes = _segmented_encode(tl, stills, lines, artist, tmp, wav, video, profile, silent, progress,
+                                         name, watch, keep=keep_work)
+        paths = {}
 
     with watch("qc"):
         report = run_qc(video, profile=profile, timeline=tl, artist=artist, silent=silent)
@@ -343,7 +452,7 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
                                     encoding="utf-8")
     report.raise_if_failed(f"video {name}")
 
-    manifest = _manifest(record, ctx, profile, tl, report, folder, narrator, wav, paths, tv_url, name)
+    manifest = _manifest(record, ctx, profile, tl, report, folder, narrator, wav, still_hashes, tv_url, name)
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                           encoding="utf-8")
     zip_path = folder.parent / f"{name}.zip"
@@ -364,13 +473,13 @@ def _mxf_checks(report: QCReport, path: Path, profile: StationProfile, tl: timel
 
 
 def _manifest(record: Record, ctx: RenderContext, profile: StationProfile, tl: timeline.Timeline,
-              report: QCReport, folder: Path, narrator: Narrator | None, wav: Path, stills: dict[str, Path],
+              report: QCReport, folder: Path, narrator: Narrator | None, wav: Path, stills: dict[str, str],
               tv_url: str, name: str) -> dict[str, Any]:
     files = {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
              for p in sorted(folder.iterdir()) if p.name != "manifest.json"}
     stills_hash = hashlib.sha256()
     for key in sorted(stills):
-        stills_hash.update(key.encode() + b"\0" + sha256_file(stills[key]).encode())
+        stills_hash.update(key.encode() + b"\0" + stills[key].encode())
     f = report.facts
     return {
         "package": name,
