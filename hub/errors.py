@@ -79,7 +79,17 @@ class RenderError(HubError):
     exit_code = 2
 
 
-class QCFailed(RenderError):
+class RenderFailed(HubError):
+    """A renderer could not produce its artifact for a technical reason (a tool crashed or timed out,
+    the produced file failed its QC, the narration voice is not understood), not because the content
+    breaks a channel rule. Not a RenderError on purpose: the delivery engine holds such a delivery
+    for a technician (the board says 生成该渠道的内容时出错…) and the office retries it once the cause
+    is fixed, instead of failing it for good as "内容不符合该渠道的规则" (issue 17)."""
+
+    exit_code = 2
+
+
+class QCFailed(RenderFailed):
     """A produced artifact failed its quality checks (e.g. the TV package)."""
 
 

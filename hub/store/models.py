@@ -171,6 +171,28 @@ class RenditionRow(Base):
     __table_args__ = (UniqueConstraint("version", "kind", name="uq_rendition_version_kind"),)
 
 
+class RenderClaimRow(Base):
+    """One render of a (version, profile) at a time across every process (issue 17).
+
+    ``hub.renderers.video.claim``: the first caller inserts the row (``running``, its
+    ``owner`` and a ``lease_expires_at`` it renews while it renders); others wait for it and
+    join its result (``done`` + ``package``). A ``failed`` row, or a ``running`` one whose lease
+    expired (its process was killed), is taken over by the next attempt with a conditional update.
+    """
+
+    __tablename__ = "render_claims"
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    profile: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: running | done | failed
+    state: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    package: Mapped[str | None] = mapped_column(String(500))
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
 class ShortLinkRow(Base):
     """``/s/<code>``: one code per (record version, channel) so scans are attributed to the channel."""
 

@@ -31,7 +31,7 @@ STATE_NAMES = {"draft": "草稿", "in_review": "待审核", "approved": "已审�
 #: The TV package's QC checks as a station engineer reads them.
 QC_NAMES = {"resolution": "分辨率", "frame_rate": "帧率", "video_codec": "视频编码", "audio_codec": "音频编码",
             "duration": "时长", "loudness": "响度（LUFS）", "true_peak": "真峰值", "black_frames": "黑场",
-            "frozen_frames": "静帧", "subtitle_width": "字幕位置"}
+            "frozen_frames": "静帧", "subtitle_width": "字幕位置", "narration_mandarin": "普通话朗读"}
 
 #: (method, path, action) of every console route: the security tests walk this table.
 ROUTE_ACTIONS: list[tuple[str, str, str]] = []

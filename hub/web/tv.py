@@ -5,6 +5,11 @@ token (``HUB_TV_PICKUP_TOKEN``) as ``Authorization: Bearer …`` or ``?token=``
 (for a scripted download). A download goes through
 ``hub.channels.tv.collect``, which records who collected which package and
 when, so the TV delivery turns confirmed.
+
+Only packages of **live** versions are offered (issue 17): a package whose version was
+withdrawn (撤回: the version's workflow state ``withdrawn``) or superseded (a newer
+published version of the same record exists) is listed apart, marked as such, and can
+neither be previewed as current nor downloaded.
 """
 
 from __future__ import annotations
@@ -75,6 +80,11 @@ def station(request: Request) -> str:
     return user.name
 
 
+#: What the station reads for a package that must not go on air.
+RETIRED_WORDS = {"withdrawn": "该文件已撤回，请勿播出；已下载的视频包请删除。",
+                 "superseded": "该文件已发布新版本，请改用新版本的视频包。"}
+
+
 @dataclass(frozen=True, slots=True)
 class Package:
     delivery: DeliveryRow
@@ -83,6 +93,32 @@ class Package:
     facts: dict[str, Any]
     qc: dict[str, Any] | None
     collected: dict[str, Any] | None
+    #: live | withdrawn | superseded
+    status: str = "live"
+
+    @property
+    def status_words(self) -> str:
+        return RETIRED_WORDS.get(self.status, "")
+
+
+def liveness(session: Any, version: str) -> str:
+    """``live``, ``withdrawn`` (the version's workflow state is withdrawn: 撤回) or ``superseded`` (another
+    version of the same record is published and was published later: the workflow's own history says
+    when; ``published_at`` is the document's date, not the publication's)."""
+    from sqlalchemy import func
+
+    from hub.store.models import VersionRow, WorkflowEventRow
+
+    v = session.get(VersionRow, version)
+    if v is None or v.state == "withdrawn":
+        return "withdrawn"
+    published = (select(WorkflowEventRow.version, func.max(WorkflowEventRow.id).label("last"))
+                 .where(WorkflowEventRow.to_state == "published").group_by(WorkflowEventRow.version).subquery())
+    rows = session.execute(select(VersionRow.version, published.c.last)
+                           .join(published, published.c.version == VersionRow.version)
+                           .where(VersionRow.record_id == v.record_id, VersionRow.state == "published")).all()
+    mine = next((last for ver, last in rows if ver == version), 0)
+    return "superseded" if any(last > mine for ver, last in rows if ver != version) else "live"
 
 
 def _packages(limit: int = 50) -> list[Package]:
@@ -112,14 +148,22 @@ def _packages(limit: int = 50) -> list[Package]:
             except (NotFound, OSError, ValueError):
                 pass
             done = collected(s, d.provider_ref) if d.provider_ref else None
-            out.append(Package(d, v.title if v else d.record_id, files, facts, qc, done))
+            out.append(Package(d, v.title if v else d.record_id, files, facts, qc, done, liveness(s, d.version)))
     return out
 
 
 @router.get("", response_class=HTMLResponse)
 def pickup(request: Request) -> HTMLResponse:
     who = station(request)
-    return render(request, "tv/pickup.html", {"packages": _packages(), "who": who})
+    packages = _packages()
+    return render(request, "tv/pickup.html", {"packages": [p for p in packages if p.status == "live"],
+                                              "retired": [p for p in packages if p.status != "live"], "who": who})
+
+
+def _live_or_refuse(session: Any, d: DeliveryRow) -> None:
+    status = liveness(session, d.version)
+    if status != "live":
+        raise NotFound(f"tv delivery {d.id}: {RETIRED_WORDS[status]}")
 
 
 def _video_files(delivery_id: int) -> dict[str, Any]:
@@ -129,6 +173,7 @@ def _video_files(delivery_id: int) -> dict[str, Any]:
         d = s.get(DeliveryRow, delivery_id)
         if d is None or d.channel != CHANNEL:
             raise NotFound(f"tv delivery {delivery_id}")
+        _live_or_refuse(s, d)
         r = get_rendition(s, d.version, "video")
     return {"main": r.main, **r.files}
 
@@ -167,6 +212,7 @@ def download(request: Request, delivery_id: int) -> Response:
         d = s.get(DeliveryRow, delivery_id)
         if d is None or d.channel != CHANNEL or not d.provider_ref:
             raise NotFound(f"tv delivery {delivery_id}")
+        _live_or_refuse(s, d)
         try:
             path = collect(s, d.provider_ref, by=who)
         except HubError as exc:

@@ -137,6 +137,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('source_key')
     )
+    op.create_table('render_claims',
+    sa.Column('version', sa.String(length=64), nullable=False),
+    sa.Column('profile', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('owner', sa.String(length=120), nullable=False),
+    sa.Column('lease_expires_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('package', sa.String(length=500), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('updated_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('version', 'profile')
+    )
     op.create_table('search_docs',
     sa.Column('version', sa.String(length=64), nullable=False),
     sa.Column('record_id', sa.String(length=128), nullable=False),
@@ -424,6 +436,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_search_docs_record_id'))
 
     op.drop_table('search_docs')
+    op.drop_table('render_claims')
     op.drop_table('records')
     with op.batch_alter_table('rate_events', schema=None) as batch_op:
         batch_op.drop_index('ix_rate_events_key_at')

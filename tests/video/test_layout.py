@@ -61,7 +61,7 @@ def test_a_long_table_stays_inside_the_safe_area_and_says_how_many_rows(artist: 
     record = table_record()
     data = next(p for p in plan(record, tv_url=URL, site_name="汉阴县人民政府") if p.kind == "data")
     assert data.table is not None
-    still = artist.data_slide(*data.table)
+    still = artist.data_slide(*data.table, total=int(data.meta["total_rows"]))
     assert_inside(still)
     assert any("共 14 行" in b.text for b in still.boxes)
 
@@ -70,7 +70,7 @@ def test_every_slide_of_the_table_record_with_its_subtitles_stays_inside(artist:
     record = table_record()
     plans = plan(record, tv_url=URL, site_name="汉阴县人民政府")
     kinds = [p.kind for p in plans]
-    assert kinds[0] == "title" and kinds[-1] == "end" and kinds.count("data") == 1 and "point" in kinds
+    assert kinds[0] == "title" and kinds[-1] == "end" and kinds.count("data") == 3 and "point" in kinds
     qr = qr_png(URL)
     for p in plans:
         if p.kind == "title":
@@ -140,3 +140,49 @@ def test_slides_are_deterministic(artist: SlideArtist) -> None:
     b.image.save(buf_b, "PPM")
     assert buf_a.getvalue() == buf_b.getvalue()
     assert Image.open(io.BytesIO(buf_a.getvalue())).size == (1920, 1080)
+
+
+SPEECHES = [
+    "习近平总书记在中央经济工作会议上发表重要讲话，深刻分析当前经济形势，系统部署明年经济工作。",
+    "为深入贯彻落实中、省、市关于进一步深化行政管理体制改革精神，促进我县加快简政放权、转变职能、优化服务、提质提效，经政府同意，现就关于推出五公开落地创新措施的通知如下。",
+    "城市低保标准提高到每人每月720元，农村低保标准提高到每人每年5400元，自2026年1月1日起执行。",
+]
+
+
+@pytest.mark.parametrize("text", SPEECHES)
+def test_subtitle_cues_break_between_jieba_words_and_leave_no_one_character_line(text: str) -> None:
+    import jieba
+
+    words = jieba.lcut(text, HMM=False)
+    inside_word = {sum(len(w) for w in words[:i]) + k for i, w in enumerate(words) for k in range(1, len(w))
+                   if len(w) > 1 and all("\u4e00" <= ch <= "\u9fff" for ch in w)}
+    pos = 0
+    for spoken in chunk(text, 18, 2):
+        lines = cue_lines(spoken, 18, 2)
+        assert 1 <= len(lines) <= 2
+        assert all(len(line) >= 2 for line in lines), lines
+        assert all(char_width(line) <= 18 for line in lines)
+        # every cue and line boundary falls between words
+        offset = pos
+        for line in lines[:-1]:
+            at = text.index(line, offset) + len(line)
+            assert at not in inside_word, (line, lines)
+            offset = at
+        pos = text.index(spoken, pos) + len(spoken)
+        assert pos == len(text) or pos not in inside_word, spoken
+    assert pos == len(text)
+
+
+def test_every_cue_lasts_at_least_one_second() -> None:
+    import numpy as np
+
+    from hub.renderers.video.narration import Speech
+    from hub.renderers.video.timeline import build
+
+    profile = StationProfile()
+    plans = plan(table_record(), tv_url=URL, site_name="x")[:2]
+    chunks = [chunk(p.narration, 18, 2) for p in plans]
+    lines = [[cue_lines(c, 18) for c in cs] for cs in chunks]
+    short = Speech(np.ones(2205, dtype=np.int16), 22050)  # 0.1 s of speech per cue
+    tl = build(profile, plans, chunks, lines, [[short] * len(cs) for cs in chunks])
+    assert tl.cues and all(c.end - c.start >= 25 for c in tl.cues)

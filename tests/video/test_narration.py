@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hub.errors import ConfigError, RenderError
+from hub.errors import ConfigError, RenderFailed
 from hub.renderers.video.narration import EspeakNarrator, TencentNarrator, decode_wav, select_narrator
 from hub.renderers.video.profile import NarrationSpec
 
@@ -47,7 +47,7 @@ def test_tencent_server_errors_are_asked_again_then_fail_the_render(sandbox: Any
     sandbox.set_faults("tts", error_5xx_rate=1.0)
     waits: list[float] = []
     narrator = TencentNarrator("tencent-tts", sleep=waits.append)
-    with pytest.raises(RenderError, match="after 3 attempts"):
+    with pytest.raises(RenderFailed, match="after 3 attempts"):
         narrator.synthesize("测试。")
     assert len(waits) == 2
 
@@ -55,7 +55,7 @@ def test_tencent_server_errors_are_asked_again_then_fail_the_render(sandbox: Any
 def test_expired_tencent_credentials_fail_the_render_at_once(sandbox: Any) -> None:
     sandbox.set_faults("tts", token_expired=1)
     waits: list[float] = []
-    with pytest.raises(RenderError, match="refused"):
+    with pytest.raises(RenderFailed, match="refused"):
         TencentNarrator("tencent-tts", sleep=waits.append).synthesize("测试。")
     assert waits == []
 

@@ -100,6 +100,10 @@ def test_the_sample_package_has_every_file_and_its_manifest_hashes_them(sample) 
     assert folder.name == f"{record.id}-{ctx.version[:12]}"
     qc = json.loads((folder / "qc.json").read_text())
     assert qc["pass"] is True and all(c["pass"] for c in qc["checks"])
+    assert "narration_mandarin" in {c["check"] for c in qc["checks"]}
+    said = [line["said"] for line in qc["measured"]["script"]]
+    assert len(said) == len(parse_srt((folder / "subtitles.srt").read_text(encoding="utf-8")))
+    assert any("扫描屏幕上的二维码" in line for line in said) and not any("http" in line for line in said)
     assert Image.open(folder / "poster.jpg").size == (1920, 1080)
 
 
@@ -143,7 +147,9 @@ def test_the_srt_parses_and_covers_every_spoken_frame(sample) -> None:
     # the subtitles are the narration's words: every narrated slide's text appears in the SRT
     script = (folder / "script.txt").read_text(encoding="utf-8")
     srt_text = "".join("".join(lines) for _, _, lines in cues)
-    assert display("扫码查看全文") in srt_text and display("扫码查看全文") in script
+    assert display("扫码查看全文") in srt_text
+    # the script is what the announcer says: no URL, the QR phrase instead of "扫码"
+    assert "扫描屏幕上的二维码查看全文" in script and "http" not in script
 
 
 @pytest.mark.slow

@@ -10,9 +10,11 @@ is only promised for one ffmpeg build.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -21,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TextIO
 
-from hub.errors import ConfigError, RenderError
+from hub.errors import ConfigError, RenderFailed
 
 #: Options that make ffmpeg's own output reproducible (no encoder version strings, no creation time).
 #: (The video codec's ``-flags:v +bitexact`` is set with each command's own codec flags: a second
@@ -51,15 +53,35 @@ def version(binary: str) -> str:
     return first.split(" Copyright")[0]
 
 
-def run(args: list[str], *, what: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    """Run ffmpeg/ffprobe quietly; a non-zero exit is a RenderError naming ``what`` and ffmpeg's last words."""
+def _prctl() -> Any:
     try:
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+#: libc's prctl, looked up in the parent: the child between fork and exec may only call it.
+_PRCTL = _prctl()
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` for ffmpeg: the kernel kills it when the render's process dies (Linux
+    ``PR_SET_PDEATHSIG``), so a killed render leaves no encoder writing into a swept folder.
+    Only a C call here: no import and no lock between fork and exec."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
+def run(args: list[str], *, what: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """Run ffmpeg/ffprobe quietly; a non-zero exit is a RenderFailed naming ``what`` and ffmpeg's last words."""
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False,
+                              preexec_fn=die_with_parent)  # noqa: PLW1509 -- async-signal-safe prctl only
     except subprocess.TimeoutExpired as exc:
-        raise RenderError(f"video: {what} took longer than {timeout:.0f} s") from exc
+        raise RenderFailed(f"video: {what} took longer than {timeout:.0f} s") from exc
     if proc.returncode != 0:
         tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
-        raise RenderError(f"video: {what} failed (ffmpeg exit {proc.returncode}): {tail}")
+        raise RenderFailed(f"video: {what} failed (ffmpeg exit {proc.returncode}): {tail}")
     return proc
 
 
@@ -95,7 +117,8 @@ def run_with_progress(args: list[str], *, what: str, total_seconds: float, progr
     """Run an ffmpeg encode with ``-progress pipe:1`` feeding the bar; errors as in ``run``."""
     bar = Progress(what, total_seconds, enabled=progress)
     cmd = [args[0], "-progress", "pipe:1", "-nostats", *args[1:]]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=die_with_parent)  # noqa: PLW1509 -- async-signal-safe prctl only
     err: list[str] = []
     reader = threading.Thread(target=lambda: err.extend(proc.stderr.readlines() if proc.stderr else []),
                               daemon=True)
@@ -114,10 +137,10 @@ def run_with_progress(args: list[str], *, what: str, total_seconds: float, progr
     reader.join(timeout=5)
     bar.close()
     if time.monotonic() > deadline:
-        raise RenderError(f"video: {what} took longer than {timeout:.0f} s")
+        raise RenderFailed(f"video: {what} took longer than {timeout:.0f} s")
     if code != 0:
         tail = " | ".join(line.strip() for line in err[-3:])
-        raise RenderError(f"video: {what} failed (ffmpeg exit {code}): {tail}")
+        raise RenderFailed(f"video: {what} failed (ffmpeg exit {code}): {tail}")
 
 
 def probe(path: Path, *, packets: bool = False) -> dict[str, Any]:

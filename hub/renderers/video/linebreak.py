@@ -101,3 +101,71 @@ def violations(lines: list[str]) -> list[str]:
         if i < len(lines) - 1 and line and line[-1] in NO_END:
             bad.append(f"line {i + 1} ends with {line[-1]!r}")
     return bad
+
+
+def word_units(text: str) -> list[str]:
+    """``units(text)`` with Chinese runs cut into words (jieba, dictionary only: deterministic),
+    closing punctuation glued to the word before it, opening punctuation to the word after.
+    A subtitle line break between two of these never splits a word ("发表重 / 要讲话")."""
+    import jieba
+
+    pieces: list[str] = []
+    for unit in units(text):
+        if len(unit) == 1 and "\u4e00" <= unit <= "\u9fff" and pieces and _is_cjk_run(pieces[-1]):
+            pieces[-1] += unit  # gather a run of Chinese characters, cut below
+        else:
+            pieces.append(unit)
+    words: list[str] = []
+    for piece in pieces:
+        words.extend(jieba.lcut(piece, HMM=False) if _is_cjk_run(piece) and len(piece) > 1 else [piece])
+    glued: list[str] = []
+    for w in words:
+        if glued and (_starts_bad(w) or _ends_bad(glued[-1])):
+            glued[-1] += w
+        else:
+            glued.append(w)
+    return glued
+
+
+def _is_cjk_run(text: str) -> bool:
+    return bool(text) and all("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def break_subtitle(text: str, max_width: float, max_lines: int = 2,
+                   width: Callable[[str], float] = char_width) -> list[str]:
+    """Subtitle lines: at word boundaries (``word_units``), and when the text fits in two lines
+    the break that makes them most even, so no line is a one-character orphan.
+
+    Text longer than ``max_lines`` lines (the caller's chunking should prevent it) falls back
+    to greedy filling at word boundaries.
+    """
+    text = text.strip()
+    if width(text) <= max_width:
+        return [text] if text else []
+    words = word_units(text)
+    best: tuple[float, list[str]] | None = None
+    for i in range(1, len(words)):
+        a, b = "".join(words[:i]).strip(), "".join(words[i:]).strip()
+        if width(a) > max_width or width(b) > max_width or not a or not b:
+            continue
+        score = abs(width(a) - width(b))
+        if best is None or score < best[0]:
+            best = (score, [a, b])
+    if best is not None and max_lines >= 2:
+        return best[1]
+    lines: list[str] = []
+    line = ""
+    for w in words:
+        if line and width(line + w) > max_width:
+            lines.append(line.strip())
+            line = ""
+        while width(w) > max_width:  # a word longer than a line: split as a last resort
+            cut_at = max(1, int(max_width))
+            lines.append(w[:cut_at])
+            w = w[cut_at:]
+        line += w
+    if line.strip():
+        lines.append(line.strip())
+    if len(lines) >= 2 and len(lines[-1]) == 1 and width(lines[-2][-1:] + lines[-1]) <= max_width:
+        lines[-2], lines[-1] = lines[-2][:-1], lines[-2][-1:] + lines[-1]
+    return lines

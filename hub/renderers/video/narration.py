@@ -25,7 +25,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from hub.errors import ConfigError, RenderError
+from hub.errors import ConfigError, RenderFailed
 from hub.renderers.video.profile import NarrationSpec
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,9 @@ def decode_wav(data: bytes) -> Speech:
             rate, channels, width = wav.getframerate(), wav.getnchannels(), wav.getsampwidth()
             raw = wav.readframes(wav.getnframes())
     except (wave.Error, EOFError) as exc:
-        raise RenderError(f"video: narration is not a PCM WAV: {exc}") from exc
+        raise RenderFailed(f"video: narration is not a PCM WAV: {exc}") from exc
     if width != 2:
-        raise RenderError(f"video: narration WAV has {8 * width}-bit samples, expected 16")
+        raise RenderFailed(f"video: narration WAV has {8 * width}-bit samples, expected 16")
     samples = np.frombuffer(raw, dtype="<i2")
     if channels > 1:
         samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
@@ -83,9 +83,14 @@ def resample(speech: Speech, rate: int) -> Speech:
 
 
 class EspeakNarrator:
-    """Debian's espeak-ng, Mandarin voice: robotic but offline, free and deterministic."""
+    """Debian's espeak-ng, Mandarin voice: robotic but offline, free and deterministic.
 
-    def __init__(self, voice: str = "cmn", speed: int = 210, binary: str = "espeak-ng") -> None:
+    The voice must be ``cmn-latn-pinyin``: espeak-ng 1.51's ``cmn`` voice reads every character
+    missing from its small dictionary as English-spelled pinyin with tone digits (扫码 →
+    "sao three ma three"); ``hub.renderers.video.mandarin`` fails such a narration in QC.
+    """
+
+    def __init__(self, voice: str = "cmn-latn-pinyin", speed: int = 210, binary: str = "espeak-ng") -> None:
         self.voice, self.speed, self.binary = voice, speed, binary
         self.name = f"espeak-ng:{voice}:{speed}"
 
@@ -94,7 +99,7 @@ class EspeakNarrator:
             out = subprocess.run([self.binary, "-v", self.voice, "-s", str(self.speed), "--stdout", text],
                                  capture_output=True, check=True, timeout=60)
         except (OSError, subprocess.SubprocessError) as exc:
-            raise RenderError(f"video: espeak-ng failed: {exc}") from exc
+            raise RenderFailed(f"video: espeak-ng failed: {exc}") from exc
         return out.stdout
 
 
@@ -104,7 +109,7 @@ class TencentNarrator:
 
     The adapter retries nothing ("the caller decides"): a cue is asked again up to
     ``ATTEMPTS`` times on ``Retryable``/``RateLimited`` (synthesis publishes nothing, so
-    asking twice is harmless); any other channel error fails the render as a RenderError.
+    asking twice is harmless); any other channel error fails the render as a RenderFailed.
     """
 
     ATTEMPTS = 3
@@ -126,10 +131,10 @@ class TencentNarrator:
                 return self.service.synthesize(text, sample_rate=self.sample_rate)
             except Retryable as exc:
                 if attempt == self.ATTEMPTS:
-                    raise RenderError(f"video: Tencent TTS still failing after {attempt} attempts: {exc.message}") from None
+                    raise RenderFailed(f"video: Tencent TTS still failing after {attempt} attempts: {exc.message}") from None
                 self.sleep(min(exc.retry_after or float(attempt), 10.0))
             except ChannelError as exc:
-                raise RenderError(f"video: Tencent TTS refused the narration: {exc.message}") from None
+                raise RenderFailed(f"video: Tencent TTS refused the narration: {exc.message}") from None
         raise AssertionError("unreachable")
 
 

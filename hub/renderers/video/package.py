@@ -21,6 +21,7 @@ import os
 import resource
 import shutil
 import tempfile
+import threading
 import time
 import wave
 import zipfile
@@ -39,11 +40,12 @@ from hub.deliverables import Rendition, sha256_file
 from hub.record import Record, short_version
 from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.qr import qr_png
-from hub.renderers.video import encode, ffmpeg, loudness, storyboard, timeline
+from hub.renderers.video import claim, encode, ffmpeg, loudness, mandarin, storyboard, timeline
 from hub.renderers.video.narration import Narrator, Speech, decode_wav, resample, select_narrator
 from hub.renderers.video.profile import StationProfile, get_profile
 from hub.renderers.video.qc import QCReport, run_qc
 from hub.renderers.video.slides import SlideArtist, Still
+from hub.renderers.video.speech import speech_text
 from hub.renderers.video.subtitles import chunk, cue_lines, to_srt
 
 DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -124,6 +126,16 @@ def _scratch() -> str | None:
     return None
 
 
+def scratch_prefix() -> str:
+    """``hub-video-<host>-<pid>-``: a killed render's scratch is recognised (and swept) by its dead pid."""
+    return f"hub-video-{claim.owner_id().rsplit('-', 1)[0]}-"
+
+
+def scratch_parents() -> list[Path]:
+    """Where scratch folders may be: /dev/shm (when used) and the temp dir."""
+    return [Path(p) for p in {_scratch() or tempfile.gettempdir(), tempfile.gettempdir()}]
+
+
 def package_name(record_id: str, version: str) -> str:
     return f"{record_id}-{short_version(version)}"
 
@@ -135,7 +147,8 @@ def _draw(artist: SlideArtist, plan: storyboard.SlidePlan, qr: bytes, lower_thir
         return artist.point_slide(plan.label, plan.text, lower_third)
     if plan.kind == "data":
         assert plan.table is not None
-        return artist.data_slide(*plan.table)
+        total = plan.meta.get("total_rows")
+        return artist.data_slide(*plan.table, total=int(total) if total else None)
     return artist.end_card(qr, plan.meta["url"], plan.meta["department"])
 
 
@@ -154,15 +167,51 @@ def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
         wav.writeframes(samples.astype("<i2").tobytes())
 
 
-def _script(tl: timeline.Timeline, record: Record) -> str:
+def _script(tl: timeline.Timeline, record: Record, said: list[list[str]]) -> str:
+    """The announcer's script: per slide its start time and what is *said* (the speech text,
+    numbers and dates written out, URLs replaced by the QR phrase), not the screen text."""
     out = [record.title, f"{record.doc_no or ''}  {record.department or ''}".strip(), ""]
     names = {"title": "标题", "point": "要点", "data": "数据", "end": "片尾"}
-    for slide in tl.slides:
+    for slide, lines in zip(tl.slides, said, strict=True):
         s = slide.start // tl.fps
         out.append(f"[{s // 60:02d}:{s % 60:02d}] {names[slide.plan.kind]} {slide.plan.label}".rstrip())
-        out.append(slide.plan.narration)
+        out.append("".join(lines))
         out.append("")
     return "\n".join(out)
+
+
+def script_json(tl: timeline.Timeline, said: list[list[str]]) -> list[dict[str, Any]]:
+    """The narration script for qc.json: each cue's screen text, spoken text and time (s)."""
+    return [{"slide": i, "start_s": round(c.start / tl.fps, 3), "end_s": round(c.end / tl.fps, 3),
+             "screen": "".join(c.lines), "said": text}
+            for i, (slide, lines) in enumerate(zip(tl.slides, said, strict=True))
+            for c, text in zip(slide.cues, lines, strict=True)]
+
+
+def narration_check(report: QCReport, said: list[list[str]], speech: list[list[Speech | None]],
+                    narrator: Narrator | None) -> None:
+    """Add the ``narration_mandarin`` check (mandarin.py): trace, duration and voicing of every cue."""
+    if narrator is None:
+        return
+    voice = mandarin.trace_voice(narrator.name)
+    if voice is None:
+        report.warnings.append("espeak-ng 未安装：未做普通话音素检查")
+    flat_text = [t for slide in said for t in slide]
+    flat_speech = [s for slide in speech for s in slide]
+    verdicts = mandarin.judge(flat_text, flat_speech, voice)
+    bad = [{"text": v.text, "problems": v.problems, "seconds": v.seconds, "syllables": v.syllables}
+           for v in verdicts if v.problems]
+    per = [v.seconds / v.syllables for v in verdicts if v.syllables]
+    report.facts["narration"] = {
+        "trace_voice": voice, "lines": len(verdicts),
+        "s_per_syllable": [round(min(per), 3), round(max(per), 3)] if per else None,
+        "min_voiced": min((v.voiced for v in verdicts if v.syllables), default=None),
+        "longest_gap_s": max((v.longest_gap_s for v in verdicts), default=None)}
+    report.add("narration_mandarin", not bad, {"bad_lines": bad[:8], "bad": len(bad)},
+               {"language_switches": 0,
+                "s_per_syllable": [mandarin.MIN_S_PER_SYLLABLE, mandarin.MAX_S_PER_SYLLABLE],
+                "voiced_at_least": mandarin.MIN_VOICED, "gap_at_most_s": mandarin.MAX_GAP_S},
+               "espeak-ng phoneme trace shows no switch to another language; every line's audio fits its text")
 
 
 def _zip(folder: Path, out: Path, names: Iterable[str]) -> None:
@@ -185,7 +234,8 @@ def build_package(record: Record, ctx: RenderContext, out_dir: Path, *, profile:
       profile: the station profile (default: stations.toml's default).
       narrator: a Narrator, None for silence, or "auto" to select from config/env.
       progress: draw a progress bar on stderr (default: only when stderr is a terminal).
-      work_dir: where the intermediate stills and WAV go (default: a temporary directory, removed).
+      work_dir: where the intermediate stills and WAV go, kept (default: a private scratch folder,
+        removed; a killed render's is swept by the next render, claim.sweep).
     Raises ``QCFailed`` when the finished file fails a check.
     """
     watch = Stopwatch()
@@ -200,12 +250,12 @@ def build_package(record: Record, ctx: RenderContext, out_dir: Path, *, profile:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    tmp = Path(tempfile.mkdtemp(prefix="hub-video-", dir=_scratch())) if work_dir is None else work_dir
+    tmp = Path(tempfile.mkdtemp(prefix=scratch_prefix(), dir=_scratch())) if work_dir is None else work_dir
     tmp.mkdir(parents=True, exist_ok=True)
     try:
         with watch("total"):
             pkg = _build(record, ctx, profile, narrator, progress, font_path, site_name, name, folder, tmp,
-                         watch)
+                         watch, keep_work=work_dir is not None)
         pkg.timings = watch.wall
         pkg.cpu = watch.cpu
         return pkg
@@ -214,20 +264,139 @@ def build_package(record: Record, ctx: RenderContext, out_dir: Path, *, profile:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _single_encode(tl: timeline.Timeline, stills: dict[str, Still], tmp: Path, wav: Path, video: Path, folder: Path,
+                   profile: StationProfile, silent: bool, progress: bool | None, name: str,
+                   watch: Stopwatch) -> dict[str, Path]:
+    """Every still written up front, one encode for the MP4 and one for the MXF master (the MXF
+    profile's path: the master needs the whole shot list, and stations that want it have the room)."""
+    with ThreadPoolExecutor(max_workers=1) as pool, watch("stills_and_loudness"):
+        pass1 = None if silent else pool.submit(loudness.measure, wav)
+        paths = _write_stills(tl, stills, tmp)
+        shots_file = tmp / "shots.ffconcat"
+        shots_file.write_text(encode.concat_list([(paths[s.key], s.frames) for s in tl.shots], tl.fps))
+        measured = pass1.result() if pass1 is not None else None
+    with watch("encode"):
+        ffmpeg.run_with_progress(
+            encode.mp4_args(shots_file, wav, video, profile=profile, keyframes=tl.keyframe_times(),
+                            measured=measured, total_frames=tl.total_frames),
+            what=f"video {name}", total_seconds=tl.seconds, progress=progress)
+    with watch("mxf"):
+        ffmpeg.run_with_progress(
+            encode.mxf_args(shots_file, wav, folder / "video.mxf", profile=profile, measured=measured,
+                            total_frames=tl.total_frames),
+            what=f"mxf {name}", total_seconds=tl.seconds, progress=progress)
+    return paths
+
+
+def segments(tl: timeline.Timeline) -> list[list[timeline.Shot]]:
+    """The shots of each slide (the still-frame tail goes with the last slide)."""
+    bounds = [s.start for s in tl.slides]
+    out: list[list[timeline.Shot]] = [[] for _ in tl.slides]
+    for shot in tl.shots:
+        i = max(k for k, b in enumerate(bounds) if b <= shot.start)
+        out[i].append(shot)
+    return out
+
+
+def _segmented_encode(tl: timeline.Timeline, bases: dict[str, Still], lines: list[list[list[str]]],
+                      artist: SlideArtist, tmp: Path, wav: Path, video: Path, profile: StationProfile,
+                      silent: bool, progress: bool | None, name: str, watch: Stopwatch,
+                      keep: bool = False) -> dict[str, str]:
+    """Each slide encoded on its own, a few at once, then joined and muxed (encode.py says why).
+
+    A worker draws its slide's subtitle stills and fade frames, writes them as PPM, encodes the
+    segment and deletes them, so the scratch holds at most one slide's frames per worker (tens
+    of MB, not the whole programme's ~500 MB). Returns each still's sha256 for the manifest.
+    ``keep`` (a caller's own work_dir) keeps the stills and writes ``shots.ffconcat`` over all
+    of them: the benchmark's direct-ffmpeg floor encodes exactly these.
+    """
+    parts = segments(tl)
+    workers = profile.mp4.parallel_segments or min(4, os.cpu_count() or 1)
+    hashes: dict[str, str] = {}
+    bar = ffmpeg.Progress(f"video {name}", tl.seconds, enabled=progress)
+    done_frames = 0
+    lock = threading.Lock()
+
+    def image(key: str) -> Image.Image:
+        if key in tl.fades:
+            a, b, alpha = tl.fades[key]
+            return Image.blend(bases[a].image, bases[b].image, alpha)
+        if "c" in key:
+            slide, cue = int(key[1:3]), int(key[4:6])
+            return artist.with_subtitle(bases[key[:3]], lines[slide][cue]).image
+        return bases[key].image
+
+    def one(i: int) -> Path:
+        nonlocal done_frames
+        shots = parts[i]
+        seg_dir = tmp / f"seg{i:02d}"
+        seg_dir.mkdir(exist_ok=True)
+        files: dict[str, Path] = {}
+        for shot in shots:
+            if shot.key not in files:
+                # PNG at zlib level 1: ~170 KB a slide instead of a 6 MB PPM, so the scratch stays
+                # a few MB (issue 17: ≤ 500 MB for a whole render); ~35 ms more a still
+                files[shot.key] = seg_dir / f"{shot.key}.png"
+                image(shot.key).save(files[shot.key], compress_level=1)
+        with lock:
+            hashes.update({k: sha256_file(p) for k, p in files.items()})
+        first = shots[0].start
+        frames = sum(s.frames for s in shots)
+        shot_list = seg_dir / "shots.ffconcat"
+        shot_list.write_text(encode.concat_list([(files[s.key], s.frames) for s in shots], tl.fps))
+        out = tmp / f"seg{i:02d}.h264"
+        ffmpeg.run(encode.segment_args(shot_list, out, profile=profile, frames=frames,
+                                       keyframes=[(s.start - first) / tl.fps for s in shots if not s.fade]),
+                   what=f"video {name} slide {i + 1}")
+        if not keep:
+            shutil.rmtree(seg_dir, ignore_errors=True)
+        with lock:
+            done_frames += frames
+            bar.update(done_frames / tl.fps)
+        return out
+
+    def sound() -> Path:
+        measured = None if silent else loudness.measure(wav)
+        out = tmp / "narration.m4a"
+        ffmpeg.run(encode.audio_args(wav, out, profile=profile, measured=measured, total_frames=tl.total_frames),
+                   what=f"video {name} audio")
+        return out
+
+    with ThreadPoolExecutor(max_workers=1) as audio_pool, watch("encode"):
+        audio = audio_pool.submit(sound)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            encoded = list(pool.map(one, range(len(parts))))
+        joined = tmp / "video.h264"
+        with joined.open("wb") as dst:
+            for part in encoded:
+                with part.open("rb") as src:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                part.unlink()
+        m4a = audio.result()
+    with watch("mux"):
+        ffmpeg.run(encode.mux_args(joined, m4a, video, profile=profile), what=f"video {name} mux")
+    bar.close()
+    if keep:
+        (tmp / "shots.ffconcat").write_text(encode.concat_list(
+            [(tmp / f"seg{i:02d}" / f"{s.key}.png", s.frames) for i, part in enumerate(parts) for s in part], tl.fps))
+    return hashes
+
+
 def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator: Narrator | None,
            progress: bool | None, font_path: str, site_name: str, name: str, folder: Path, tmp: Path,
-           watch: Stopwatch) -> Package:
+           watch: Stopwatch, keep_work: bool = False) -> Package:
     tv_url = ctx.short_url("tv")
     plans = storyboard.plan(record, tv_url=tv_url, site_name=site_name)
     tx = profile.text
     chunks = [chunk(p.narration, tx.subtitle_chars_per_line, tx.subtitle_max_lines) for p in plans]
-    lines = [[cue_lines(c, tx.subtitle_chars_per_line) for c in cs] for cs in chunks]
+    said = [[speech_text(c) or c for c in cs] for cs in chunks]
+    lines = [[cue_lines(c, tx.subtitle_chars_per_line, tx.subtitle_max_lines) for c in cs] for cs in chunks]
     artist = SlideArtist(profile, font_path, site_name)
     qr = qr_png(tv_url, str((ctx.settings.get("render") or {}).get("logo") or ""))
 
     stills: dict[str, Still] = {}
     with ThreadPoolExecutor(max_workers=4) as pool, watch("draw_and_narrate"):
-        pending = _synthesize(narrator, chunks, pool)
+        pending = _synthesize(narrator, said, pool)
         content_index = 0
         for i, p in enumerate(plans):
             lower = None
@@ -237,8 +406,9 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
                     lower = plans[0].meta.get("department") or None
             base = _draw(artist, p, qr, lower)
             stills[f"s{i:02d}"] = base
-            for j, cue in enumerate(lines[i]):
-                stills[f"s{i:02d}c{j:02d}"] = artist.with_subtitle(base, cue)
+            if profile.mxf.enabled:  # the single-encode path writes every still up front
+                for j, cue in enumerate(lines[i]):
+                    stills[f"s{i:02d}c{j:02d}"] = artist.with_subtitle(base, cue)
         speech: list[list[Speech | None]] = [[None] * len(cs) for cs in chunks]
         if pending is not None:
             for i, futures in enumerate(pending):
@@ -249,42 +419,41 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
     silent = narrator is None or not any(len(s.samples) for slide in speech for s in slide if s is not None)
 
     tl = timeline.build(profile, plans, chunks, lines, speech)
-    # stills → PPM (fade frames blended on the fly); identical keys are written once
+    # the narration is judged before anything is encoded: a voice nobody understands fails fast
+    voice_report = QCReport()
+    narration_check(voice_report, said, speech, narrator)
+    voice_report.facts["script"] = script_json(tl, said)
+    if not voice_report.passed:
+        (folder / "qc.json").write_text(json.dumps(voice_report.to_json(), ensure_ascii=False, indent=2) + "\n",
+                                        encoding="utf-8")
+        voice_report.raise_if_failed(f"video {name}")
     wav = tmp / "narration.wav"
     _write_wav(wav, timeline.audio_track(tl, speech, rate), rate)
-    # loudness pass 1 (an ffmpeg process) runs while Python writes the stills
-    with ThreadPoolExecutor(max_workers=1) as pool, watch("stills_and_loudness"):
-        pass1 = None if silent else pool.submit(loudness.measure, wav)
-        paths = _write_stills(tl, stills, tmp)
-        shots_file = tmp / "shots.ffconcat"
-        shots_file.write_text(encode.concat_list([(paths[s.key], s.frames) for s in tl.shots], tl.fps))
-        measured = pass1.result() if pass1 is not None else None
     video = folder / "video.mp4"
-    with watch("encode"):
-        ffmpeg.run_with_progress(
-            encode.mp4_args(shots_file, wav, video, profile=profile, keyframes=tl.keyframe_times(),
-                            measured=measured, total_frames=tl.total_frames),
-            what=f"video {name}", total_seconds=tl.seconds, progress=progress)
     if profile.mxf.enabled:
-        with watch("mxf"):
-            ffmpeg.run_with_progress(
-                encode.mxf_args(shots_file, wav, folder / "video.mxf", profile=profile, measured=measured,
-                                total_frames=tl.total_frames),
-                what=f"mxf {name}", total_seconds=tl.seconds, progress=progress)
+        paths = _single_encode(tl, stills, tmp, wav, video, folder, profile, silent, progress, name, watch)
+        still_hashes = {k: sha256_file(p) for k, p in paths.items()}
+    else:
+        still_hashes = _segmented_encode(tl, stills, lines, artist, tmp, wav, video, profile, silent, progress,
+                                         name, watch, keep=keep_work)
+        paths = {}
 
     with watch("qc"):
         report = run_qc(video, profile=profile, timeline=tl, artist=artist, silent=silent)
+        report.checks.extend(voice_report.checks)
+        report.warnings.extend(voice_report.warnings)
+        report.facts.update(voice_report.facts)
         if profile.mxf.enabled:
             _mxf_checks(report, folder / "video.mxf", profile, tl)
 
     stills["s00"].image.save(folder / "poster.jpg", quality=90, optimize=False)
-    (folder / "script.txt").write_text(_script(tl, record), encoding="utf-8")
+    (folder / "script.txt").write_text(_script(tl, record, said), encoding="utf-8")
     (folder / "subtitles.srt").write_text(to_srt(tl.cues, tl.fps), encoding="utf-8")
     (folder / "qc.json").write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n",
                                     encoding="utf-8")
     report.raise_if_failed(f"video {name}")
 
-    manifest = _manifest(record, ctx, profile, tl, report, folder, narrator, wav, paths, tv_url, name)
+    manifest = _manifest(record, ctx, profile, tl, report, folder, narrator, wav, still_hashes, tv_url, name)
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                           encoding="utf-8")
     zip_path = folder.parent / f"{name}.zip"
@@ -305,13 +474,13 @@ def _mxf_checks(report: QCReport, path: Path, profile: StationProfile, tl: timel
 
 
 def _manifest(record: Record, ctx: RenderContext, profile: StationProfile, tl: timeline.Timeline,
-              report: QCReport, folder: Path, narrator: Narrator | None, wav: Path, stills: dict[str, Path],
+              report: QCReport, folder: Path, narrator: Narrator | None, wav: Path, stills: dict[str, str],
               tv_url: str, name: str) -> dict[str, Any]:
     files = {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
              for p in sorted(folder.iterdir()) if p.name != "manifest.json"}
     stills_hash = hashlib.sha256()
     for key in sorted(stills):
-        stills_hash.update(key.encode() + b"\0" + sha256_file(stills[key]).encode())
+        stills_hash.update(key.encode() + b"\0" + stills[key].encode())
     f = report.facts
     return {
         "package": name,
@@ -353,23 +522,43 @@ def _manifest(record: Record, ctx: RenderContext, profile: StationProfile, tl: t
     }
 
 
+def _usable(folder: str) -> bool:
+    """A published package is whole: its zip, manifest and a passing qc.json are there."""
+    path = Path(folder)
+    try:
+        qc = json.loads((path / "qc.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(qc.get("pass")) and (path / "manifest.json").is_file() and path.with_name(f"{path.name}.zip").is_file()
+
+
 def render_video(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rendition:
     """The ``video`` rendition: the package zip as the main artifact, each file beside it.
 
     The package folder is kept under ``<artifacts>/video/<record>-<version>/`` for the
-    station's pickup; the zip and the files are also stored content-addressed.
+    station's pickup; the zip and the files are also stored content-addressed. The render
+    runs once per (version, station profile) across all processes (``claim.render_once``):
+    a second caller waits for the first and gets the same package.
     """
     out_dir = store.root / "video"
-    pkg = build_package(record, ctx, out_dir)
+    profile = get_profile()
+
+    def build(staging: Path) -> Path:
+        return build_package(record, ctx, staging, profile=profile).folder
+
+    done = claim.render_once(ctx.version, profile.key, out_dir, build, _usable, scratch_parents=scratch_parents())
+    folder = done.folder
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    qc = json.loads((folder / "qc.json").read_text(encoding="utf-8"))
     files = {p.name: store.put_file(p, p.suffix, MEDIA_TYPES.get(p.suffix, "application/octet-stream"))
-             for p in sorted(pkg.folder.iterdir())}
-    main = store.put_file(pkg.zip_path, ".zip", "application/zip")
+             for p in sorted(folder.iterdir())}
+    main = store.put_file(folder.with_name(f"{folder.name}.zip"), ".zip", "application/zip")
     hours = (ctx.settings.get("render") or {}).get("not_after_hours", {}).get("tv")
-    f = pkg.qc.facts
-    facts = {"package": pkg.name, "duration_s": pkg.manifest["duration_s"], "frames": pkg.manifest["frames"],
-             "slides": len(pkg.timeline.slides), "narrator": pkg.manifest["inputs"]["narrator"],
+    f = qc.get("measured", {})
+    facts = {"package": manifest["package"], "duration_s": manifest["duration_s"], "frames": manifest["frames"],
+             "slides": len(manifest["slides"]), "narrator": manifest["inputs"]["narrator"],
              "loudness_lufs": f.get("integrated_lufs"), "true_peak_dbtp": f.get("true_peak_dbtp"),
-             "qc": "pass", "warnings": pkg.qc.warnings, "folder": str(pkg.folder),
+             "qc": "pass", "warnings": qc.get("warnings", []), "folder": str(folder),
              "mxf": "video.mxf" in files}
     return Rendition("video", record.id, ctx.version, main, files=files, facts=facts,
                      not_after=ctx.rendered_at + timedelta(hours=int(hours)) if hours else None)

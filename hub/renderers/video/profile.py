@@ -31,6 +31,11 @@ class Mp4Spec(_Strict):
     profile: Literal["high", "main"] = "high"
     audio_bitrate: str = "192k"
     audio_rate: int = 48000
+    #: x264 options for slides (encode.STILL_X264): half the CPU of plain veryfast on stills, higher PSNR
+    #: (docs/decisions/2026-12-03-tv-narration-and-render-once.md); "" = the preset alone.
+    x264_params: str = "bframes=0:rc-lookahead=0:mbtree=0:scenecut=0:subme=0:me=dia:ref=1"
+    #: Slide segments encoded at once (each x264 with one thread); 0 = the number of CPUs, at most 4.
+    parallel_segments: int = Field(0, ge=0, le=16)
 
 
 class Loudness(_Strict):
@@ -61,7 +66,7 @@ class TextSpec(_Strict):
 
 class NarrationSpec(_Strict):
     engine: Literal["auto", "tencent", "espeak", "none"] = "auto"
-    espeak_voice: str = "cmn"
+    espeak_voice: str = "cmn-latn-pinyin"
     espeak_speed: int = 210
     tencent_account: str = "tencent-tts"
     tencent_sample_rate: Literal[8000, 16000, 24000] = 16000

@@ -198,8 +198,9 @@ class SlideArtist:
         self._block(still, text, (x0 + self.px(36), y0 + self.px(14), x1 - self.px(24), y1),
                     range(self.px(44), self.px(26), -2), 40, 1, BG_BOTTOM, "lower-third")
 
-    def data_slide(self, caption: str, header: list[str], rows: list[list[str]]) -> Still:
-        """A table, as many rows as fit; cells cut with "…"; a last line says how many rows there are."""
+    def data_slide(self, caption: str, header: list[str], rows: list[list[str]], total: int | None = None) -> Still:
+        """A table page, as many rows as fit; cells cut with "…"; a last line says how many rows the
+        whole table has when this page does not show them all (``total``: the table's row count)."""
         still = self.blank()
         x0, y0, x1, y1 = self.content
         y = self._block(still, caption or "数据一览", (x0, y0, x1, y0 + self.px(70)),
@@ -209,12 +210,12 @@ class SlideArtist:
         size = self.px(46)
         row_h = round(size * 1.6)
         room = (y1 - y - self.px(20)) // row_h
-        more = len(table) > room
-        shown = table[: room - 1] if more else table
+        more = len(table) > room or (total is not None and total > len(rows))
+        shown = table[: room - 1] if len(table) > room else table
         f = font(self.font_path, size)
         natural = [max((f.getlength(r[c]) if c < len(r) else 0) for r in shown) + self.px(30) for c in range(ncols)]
-        total = sum(natural) or 1.0
-        widths = [int((x1 - x0) * n / total) for n in natural]
+        natural_sum = sum(natural) or 1.0
+        widths = [int((x1 - x0) * n / natural_sum) for n in natural]
         draw = ImageDraw.Draw(still.image)
         y += self.px(20)
         for i, row in enumerate(shown):
@@ -231,7 +232,7 @@ class SlideArtist:
             draw.line((x0, y + row_h - self.px(2), x1, y + row_h - self.px(2)), fill=(70, 100, 160), width=2)
             y += row_h
         if more:
-            self._line(still, (x0, y + self.px(8)), f"…… 共 {len(rows)} 行，详见全文", self.px(34), MUTED, "cell")
+            self._line(still, (x0, y + self.px(8)), f"共 {total or len(rows)} 行，详见全文", self.px(34), MUTED, "cell")
         return still
 
     def end_card(self, qr_png: bytes, url: str, department: str) -> Still:

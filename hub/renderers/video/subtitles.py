@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from hub.renderers.text import clauses, sentences
-from hub.renderers.video.linebreak import break_lines, char_width
+from hub.renderers.video.linebreak import break_subtitle, char_width, word_units
 
 _TRAILING = "，,、；;：:。"
 
@@ -32,7 +32,7 @@ class Cue:
 
 
 def _fits(text: str, chars: int, max_lines: int) -> bool:
-    return len(break_lines(display(text), chars)) <= max_lines
+    return len(break_subtitle(display(text), chars, max_lines)) <= max_lines
 
 
 def display(text: str) -> str:
@@ -49,9 +49,8 @@ def chunk(narration: str, chars_per_line: int, max_lines: int) -> list[str]:
         for clause in clauses(sentence):
             if _fits(clause, chars_per_line, max_lines):
                 pieces.append(clause)
-            else:  # one clause longer than a screen: cut it by screenfuls of lines
-                lines = break_lines(clause, chars_per_line)
-                pieces.extend("".join(lines[i:i + max_lines]) for i in range(0, len(lines), max_lines))
+            else:  # one clause longer than a screen: cut it by screenfuls, at word boundaries
+                pieces.extend(_screenfuls(clause, chars_per_line, max_lines))
     chunks: list[str] = []
     for piece in pieces:  # greedily join short pieces back together (same sentence or not)
         if chunks and not chunks[-1].endswith(("。", "！", "？")) and _fits(chunks[-1] + piece, chars_per_line, max_lines):
@@ -61,8 +60,31 @@ def chunk(narration: str, chars_per_line: int, max_lines: int) -> list[str]:
     return [c for c in chunks if display(c)]
 
 
-def cue_lines(spoken: str, chars_per_line: int) -> list[str]:
-    return break_lines(display(spoken), chars_per_line)
+def _screenfuls(clause: str, chars_per_line: int, max_lines: int) -> list[str]:
+    """A clause longer than one subtitle screen, cut between jieba words into screens of even
+    length (never a screen of one or two characters left over)."""
+    words = word_units(clause)
+    total = char_width(clause)
+    screens = max(1, -(-int(total) // (chars_per_line * max_lines)))
+    while True:
+        target = total / screens
+        out: list[str] = []
+        cur = ""
+        for w in words:
+            if cur and (char_width(cur + w) > target + 1 or not _fits(cur + w, chars_per_line, max_lines)):
+                out.append(cur)
+                cur = ""
+            cur += w
+        if cur:
+            out.append(cur)
+        if all(_fits(o, chars_per_line, max_lines) for o in out) and len(out) <= screens + 1:
+            return out
+        screens += 1
+
+
+def cue_lines(spoken: str, chars_per_line: int, max_lines: int = 2) -> list[str]:
+    """The subtitle lines of a cue: broken between words, evenly, ≤ ``max_lines``."""
+    return break_subtitle(display(spoken), chars_per_line, max_lines)
 
 
 def _ts(frame: int, fps: int) -> str:

@@ -29,6 +29,9 @@ from hub.renderers.video.subtitles import Cue
 
 #: Reading speed assumed for subtitles when there is no narrator (characters a second).
 SILENT_CHARS_PER_SECOND = 4.5
+#: No subtitle is on screen for less than this (a two-character cue spoken in 0.4 s would flash by);
+#: its speech starts with it, and the rest of the cue is silence, so sound and text stay in sync.
+MIN_CUE_SECONDS = 1.0
 
 
 @dataclass(slots=True)
@@ -109,8 +112,9 @@ def build(profile: StationProfile, plans: list[SlidePlan], chunks: list[list[str
         for j, text in enumerate(chunks[i]):
             clip = speech[i][j]
             n = frames_for(clip.seconds if clip is not None else len(text) / SILENT_CHARS_PER_SECOND, fps)
-            cues.append(Cue(text, lines[i][j], t, t + max(n, 1)))
-            t += max(n, 1)
+            n = max(n, frames_for(MIN_CUE_SECONDS, fps))
+            cues.append(Cue(text, lines[i][j], t, t + n))
+            t += n
         minimum = tl.end_card_seconds if plan.kind == "end" else tl.min_slide_seconds
         frames = max(frames_for(minimum, fps), t - start + pause)
         slides.append(SlideTiming(plan, start, frames, cues))
