@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from conftest import ask, first_item_topic
+from consultkit import ask, first_item_topic
 
 from hub.consult.settings import get_consult_settings
 
@@ -77,7 +77,7 @@ def test_two_citizens_asking_the_same_common_question_are_both_taken(app: Any) -
 
 
 def test_pages_with_a_token_or_a_private_code_are_never_cached(citizen: Any) -> None:
-    from conftest import code_of
+    from consultkit import code_of
 
     assert citizen.get("/consult").headers["cache-control"] == "no-store"
     done = ask(citizen)

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import DEPT, ask, code_of, csrf_of, id_number
+from consultkit import DEPT, ask, code_of, csrf_of, id_number
 
 
 def _sms_to(sandbox: Any, e164: str) -> list[str]:

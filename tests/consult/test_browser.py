@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEPT, PASSWORD, id_number
+from consultkit import DEPT, PASSWORD, id_number
 
 from hub.settings import PROJECT_ROOT
 

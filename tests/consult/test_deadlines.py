@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from conftest import first_item_topic
+from consultkit import first_item_topic
 
 from hub.consult import deadlines, intake
 from hub.store.db import session_scope

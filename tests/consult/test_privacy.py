@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import id_number
+from consultkit import id_number
 
 from hub.consult.privacy import REMOVED, deidentify, mask_text, publication_findings
 

@@ -115,7 +115,7 @@ def test_the_reply_callback_opts_out_and_a_reply_seen_twice_is_handled_once(
 def test_the_answer_notice_is_not_sent_to_a_number_that_opted_out(sandbox: Any, citizen: Any, as_staff: Any) -> None:
     import re
 
-    from conftest import ask, csrf_of
+    from consultkit import ask, csrf_of
 
     from hub.audience.replies import Reply, handle
 
