@@ -210,17 +210,63 @@ QUEUE_ENV = {"HUB_QUEUE_LEASE": "4", "HUB_QUEUE_MIN_BACKOFF": "0.3", "HUB_QUEUE_
              "HUB_QUEUE_TICK": "0.5", "HUB_QUEUE_HINT_GRACE": "3", "HUB_QUEUE_MAX_REDELIVERIES": "6"}
 
 
+class Redis:
+    """A redis-server for ``--broker redis`` (no persistence: a restart loses every queued message)."""
+
+    def __init__(self, home: Path) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.home = home
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import socket
+
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+                                      str(self.home), "--save", "", "--appendonly", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+
 def spawn(base: str, log: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, __file__, "--worker", base], env={**os.environ, **QUEUE_ENV},
                             stdout=log, stderr=subprocess.STDOUT)
 
 
-def run(records: int, seed: int, workers: int, kill_every: float, chaos_s: float, drain_s: float) -> dict[str, Any]:
-    """The soak; returns the figures (also printed by ``main``)."""
+def run(records: int, seed: int, workers: int, kill_every: float, chaos_s: float, drain_s: float,
+        broker: str = "embedded") -> dict[str, Any]:
+    """The soak; returns the figures (also printed by ``main``).
+
+    ``broker="redis"``: the workers consume from a redis-server, which is SIGKILLed and
+    restarted empty once during the chaos (the ledger's ``requeue_due`` finds the work again).
+    """
     home = Path(tempfile.mkdtemp(prefix="hub-soak-"))
     os.environ["HUB_VAR"] = str(home / "var")
     os.environ.pop("HUB_DATABASE_URL", None)
     os.environ.pop("HUB_BROKER_URL", None)
+    redis = Redis(home) if broker == "redis" else None
+    if redis is not None:
+        redis.start()
+        os.environ["HUB_BROKER_URL"] = redis.url
     os.environ.update(QUEUE_ENV)
     from sqlalchemy import func, select
 
@@ -249,8 +295,14 @@ def run(records: int, seed: int, workers: int, kill_every: float, chaos_s: float
 
         next_kill = time.monotonic() + kill_every
         restarted = False
+        broker_restarts = 0
         while time.monotonic() - started < chaos_s:
             time.sleep(0.2)
+            if redis is not None and not broker_restarts and time.monotonic() - started > min(chaos_s / 2, 5.0):
+                redis.kill()  # the broker dies without saving: every queued hint is gone
+                time.sleep(1.0)
+                redis.start()
+                broker_restarts = 1
             if not restarted and time.monotonic() - started > min(chaos_s / 3, 3.0):
                 sb.stop()  # the platform restarts (its store survives, as a real platform's does)
                 time.sleep(1.0)
@@ -282,6 +334,9 @@ def run(records: int, seed: int, workers: int, kill_every: float, chaos_s: float
                 p.kill()
         log.close()
         sb.stop()
+        if redis is not None:
+            redis.kill()
+            os.environ.pop("HUB_BROKER_URL", None)
 
     with session_scope() as s:
         rows = {r.idempotency_key: (r.channel, r.state, r.needs_attention, r.last_error_msg)
@@ -308,6 +363,7 @@ def run(records: int, seed: int, workers: int, kill_every: float, chaos_s: float
     return {"records": records, "deliveries": len(ids), "kills": kills, "duplicates": duplicates, "lost": lost,
             "stuck": stuck, "unknown_without_reason": unknown_reasonless, "needs_person": attention,
             "ledger_vs_platform": mismatched, "sandbox_restarts": 1 if restarted else 0,
+            "broker": broker, "broker_restarts": broker_restarts,
             "states": dict(states), "chaos_s": round(chaos_elapsed, 1), "elapsed_s": round(elapsed, 1),
             "deliveries_per_s": round(states.get(State.CONFIRMED, 0) / elapsed, 1),
             "stuck_rows": stuck_rows[:5]}
@@ -323,6 +379,8 @@ def main() -> None:
     ap.add_argument("--drain-seconds", type=float, default=90.0)
     ap.add_argument("--short", action="store_true", help="60 records, 40 s of chaos (the CI version)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--broker", choices=("embedded", "redis"), default="embedded",
+                    help="embedded (in-process) or a redis-server killed and restarted during the chaos")
     ap.add_argument("--worker", metavar="BASE_URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -333,7 +391,8 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.ERROR)
-    result = run(args.records, args.seed, args.workers, args.kill_every, args.chaos_seconds, args.drain_seconds)
+    result = run(args.records, args.seed, args.workers, args.kill_every, args.chaos_seconds, args.drain_seconds,
+                 args.broker)
     if args.json:
         print(json.dumps(result))
     else:
@@ -341,7 +400,8 @@ def main() -> None:
               f"seed {args.seed}, 10% 5xx, 5% drop, 5% 429, 3% late, 3% garbage, {result['kills']} worker kills")
         print(f"  duplicates {result['duplicates']}   lost {result['lost']}   stuck {result['stuck']}   "
               f"ledger≠platform {result['ledger_vs_platform']}   (all must be 0); "
-              f"sandbox restarts {result['sandbox_restarts']}")
+              f"sandbox restarts {result['sandbox_restarts']}, broker {result['broker']} "
+              f"(restarts {result['broker_restarts']})")
         print(f"  states {result['states']}; waiting for a person: {result['needs_person']}")
         for row in result["stuck_rows"]:
             print(f"  stuck: {row}")

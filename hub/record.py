@@ -75,6 +75,8 @@ def _no_nul(value: Any) -> Any:
         for k, v in value.items():
             _no_nul(k)
             _no_nul(v)
+    elif isinstance(value, BaseModel):
+        _no_nul(value.model_dump())
     return value
 
 
@@ -107,11 +109,6 @@ def column_limits() -> dict[str, int]:
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-    @field_validator("*")
-    @classmethod
-    def _refuse_nul(cls, value: Any) -> Any:
-        return _no_nul(value)
 
 
 class Heading(_Frozen):
@@ -210,6 +207,12 @@ class Record(_Frozen):
     overrides: dict[str, ChannelOverride] = Field(default_factory=dict)
     extra: dict[str, str] = Field(default_factory=dict)
     source: Source | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        """No NUL in any field, blocks included (checked on the record, where the store takes it)."""
+        return _no_nul(value)
 
     @field_validator("published_at")
     @classmethod

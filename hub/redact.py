@@ -56,10 +56,11 @@ _JSON_KV = re.compile(r"([\"']?)\b([A-Za-z_]+)\1(\s*:\s*)([\"'])(.*?)\4")
 # Authorization header values: Bearer / OAuth2 / TC3-HMAC-SHA256 ... Signature=
 _AUTH = re.compile(r"(?i)\b(Bearer|OAuth2|OAuth|Basic)\s+[A-Za-z0-9._~+/=\-]{6,}")
 # Chinese mobile numbers (with or without +86 / 86 / 0086) and other E.164 numbers; a Chinese character
-# right before the number (电话13800138000) must not hide it, so the boundary is ASCII, not \w
-_CN_MOBILE = re.compile(r"(?<![0-9A-Za-z_*])(?:\+?86[- ]?|0086[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+# right before the number (电话13800138000) must not hide it, so the boundary is ASCII, not \w; nor may
+# a secret's mask right before it (****13800138000)
+_CN_MOBILE = re.compile(r"(?<![0-9A-Za-z_])(?:\+?86[- ]?|0086[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 _DIGITS = re.compile(r"\d{4}")
-_E164 = re.compile(r"(?<![0-9A-Za-z_*])\+(\d{1,3})[- ]?(\d{3,13}?)(\d{4})(?!\d)")
+_E164 = re.compile(r"(?<![0-9A-Za-z_])\+(\d{1,3})[- ]?(\d{3,13}?)(\d{4})(?!\d)")
 
 _lock = threading.Lock()
 _known: set[str] = set()
@@ -132,7 +133,7 @@ def _mask_e164(m: re.Match[str]) -> str:
 
 
 #: resident ID numbers (GB 11643: 17 digits and a check digit or X; the old 15-digit form)
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z*])(\d{14}|\d{11})(\d{3}[\dXx]|\d{4})(?![0-9A-Za-z])")
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{14}|\d{11})(\d{3}[\dXx]|\d{4})(?![0-9A-Za-z])")
 
 
 def _mask_id(m: re.Match[str]) -> str:

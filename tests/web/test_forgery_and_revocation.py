@@ -179,3 +179,11 @@ def test_a_tv_download_through_the_web_makes_its_delivery_confirm_now(
     with session_scope() as s:
         due = s.get(DeliveryRow, did).next_attempt_at
         assert due is not None and due <= utcnow()
+
+
+def test_an_upload_with_a_date_at_the_limit_is_a_4xx_in_chinese(as_role: Callable[[str], TestClient]) -> None:
+    author = as_role("author")
+    body = "+++\ntitle = \"关于测试的通知\"\npublished_at = 9999-12-31T23:59:59-01:00\n+++\n正文。\n"
+    r = author.post("/console/records/upload", data={"csrf_token": csrf_of(author, "/console")},
+                    files={"file": ("r.md", body.encode(), "text/markdown")}, follow_redirects=False)
+    assert r.status_code == 400 and "超出允许范围" in r.text and "r.md:3" in r.text
