@@ -46,6 +46,7 @@ def _register() -> None:
         "hub.commands.web",
         "hub.commands.subscribers",
         "hub.commands.config",
+        "hub.commands.metrics",
     ):
         try:
             importlib.import_module(module)

@@ -19,6 +19,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -185,6 +187,13 @@ class TvChannel(ChannelBase):
         if manifest is None or not _complete(folder, manifest):
             return None
         return self._receipt(ref, folder, reused=True)
+
+    @typed_errors("tv")
+    def metrics(self, receipts: Sequence[Receipt], target: Target, *, now: datetime) -> dict[str, dict[str, int]]:
+        """How many times the station downloaded each package (the pickup page counts them)."""
+        with scope(self._sessions) as s:
+            found = {r.provider_ref: collected(s, r.provider_ref) for r in receipts}
+        return {ref: {"collections": int(info.get("count") or 1)} for ref, info in found.items() if info}
 
     @typed_errors("tv")
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:

@@ -24,6 +24,7 @@ from html import escape
 from typing import Any
 
 from hub.config import HubConfig
+from hub.sandbox import engagement
 from hub.sandbox.core import Sandbox, SandboxRequest, SandboxResponse
 from hub.sandbox.inbox import InboxSection, same_origin
 from hub.timeutil import SHANGHAI
@@ -202,10 +203,10 @@ def share(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     return SandboxResponse.json(status)
 
 
-def _counts(entry: dict[str, Any]) -> dict[str, int]:
-    """Counters that grow slowly with the post's age, so metrics have something to read."""
-    minutes = int((time.time() - float(entry["at"])) // 60)
-    return {"comments": minutes // 7, "reposts": minutes // 5, "attitudes": minutes // 2}
+def _counts(sb: Sandbox, idstr: str, entry: dict[str, Any]) -> dict[str, int]:
+    """Counters that grow with the post's age (``hub.sandbox.engagement``: a test can compute them)."""
+    hours = (engagement.now(sb) - float(entry["at"])) / 3600
+    return {m: engagement.count(idstr, m, hours) for m in ("comments", "reposts", "attitudes")}
 
 
 def count(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
@@ -220,7 +221,7 @@ def count(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
         return error(req, 10017, "ids")
     with sb.lock:
         known = state(sb)["statuses"]
-        out = [{"id": int(known[i]["status"]["id"]), "idstr": i, **_counts(known[i])} for i in ids if i in known]
+        out = [{"id": int(known[i]["status"]["id"]), "idstr": i, **_counts(sb, i, known[i])} for i in ids if i in known]
     return SandboxResponse.json(out)
 
 

@@ -57,6 +57,7 @@ def browse(request: Request, stage: str | None = None, domain: str | None = None
 
 @router.get("/records/{record_id}", response_class=HTMLResponse)
 def record_page(request: Request, record_id: str) -> HTMLResponse:
+    from hub.metrics.pageviews import count_view
     from hub.store.repo import record_of
 
     with session_scope() as s:
@@ -71,6 +72,9 @@ def record_page(request: Request, record_id: str) -> HTMLResponse:
         explained_by = [{"id": r.record_id, "title": r.title} for r in queries.interpretations(s, record_id)]
         link = queries.short_link(s, row.version, WebChannel.name)
         short_url = f"{get_settings().public_url}/s/{link.code}" if link else None
+        count_view(s, record_id=record_id, version=row.version, now=utcnow(),  # issue 15: no cookie, no address kept
+                   address=request.client.host if request.client else None,
+                   user_agent=request.headers.get("user-agent"))
     return render(request, "portal/record.html", {
         "row": row, "record": record, "interprets": interprets, "explained_by": explained_by,
         "short_url": short_url})
