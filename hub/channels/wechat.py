@@ -277,6 +277,8 @@ class WeChatChannel(ChannelBase):
     sandbox: ClassVar[str | None] = "hub.sandbox.wechat"
     overridable: ClassVar[bool] = True
     callbacks: ClassVar[bool] = True  # PUBLISHJOBFINISH events (hub.web.callbacks)
+    #: one datacube call answers a whole publication day, however many articles: batch by day, not by 100
+    metrics_batch: ClassVar[int] = 20_000
 
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
         self.config, self.settings = config, settings

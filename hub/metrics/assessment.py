@@ -174,6 +174,13 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
+def last_month() -> str:
+    """The month before this one (Beijing), ``YYYY-MM``: the default period of the report."""
+    from hub.timeutil import utcnow
+
+    return (utcnow().astimezone(SHANGHAI).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+
 def month_bounds(period: str) -> tuple[date, date]:
     """First day and the day after the last of ``YYYY-MM``."""
     try:
@@ -336,7 +343,7 @@ def _trend(session: Session, first: date, after: date, ids: set[str], metrics: t
 # --- charts --------------------------------------------------------------------------------------
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -358,7 +365,7 @@ def _pyplot() -> Any:
 
 def charts(report: Report, fmt: str) -> dict[str, bytes]:
     """The three charts as ``svg`` or ``png`` bytes: scores (bars), parts (ranking), trend."""
-    plt = _pyplot()
+    plt = pyplot()
     out: dict[str, bytes] = {}
     names = [g.name for g in report.groups]
 
@@ -396,6 +403,16 @@ def charts(report: Report, fmt: str) -> dict[str, bytes]:
     return out
 
 
+CHART_LABELS = {"scores": "考核总分", "ranking": "排名与得分构成", "trend": "每日传播量"}
+
+
+def svg_data_uri(svg: bytes) -> str:
+    """An SVG as an ``<img>`` source: the console's CSP (style-src 'self') would block inline SVG styles."""
+    import base64
+
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
 def _save(plt: Any, fig: Any, fmt: str) -> bytes:
     buf = io.BytesIO()
     fig.tight_layout()
@@ -417,8 +434,8 @@ def to_html(report: Report, *, fragment: bool = False) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in Report.HEADER)
     rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in report.table())
     weights = "".join(f"<li>{escape(x)}</li>" for x in report.weight_lines())
-    figs = "".join(f'<figure class="chart">{svg.decode("utf-8").split("?>", 1)[-1]}</figure>'
-                   for svg in svgs.values())
+    figs = "".join(f'<figure class="chart"><img alt="{escape(CHART_LABELS[name])}" src="{svg_data_uri(svg)}"></figure>'
+                   for name, svg in svgs.items())
     records = "".join(
         f"<tr><td>{escape(ln.group)}</td><td>{escape(ln.title)}</td><td>{ln.published.isoformat()}</td>"
         f"<td>{'—' if ln.on_time is None else ('是' if ln.on_time else '逾期')}</td>"
@@ -437,7 +454,7 @@ def to_html(report: Report, *, fragment: bool = False) -> str:
     return ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
             f"<title>{escape(title(report))}</title><style>body{{font-family:sans-serif;margin:2em}}"
             "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em}"
-            f"figure.chart svg{{max-width:100%;height:auto}}</style></head><body>{body}</body></html>")
+            f"figure.chart img{{max-width:100%;height:auto}}</style></head><body>{body}</body></html>")
 
 
 def to_xlsx(report: Report) -> bytes:

@@ -45,6 +45,7 @@ ATTEMPTS = 3
 #: a rate limit longer than this is not waited for inside a pass (the next pass comes back)
 MAX_WAIT_S = 30.0
 FAILED_PREFIX = "metrics-failed:"
+LAST_RUN_KEY = "metrics-last-run"
 
 
 @dataclass
@@ -256,6 +257,13 @@ def collect(*, now: datetime | None = None, sessions: Callable[[], Any] | None =
     report.scans = collect_scans(now=now, sessions=sessions, days=days)
     report.views = collect_views(now=now, sessions=sessions, days=days)
     report.seconds = time.perf_counter() - started
+    with sessions() as s:  # when the figures were last collected, and how it went (console, tests)
+        row = s.get(ChannelStateRow, LAST_RUN_KEY)
+        value = {"at": now.isoformat(), **report.to_json()}
+        if row is None:
+            s.add(ChannelStateRow(key=LAST_RUN_KEY, value=value, expires_at=None, updated_at=now))
+        else:
+            row.value, row.updated_at = value, now
     return report
 
 

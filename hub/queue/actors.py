@@ -110,7 +110,8 @@ def give_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
                     values={"next_attempt_at": None})
 
 
-@dramatiq.actor(queue_name="confirm", max_retries=0, time_limit=30 * MINUTE, max_age=DAY)
+@dramatiq.actor(queue_name="confirm", max_retries=0, min_backoff=MINUTE, max_backoff=10 * MINUTE,
+                time_limit=30 * MINUTE, max_age=DAY)
 def collect_metrics() -> None:
     """One engagement-metrics pass (hub.metrics.collect); the maintenance pass schedules it."""
     from hub.metrics.collect import collect
