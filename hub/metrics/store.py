@@ -49,17 +49,32 @@ class Attribution:
                 "department": self.department, "level": self.level, "region": self.region}
 
 
-def attributions(session: Session, versions: Iterable[str]) -> dict[str, VersionRow]:
-    """The version rows of ``versions`` (one query per 500)."""
+@dataclass(frozen=True)
+class VersionFacts:
+    """The catalog facts of a version a figure is attributed to (not its content: 10,000 of them are cheap)."""
+
+    record_id: str
+    version: str
+    item: str | None
+    department: str | None
+    level: str | None
+    region: str | None
+
+
+def attributions(session: Session, versions: Iterable[str]) -> dict[str, VersionFacts]:
+    """The facts of ``versions`` (one query per 500, without the versions' content)."""
     wanted = sorted(set(versions))
-    out: dict[str, VersionRow] = {}
+    out: dict[str, VersionFacts] = {}
+    cols = (VersionRow.record_id, VersionRow.version, VersionRow.item, VersionRow.department, VersionRow.level,
+            VersionRow.region)
     for i in range(0, len(wanted), 500):
-        for row in session.scalars(select(VersionRow).where(VersionRow.version.in_(wanted[i:i + 500]))):
-            out[row.version] = row
+        for row in session.execute(select(*cols).where(VersionRow.version.in_(wanted[i:i + 500]))):
+            facts = VersionFacts(*row)
+            out[facts.version] = facts
     return out
 
 
-def attribute(row: VersionRow, channel: str) -> Attribution:
+def attribute(row: VersionFacts, channel: str) -> Attribution:
     return Attribution(row.record_id, row.version, channel, row.item, row.department, row.level, row.region)
 
 
@@ -152,5 +167,5 @@ def as_of(session: Session, record_id: str) -> dict[str, datetime]:
     return out
 
 
-__all__ = ["Attribution", "Point", "as_of", "attribute", "attributions", "day_of", "put_cumulative", "put_exact",
+__all__ = ["Attribution", "Point", "VersionFacts", "as_of", "attribute", "attributions", "day_of", "put_cumulative", "put_exact",
            "series", "totals"]
