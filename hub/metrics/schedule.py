@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 
 from hub.store.models import ChannelStateRow
 
@@ -30,8 +30,18 @@ def interval() -> timedelta:
     return timedelta(minutes=float(load_config().collect_interval_minutes))
 
 
-def enqueue_if_due(send: Any, *, sessions: Any, now: datetime, every: timedelta | None = None) -> bool:
-    """Send one ``collect_metrics`` message when the shared next-run time has passed; True if sent."""
+def enqueue_if_due(send: Any, *, sessions: Any, now: datetime, every: timedelta | None = None,
+                   reads: Any = None) -> bool:
+    """Send one ``collect_metrics`` message when the shared next-run time has passed; True if sent.
+
+    ``reads`` (a read-only connection factory, ``Deps.reads``) lets the common case — not due —
+    cost no write transaction (on SQLite every ``session_scope`` takes the write lock).
+    """
+    if reads is not None:
+        with reads() as c:
+            due = c.execute(select(ChannelStateRow.expires_at).where(ChannelStateRow.key == NEXT_RUN_KEY)).first()
+        if due is not None and due[0] is not None and due[0] > now:
+            return False
     every = every or interval()
     with sessions() as s:
         row = s.get(ChannelStateRow, NEXT_RUN_KEY)

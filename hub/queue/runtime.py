@@ -51,7 +51,7 @@ class MaintenanceLoop:
         from hub.metrics.schedule import enqueue_if_due  # issue 15: the periodic metrics collection
 
         counts["metrics"] = enqueue_if_due(actors.ACTORS["collect_metrics"], sessions=self.deps.sessions,
-                                           now=self.deps.clock())
+                                           now=self.deps.clock(), reads=self.deps.reads)
         self.passes += 1
         return counts
 

@@ -94,3 +94,17 @@ def test_the_reports_xlsx_and_pdf_carry_the_same_numbers_as_the_html(tmp_path: P
     lines = [line.split() for line in text.splitlines()]
     for row in rows:
         assert row in lines, (row, text[:800])
+
+
+def test_one_departments_report_keeps_its_rank_among_all_and_an_unknown_one_is_refused() -> None:
+    from hub.errors import InputError
+
+    _store("a-late", "县甲局", date(2026, 10, 1), date(2026, 11, 20))
+    _store("b-ontime", "县乙局", date(2026, 11, 2), date(2026, 11, 6))
+    with session_scope() as s:
+        report = assessment.build(s, period="2026-11", department="县甲局")
+        assert [(g.name, g.rank) for g in report.groups] == [("县甲局", 2)] and report.county_groups == 2
+        assert {ln.record_id for ln in report.lines} == {"a-late"}
+        with pytest.raises(InputError):
+            assessment.build(s, period="2026-11", department="县丙局")
+        assert assessment.build(s, period="2026-10").groups == []  # first published in November
