@@ -13,8 +13,9 @@ import hashlib
 import re
 import secrets
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -54,9 +55,12 @@ def count_view(session: Session, *, record_id: str, version: str, address: str |
     day = day_of(now)
     who = visitor(_salt(session, now), address, str(user_agent), day)
     values = {"version": version, "record_id": record_id, "day": day, "visitor": who}
-    stmt = (postgresql.insert(PageViewRow) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(PageViewRow))
-    res = session.execute(stmt.values(values).on_conflict_do_nothing(index_elements=["version", "day", "visitor"]))
-    return int(getattr(res, "rowcount", 0) or 0) == 1
+    table = cast(Table, PageViewRow.__table__)
+    stmt = postgresql.insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(table)
+    # RETURNING, not rowcount: the hub's PostgreSQL driver setup reports -1 for this statement
+    res = session.execute(stmt.values(values).on_conflict_do_nothing(index_elements=["version", "day", "visitor"])
+                          .returning(table.c.id))
+    return res.first() is not None
 
 
 def views(session: Session, version: str) -> int:

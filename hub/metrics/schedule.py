@@ -55,8 +55,9 @@ def enqueue_if_due(send: Any, *, sessions: Any, now: datetime, every: timedelta 
             res = s.execute(update(ChannelStateRow)
                             .where(ChannelStateRow.key == NEXT_RUN_KEY,
                                    or_(ChannelStateRow.expires_at.is_(None), ChannelStateRow.expires_at <= now))
-                            .values(expires_at=now + every, updated_at=now))
-            won = int(getattr(res, "rowcount", 0) or 0) == 1
+                            .values(expires_at=now + every, updated_at=now)
+                            .returning(ChannelStateRow.key))
+            won = res.first() is not None
     if won:
         try:
             send.send()

@@ -17,9 +17,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -79,21 +79,18 @@ def attribute(row: VersionFacts, channel: str) -> Attribution:
 
 
 def _upsert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """One prepared INSERT … ON CONFLICT DO UPDATE run as executemany (compiled once, not per row)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    for i in range(0, len(rows), 1000):
-        chunk = rows[i:i + 1000]
-        stmt: Any
-        if dialect == "postgresql":
-            stmt = postgresql.insert(EngagementRow).values(chunk)
-        else:
-            stmt = sqlite.insert(EngagementRow).values(chunk)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["source", "day", "metric"],
-            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at,
-                  "version": stmt.excluded.version})
-        session.execute(stmt)
+    table = cast(Table, EngagementRow.__table__)
+    stmt: Any = (postgresql.insert(table) if session.get_bind().dialect.name == "postgresql"
+                 else sqlite.insert(table))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["source", "day", "metric"],
+        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at,
+              "version": stmt.excluded.version})
+    for i in range(0, len(rows), 5000):
+        session.execute(stmt, list(rows[i:i + 5000]))
 
 
 def put_cumulative(session: Session, figures: dict[str, tuple[Attribution, dict[str, int]]], *,
