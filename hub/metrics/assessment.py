@@ -200,7 +200,9 @@ def _gather(session: Session, first: date, after: date, level: str, metrics: tup
     from hub.metrics.ontime import on_time
     from hub.queue.states import State
 
+    until = datetime.combine(after, datetime.min.time(), SHANGHAI)  # later versions cannot make a first publication
     versions = session.scalars(select(VersionRow).where(VersionRow.published_at.is_not(None),
+                                                       VersionRow.published_at < until,
                                                        VersionRow.state.in_(PUBLIC_STATES))).all()
     by_record: dict[str, list[VersionRow]] = defaultdict(list)
     for v in versions:
