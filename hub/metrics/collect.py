@@ -246,12 +246,17 @@ def collect(*, now: datetime | None = None, sessions: Callable[[], Any] | None =
             sleep: Callable[[float], None] = time.sleep) -> Report:
     """One collection pass over every measurable channel, the scans and the page views.
 
-    ``days`` bounds the recount of scans and views (the last N Beijing days; None = all).
+    ``days`` bounds the recount of scans and views (the last N Beijing days; None = all, as the
+    first pass of an installation does).
     """
     started = time.perf_counter()
     now = now or utcnow()
     sessions = sessions or _sessions_default()
     report = Report(day=store.day_of(now))
+    if days is not None:
+        with sessions() as s:  # the first pass ever recounts every day's scans and views
+            if s.get(ChannelStateRow, LAST_RUN_KEY) is None:
+                days = None
     for name in channels if channels is not None else measurable_channels():
         report.channels[name] = collect_platform(name, now=now, sessions=sessions, sleep=sleep)
     report.scans = collect_scans(now=now, sessions=sessions, days=days)
