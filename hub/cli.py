@@ -50,6 +50,7 @@ def _register() -> None:
         "hub.commands.departments",
         "hub.commands.office",
         "hub.commands.consult",
+        "hub.commands.metrics",
     ):
         try:
             importlib.import_module(module)

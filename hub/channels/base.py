@@ -19,6 +19,8 @@ channel. They never retry internally: the delivery engine owns retries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -120,9 +122,18 @@ class Correctable(Protocol):
 
 @runtime_checkable
 class Measurable(Protocol):
-    """A channel that reports engagement of a delivered item (reads, shares, likes, scans...)."""
+    """A channel that reports engagement of delivered items (reads, shares, likes, deliveries...).
 
-    def metrics(self, receipt: Receipt, target: Target) -> dict[str, int]: ...
+    Batched, because platforms count calls: ``receipts`` are confirmed deliveries of one
+    ``target`` (at most the declaration's ``metrics_batch``); the answer maps each
+    receipt's ``provider_ref`` to its **cumulative** figures as of ``now`` (metric →
+    count; names in ``hub.metrics.METRICS``). A ref the platform does not know is left
+    out. A refused call raises the typed error (``RateLimited`` for a quota): the
+    collector then keeps the last figures, never zeros. ``now`` is the collector's
+    clock (platform statistics end "yesterday" relative to it).
+    """
+
+    def metrics(self, receipts: Sequence[Receipt], target: Target, *, now: datetime) -> dict[str, dict[str, int]]: ...
 
 
 class ChannelBase:
@@ -140,6 +151,7 @@ class ChannelBase:
       new_media: a 政务新媒体 account, watched for staleness at the office's new-media window.
       web_router(): routes the hub serves for the channel's devices (mounted by the web app).
       idempotent_upsert / can_lookup: see ``Channel``.
+      metrics_batch: how many receipts one ``metrics`` call takes (``Measurable``).
     """
 
     name: ClassVar[str]
@@ -154,6 +166,7 @@ class ChannelBase:
     new_media: ClassVar[bool] = False
     idempotent_upsert: ClassVar[bool] = False
     can_lookup: ClassVar[bool] = False
+    metrics_batch: ClassVar[int] = 100
 
     @classmethod
     def web_router(cls) -> APIRouter | None:

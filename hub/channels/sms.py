@@ -950,6 +950,25 @@ class SmsChannel(ChannelBase):
         except OperationalError:
             return 0
 
+    def metrics(self, receipts: Sequence[Receipt], target: Target, *, now: datetime) -> dict[str, dict[str, int]]:
+        """Delivered, failed (undelivered or refused) and opted-out numbers, from the per-number rows.
+
+        ``provider_ref`` is the delivery's key; no platform call (the reports already came in).
+        """
+        refs = [r.provider_ref for r in receipts]
+        with scope(self._sessions) as s:
+            rows = s.execute(select(DeliveryRow.idempotency_key, SmsRecipientRow.state, func.count())
+                             .join(SmsRecipientRow, SmsRecipientRow.delivery_id == DeliveryRow.id)
+                             .where(DeliveryRow.idempotency_key.in_(refs))
+                             .group_by(DeliveryRow.idempotency_key, SmsRecipientRow.state)).all()
+        out: dict[str, dict[str, int]] = {ref: {"delivered": 0, "failed": 0, "opted_out": 0} for ref in refs}
+        for ref, state, n in rows:
+            metric = {"delivered": "delivered", "undelivered": "failed", "rejected": "failed",
+                      "skipped": "opted_out"}.get(str(state))
+            if metric is not None:
+                out[str(ref)][metric] += int(n)
+        return out
+
     @typed_errors("sms")
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
         """Pull reports (bounded pages), then DELIVERED when every sent number has a final report.

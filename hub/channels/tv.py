@@ -19,6 +19,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -238,6 +240,13 @@ class TvChannel(ChannelBase):
                 row.value, row.updated_at = value, now
         return Receipt(provider_ref=f"{kind}:{ref}"[:200], accepted_at=now, confirmed=True,
                        raw={"package": ref, "notice": kind})
+
+    @typed_errors("tv")
+    def metrics(self, receipts: Sequence[Receipt], target: Target, *, now: datetime) -> dict[str, dict[str, int]]:
+        """How many times the station downloaded each package (the pickup page counts them)."""
+        with scope(self._sessions) as s:
+            found = {r.provider_ref: collected(s, r.provider_ref) for r in receipts}
+        return {ref: {"collections": int(info.get("count") or 1)} for ref, info in found.items() if info}
 
     @typed_errors("tv")
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:

@@ -33,6 +33,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from io import BytesIO
 from typing import Any, ClassVar
@@ -277,6 +278,8 @@ class WeChatChannel(ChannelBase):
     overridable: ClassVar[bool] = True
     new_media: ClassVar[bool] = True
     callbacks: ClassVar[bool] = True  # PUBLISHJOBFINISH events (hub.web.callbacks)
+    #: one datacube call answers a whole publication day, however many articles: batch by day, not by 100
+    metrics_batch: ClassVar[int] = 20_000
 
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
         self.config, self.settings = config, settings
@@ -307,7 +310,10 @@ class WeChatChannel(ChannelBase):
         # which token cache this is: database, endpoint and secret (hashed: the URL may hold a DB password)
         scope = hashlib.sha256(f"{self.settings.database_url}|{api_base}|{app_id}|{secret}".encode()).hexdigest()
         storage = SharedTokenStorage(self.sessions, scope=scope, secret=secret)
-        return HubWeChatClient(app_id, secret, api_base=api_base, storage=storage, timeout=timeouts)
+        client = HubWeChatClient(app_id, secret, api_base=api_base, storage=storage, timeout=timeouts)
+        # the statistics API lives beside cgi-bin/ (https://api.weixin.qq.com/datacube/)
+        client.datacube.API_BASE_URL = re.sub(r"cgi-bin/$", "datacube/", api_base)
+        return client
 
     def _refresh(self, send: _Send, what: str) -> None:
         """Evict the token and fetch one (the single refresh a call may spend)."""
@@ -557,6 +563,47 @@ class WeChatChannel(ChannelBase):
 
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
         return self.describe(receipt, target)[0]
+
+    # --- metrics ------------------------------------------------------------------------------------
+
+    def metrics(self, receipts: Sequence[Receipt], target: Target, *, now: datetime) -> dict[str, dict[str, int]]:
+        """Reads, read users, shares and favourites per article from ``datacube/getarticletotal``.
+
+        The API's limits decide the calls: one day per call (begin = end = the publication
+        day), end date at most yesterday (Beijing), figures for seven days after publication.
+        So one call per publication day serves every article of that day; a publication
+        submitted late in the evening may land the next day, which is asked too. An
+        article is ``msgid`` = ``<msg_data_id>_<idx>``; its cumulative figures are the
+        latest ``details`` entry. errcode 45009 (daily quota) is ``RateLimited``.
+        """
+        yesterday = (now.astimezone(SHANGHAI) - timedelta(days=1)).date()
+        wanted: dict[str, str] = {}  # msgid → provider_ref
+        days: set[Any] = set()
+        for r in receipts:
+            msg_data_id = str(r.raw.get("msg_data_id") or "")
+            if not msg_data_id:
+                continue
+            wanted[f"{msg_data_id}_1"] = r.provider_ref
+            day = r.accepted_at.astimezone(SHANGHAI).date()
+            days.update(d for d in (day, day + timedelta(days=1)) if d <= yesterday)
+        if not wanted:
+            return {}
+        send = _Send(self.client(target))
+        out: dict[str, dict[str, int]] = {}
+        for day in sorted(days):
+            result = self._call(send, "datacube/getarticletotal",
+                                lambda d=day: {"list": send.client.datacube.get_article_total(d, d)})
+            for item in result["list"] or []:
+                ref = wanted.get(str(item.get("msgid")))
+                details = sorted(item.get("details") or [], key=lambda x: str(x.get("stat_date")))
+                if ref is None or not details:
+                    continue
+                last = details[-1]
+                out[ref] = {"reads": int(last.get("int_page_read_count") or 0),
+                            "read_users": int(last.get("int_page_read_user") or 0),
+                            "shares": int(last.get("share_count") or 0),
+                            "favorites": int(last.get("add_to_fav_count") or 0)}
+        return out
 
     # --- lookup -------------------------------------------------------------------------------------
 

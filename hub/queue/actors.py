@@ -110,8 +110,17 @@ def give_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
                     values={"next_attempt_at": None})
 
 
+@dramatiq.actor(queue_name="confirm", max_retries=0, min_backoff=MINUTE, max_backoff=10 * MINUTE,
+                time_limit=30 * MINUTE, max_age=DAY)
+def collect_metrics() -> None:
+    """One engagement-metrics pass (hub.metrics.collect); the maintenance pass schedules it."""
+    from hub.metrics.collect import collect
+
+    collect()
+
+
 ACTORS: dict[str, dramatiq.Actor[Any, Any]] = {"deliver": deliver, "reconcile": reconcile, "confirm": confirm,
-                                                "give_up": give_up}
+                                                "give_up": give_up, "collect_metrics": collect_metrics}
 
 
 def hint(actor_name: str, delivery_id: int, delay_s: float | None) -> None:

@@ -48,6 +48,10 @@ class MaintenanceLoop:
         from hub.queue import actors, sweeper
 
         counts = sweeper.tick(actors.hint, deps=self.deps, grace=grace)
+        from hub.metrics.schedule import enqueue_if_due  # issue 15: the periodic metrics collection
+
+        counts["metrics"] = enqueue_if_due(actors.ACTORS["collect_metrics"], sessions=self.deps.sessions,
+                                           now=self.deps.clock(), reads=self.deps.reads)
         self.passes += 1
         return counts
 

@@ -30,13 +30,16 @@ import secrets
 import threading
 import time
 import urllib.request
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from hub.config import HubConfig
+from hub.sandbox import engagement
 from hub.sandbox.core import Sandbox, SandboxRequest, SandboxResponse
 from hub.sandbox.inbox import InboxSection, deleted_marker, mark_deleted, same_origin, when
+from hub.timeutil import SHANGHAI
 
 CHANNEL = "wechat"
 TOKEN_TTL = 7200
@@ -75,6 +78,8 @@ ERRMSG = {
     53501: "publish too frequently",
     53502: "invalid publish_id",
     53600: "invalid article_id",
+    61500: "date format error",
+    61501: "date range error",
 }
 
 PUBLISH_FAILURES = {2: "原创声明失败", 3: "常规失败", 4: "平台审核不通过", 5: "成功后用户删除所有文章", 6: "成功后系统封禁所有文章"}
@@ -518,6 +523,68 @@ def freepublish_delete(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
     return ok()
 
 
+# --- datacube (article statistics) ---------------------------------------------------------------
+
+#: datacube/getarticletotal: details cover the publication day and the next six
+ARTICLE_TOTAL_DAYS = 7
+#: the datacube figures of one article, wire name → the growth curve's metric
+DATACUBE_FIELDS = {"int_page_read_count": "reads", "int_page_read_user": "read_users",
+                   "share_count": "shares", "share_user": "share_users",
+                   "add_to_fav_count": "favorites", "add_to_fav_user": "favorite_users"}
+
+
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, SHANGHAI).strftime("%Y-%m-%d")
+
+
+def _day_end(day: str) -> float:
+    start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=SHANGHAI)
+    return (start + timedelta(days=1)).timestamp()
+
+
+def datacube_article_total(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
+    """POST datacube/getarticletotal {begin_date, end_date}: per article published that day, cumulative details.
+
+    As the real API: span one day (begin = end), end date at most yesterday (Beijing),
+    else 61501; each article's ``msgid`` is ``<msg_data_id>_<idx>``; ``details`` hold
+    the cumulative figures at the end of each day from publication, at most seven days
+    and never past yesterday. Figures come from ``hub.sandbox.engagement`` (the
+    sandbox clock is ``engagement.now``). Quota: the ``rate_limit_rate`` knob → 45009.
+    """
+    appid, bad = _auth(req, sb)
+    if bad:
+        return bad
+    try:
+        body = req.json()
+        begin, end = str(body["begin_date"]), str(body["end_date"])
+        _day_end(begin), _day_end(end)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return err(61500)
+    yesterday = _day(engagement.now(sb) - 86400)
+    if begin != end or end > yesterday:
+        return err(61501)
+    with sb.lock:
+        for pub in list(state(sb)["publishes"].values()):
+            if pub["appid"] == appid:
+                _publish_view(sb, pub)  # settle finished tasks
+        pubs = [p for p in state(sb)["publishes"].values()
+                if p["appid"] == appid and p.get("settled") and _day(float(p["final_at"])) == begin]
+    out = []
+    for pub in pubs:
+        for i, art in enumerate(pub["articles"]):
+            msgid = f"{pub['msg_data_id']}_{i + 1}"
+            details = []
+            for n in range(ARTICLE_TOTAL_DAYS):
+                stat_day = _day(_day_end(begin) + (n - 1) * 86400 + 1)
+                if stat_day > yesterday:
+                    break
+                hours = (_day_end(stat_day) - float(pub["final_at"])) / 3600
+                details.append({"stat_date": stat_day, "target_user": 1000,
+                                **{wire: engagement.count(msgid, m, hours) for wire, m in DATACUBE_FIELDS.items()}})
+            out.append({"ref_date": begin, "msgid": msgid, "title": art.get("title"), "details": details})
+    return SandboxResponse.json({"list": out})
+
+
 # --- the PUBLISHJOBFINISH push ---------------------------------------------------------------
 
 
@@ -699,5 +766,6 @@ def register(sb: Sandbox) -> None:
         ("POST", "freepublish/delete", freepublish_delete),
     ):
         sb.route(method, BASE + path, CHANNEL, handler)
+    sb.route("POST", "/datacube/getarticletotal", CHANNEL, datacube_article_total)
     sb.route("GET", "/_sandbox/media", "_sandbox", media)
     sb.route("GET", "/_sandbox/article", "_sandbox", article_page)

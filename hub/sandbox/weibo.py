@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from hub.config import HubConfig
+from hub.sandbox import engagement
 from hub.sandbox.core import Sandbox, SandboxRequest, SandboxResponse
 from hub.sandbox.inbox import InboxSection, deleted_marker, mark_deleted, same_origin
 from hub.timeutil import SHANGHAI
@@ -240,10 +241,10 @@ def _live(statuses: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in statuses.items() if not v.get("deleted_at")}
 
 
-def _counts(entry: dict[str, Any]) -> dict[str, int]:
-    """Counters that grow slowly with the post's age, so metrics have something to read."""
-    minutes = int((time.time() - float(entry["at"])) // 60)
-    return {"comments": minutes // 7, "reposts": minutes // 5, "attitudes": minutes // 2}
+def _counts(sb: Sandbox, idstr: str, entry: dict[str, Any]) -> dict[str, int]:
+    """Counters that grow with the post's age (``hub.sandbox.engagement``: a test can compute them)."""
+    hours = (engagement.now(sb) - float(entry["at"])) / 3600
+    return {m: engagement.count(idstr, m, hours) for m in ("comments", "reposts", "attitudes")}
 
 
 def count(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
@@ -258,7 +259,7 @@ def count(req: SandboxRequest, sb: Sandbox) -> SandboxResponse:
         return error(req, 10017, "ids")
     with sb.lock:
         known = _live(state(sb)["statuses"])
-        out = [{"id": int(known[i]["status"]["id"]), "idstr": i, **_counts(known[i])} for i in ids if i in known]
+        out = [{"id": int(known[i]["status"]["id"]), "idstr": i, **_counts(sb, i, known[i])} for i in ids if i in known]
     return SandboxResponse.json(out)
 
 

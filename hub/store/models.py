@@ -458,3 +458,48 @@ class SmsReplyRow(Base):
     subscriber_id: Mapped[int | None] = mapped_column(Integer)
     consultation_id: Mapped[int | None] = mapped_column(Integer)
     received_at: Mapped[datetime]
+
+
+# --- engagement metrics (issue 15) ---------------------------------------------------
+
+
+class EngagementRow(Base):
+    """One day's engagement figure of one source (a delivery, a short link, a portal page): a time series.
+
+    ``value`` is the day's *increase*, so a period's figure is a sum over its days. ``source``
+    says where the figure comes from and keys the series (``delivery:<id>``, ``link:<code>``,
+    ``page:<version>``); record, version, channel, catalog item, department, level and region
+    are copied from the version so reports group without joins. Written only by
+    ``hub.metrics.store`` (upserts); a refused platform call writes nothing, so the last
+    figures stay, with the date of their ``updated_at``.
+    """
+
+    __tablename__ = "engagement"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(120))
+    #: the Beijing calendar day the increase was seen (YYYY-MM-DD)
+    day: Mapped[str] = mapped_column(String(10), index=True)
+    metric: Mapped[str] = mapped_column(String(30))
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+    record_id: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(30))
+    item: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(200), index=True)
+    level: Mapped[str | None] = mapped_column(String(20))
+    region: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime]
+    __table_args__ = (UniqueConstraint("source", "day", "metric", name="uq_engagement_source_day_metric"),)
+
+
+class PageViewRow(Base):
+    """One portal visitor's view of a record on one day (no cookie, no address: a salted hash)."""
+
+    __tablename__ = "page_views"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(64), index=True)
+    record_id: Mapped[str] = mapped_column(String(128))
+    day: Mapped[str] = mapped_column(String(10))
+    #: sha256(salt | address | user agent | day): one count per visitor per day, the address never stored
+    visitor: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (UniqueConstraint("version", "day", "visitor", name="uq_page_view_visitor_day"),)

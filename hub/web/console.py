@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from hub import auth
 from hub.auth import Action
 from hub.errors import HubError, InputError, NotFound, RecordError, RenderError, WorkflowError
+from hub.metrics import view as metrics_view
 from hub.record import Record
 from hub.settings import get_settings
 from hub.store import repo
@@ -794,9 +795,10 @@ def deliveries(request: Request, ref: str, msg: str | None = None) -> HTMLRespon
     with session_scope() as s:
         row, record = _see(s, request, ref, Action.DELIVERY_VIEW)
         lines = board.lines(s, version=row.version)
+        engagement = metrics_view.record_panel(s, row.record_id)
     live = any(not ln.terminal for ln in lines)
     return render(request, "console/deliveries.html", {
-        "row": row, "record": record, "lines": lines, "live": live, "msg": msg,
+        "row": row, "record": record, "lines": lines, "live": live, "msg": msg, "engagement": engagement,
         "can_retry": auth.can(user, Action.DELIVERY_RETRY), "can_cancel": auth.can(user, Action.DELIVERY_CANCEL),
         "can_publish": auth.can(user, Action.RECORD_PUBLISH)})
 
@@ -845,8 +847,31 @@ def county(request: Request) -> HTMLResponse:
     with session_scope() as s:
         overview = board.overview(s)
         audit_rows = list(s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(50)))
+        engagement = metrics_view.county_panel(s)
     return render(request, "console/county.html", {"o": overview, "audit": audit_rows,
-                                                   "live": bool(overview.active)})
+                                                   "live": bool(overview.active), "engagement": engagement})
+
+
+@route("GET", "/report/assessment", Action.AUDIT_VIEW)
+@route("GET", "/report/assessment.{fmt}", Action.AUDIT_VIEW)
+def assessment_report(request: Request, period: str | None = None, level: str = "county",
+                      fmt: str = "html") -> Response:
+    """The department assessment (issue 15): the page, or its PDF / XLSX download with the same figures."""
+    from hub.metrics import assessment
+
+    period = period or assessment.last_month()
+    if fmt not in assessment.FORMATS:
+        raise NotFound(fmt)
+    with session_scope() as s:
+        report = assessment.build(s, period=period, level=level)
+    if fmt != "html":
+        media = {"pdf": "application/pdf",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]
+        return Response(assessment.export(report, fmt), media_type=media, headers={
+            "Content-Disposition": f'attachment; filename="assessment-{period}-{level}.{fmt}"'})
+    return render(request, "console/assessment.html", {
+        "period": period, "level": level, "levels": assessment.LEVEL_LABELS,
+        "body": assessment.to_html(report, fragment=True)})
 
 
 # --- users (admin) ----------------------------------------------------------------------

@@ -26,6 +26,7 @@ from hub.store.models import ScanRow, ShortLinkRow, VersionRow, WorkflowEventRow
 from hub.timeutil import utcnow
 from hub.web import queries, search
 from hub.web.pages import render
+from hub.web.security import client_address
 
 router = APIRouter()
 
@@ -61,6 +62,7 @@ def browse(request: Request, stage: str | None = None, domain: str | None = None
 @router.get("/records/{record_id}", response_class=HTMLResponse)
 def record_page(request: Request, record_id: str,
                 v: str | None = Query(None, max_length=64, pattern="^[0-9a-f]{8,64}$")) -> HTMLResponse:
+    from hub.metrics.pageviews import count_view
     from hub.store.repo import record_of
 
     with session_scope() as s:
@@ -92,6 +94,9 @@ def record_page(request: Request, record_id: str,
         explained_by = [{"id": r.record_id, "title": r.title} for r in queries.interpretations(s, record_id)]
         link = queries.short_link(s, row.version, WebChannel.name)
         short_url = f"{get_settings().public_url}/s/{link.code}" if link else None
+        if earlier is None:  # issue 15: one count per visitor per day, no cookie, no address kept
+            count_view(s, record_id=record_id, version=row.version, now=utcnow(),
+                       address=client_address(request), user_agent=request.headers.get("user-agent"))
     correction = versions[0] if versions and earlier is None else None
     return render(request, "portal/record.html", {
         "row": row, "record": record, "interprets": interprets, "explained_by": explained_by,

@@ -118,6 +118,40 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_deliveries_state'), ['state'], unique=False)
         batch_op.create_index(batch_op.f('ix_deliveries_version'), ['version'], unique=False)
 
+    op.create_table('engagement',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('source', sa.String(length=120), nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('metric', sa.String(length=30), nullable=False),
+    sa.Column('value', sa.BigInteger(), nullable=False),
+    sa.Column('record_id', sa.String(length=128), nullable=False),
+    sa.Column('version', sa.String(length=64), nullable=False),
+    sa.Column('channel', sa.String(length=30), nullable=False),
+    sa.Column('item', sa.String(length=200), nullable=True),
+    sa.Column('department', sa.String(length=200), nullable=True),
+    sa.Column('level', sa.String(length=20), nullable=True),
+    sa.Column('region', sa.String(length=100), nullable=True),
+    sa.Column('updated_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('source', 'day', 'metric', name='uq_engagement_source_day_metric')
+    )
+    with op.batch_alter_table('engagement', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_engagement_day'), ['day'], unique=False)
+        batch_op.create_index(batch_op.f('ix_engagement_department'), ['department'], unique=False)
+        batch_op.create_index(batch_op.f('ix_engagement_record_id'), ['record_id'], unique=False)
+
+    op.create_table('page_views',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('version', sa.String(length=64), nullable=False),
+    sa.Column('record_id', sa.String(length=128), nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('visitor', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('version', 'day', 'visitor', name='uq_page_view_visitor_day')
+    )
+    with op.batch_alter_table('page_views', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_page_views_version'), ['version'], unique=False)
+
     op.create_table('rate_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('key', sa.String(length=80), nullable=False),
@@ -442,6 +476,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_rate_events_key_at')
 
     op.drop_table('rate_events')
+    with op.batch_alter_table('page_views', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_page_views_version'))
+
+    op.drop_table('page_views')
+    with op.batch_alter_table('engagement', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_engagement_record_id'))
+        batch_op.drop_index(batch_op.f('ix_engagement_department'))
+        batch_op.drop_index(batch_op.f('ix_engagement_day'))
+
+    op.drop_table('engagement')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deliveries_version'))
         batch_op.drop_index(batch_op.f('ix_deliveries_state'))
