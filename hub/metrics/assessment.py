@@ -1,7 +1,7 @@
-"""The department assessment (考核) of a month: on time, coverage, 解读, engagement, corrections.
+"""The department assessment (考核) of a month: on time, coverage, 解读, engagement, corrections, replies.
 
 ``build(session, period="2026-11")`` gathers, for every record first published in the
-month (Beijing time), five parts, each between 0 and 1:
+month (Beijing time), six parts, each between 0 and 1:
 
 * **按时公开** ``on_time``: published within the catalog item's 公开时限 (``hub.metrics.ontime.on_time``;
   a record it cannot judge is left out of the rate);
@@ -12,7 +12,9 @@ month (Beijing time), five parts, each between 0 and 1:
   metrics of ``[engagement] metrics``) divided by the county's best record on that channel,
   averaged over the record's channels — so a WeChat read and a Weibo like weigh the same
   against their own platform's best;
-* **更正撤回** ``corrections``: ``1 − (corrections + withdrawals) ÷ records``, at least 0.
+* **更正撤回** ``corrections``: ``1 − (corrections + withdrawals) ÷ records``, at least 0;
+* **咨询答复** ``consultation`` (departments only): of the citizens' questions (群众咨询) that arrived in
+  the month, the share answered by their due day; one unanswered past it counts as late.
 
 A group (a department at county level; a township or village by region) scores the
 weighted mean of its parts × 100 (weights in ``config/assessment.toml``; a part with nothing
@@ -44,9 +46,9 @@ from hub.store.models import DeliveryRow, EngagementRow, VersionRow
 from hub.timeutil import SHANGHAI
 
 FORMATS = ("html", "pdf", "xlsx")
-PARTS = ("on_time", "coverage", "interpretation", "engagement", "corrections")
+PARTS = ("on_time", "coverage", "interpretation", "engagement", "corrections", "consultation")
 PART_LABELS = {"on_time": "按时公开", "coverage": "渠道覆盖", "interpretation": "政策解读",
-               "engagement": "传播效果", "corrections": "更正撤回"}
+               "engagement": "传播效果", "corrections": "更正撤回", "consultation": "咨询答复"}
 LEVEL_LABELS = {"county": "县直部门", "township": "乡镇", "village": "村（社区）"}
 POLICY_STAGE = "决策"
 #: versions that were public (a withdrawn one was, and counts as a withdrawal)
@@ -63,6 +65,7 @@ class Weights(_Strict):
     interpretation: float = Field(default=15, ge=0)
     engagement: float = Field(default=20, ge=0)
     corrections: float = Field(default=10, ge=0)
+    consultation: float = Field(default=10, ge=0)
 
 
 class CollectSection(_Strict):
@@ -157,7 +160,7 @@ class Report:
     trend: list[tuple[str, int]]
     county_groups: int
 
-    HEADER = ("名次", "单位", "记录数", "按时公开", "渠道覆盖", "政策解读", "传播效果", "更正撤回", "逾期", "总分")
+    HEADER = ("名次", "单位", "记录数", *(PART_LABELS[p] for p in PARTS), "逾期", "总分")
 
     def table(self) -> list[tuple[str, ...]]:
         """The report's figures as text, one formatting for HTML, PDF and XLSX."""
@@ -289,6 +292,29 @@ def _group(name: str, lines: list[RecordLine]) -> Group:
                  engagement_total=sum(sum(ln.engagement.values()) for ln in lines))
 
 
+def _consultation_rates(session: Session, first: date, after: date) -> dict[str, float]:
+    """Per department: citizens' questions of the period answered within their due day (hub.consult).
+
+    A question still unanswered after its due day counts as late; one not yet due is left out.
+    Only departments that had questions get a figure (the others' part counts as met, like any
+    part with nothing to judge).
+    """
+    from hub.store.models import ConsultationRow
+    from hub.timeutil import utcnow
+
+    start = datetime.combine(first, datetime.min.time(), SHANGHAI)
+    until = datetime.combine(after, datetime.min.time(), SHANGHAI)
+    today = _local(utcnow())
+    judged: dict[str, list[bool]] = defaultdict(list)
+    for q in session.scalars(select(ConsultationRow).where(ConsultationRow.created_at >= start,
+                                                           ConsultationRow.created_at < until)):
+        if q.answered_at is not None:
+            judged[q.department].append(_local(q.answered_at) <= q.due_on)
+        elif q.due_on < today:
+            judged[q.department].append(False)
+    return {dept: sum(v) / len(v) for dept, v in judged.items() if v}
+
+
 def _score(group: Group, weights: Weights) -> float:
     w = weights.model_dump()
     total = sum(w.values())
@@ -308,6 +334,9 @@ def build(session: Session, *, period: str, level: str = "county", department: s
     for line in lines:
         by_group[line.group].append(line)
     groups = [_group(name, ls) for name, ls in by_group.items()]
+    replies = _consultation_rates(session, first, after) if level == "county" else {}
+    for g in groups:
+        g.parts["consultation"] = replies.get(g.name)
     for g in groups:
         g.score = round(_score(g, cfg.weights), 1)
     groups.sort(key=lambda g: (-g.score, -g.records, g.name))
@@ -384,7 +413,7 @@ def charts(report: Report, fmt: str) -> dict[str, bytes]:
     left = [0.0] * len(names)
     w = report.weights.model_dump()
     total = sum(w.values())
-    for p, colour in zip(PARTS, ("#2f6fb0", "#4e9a06", "#c4a000", "#ce5c00", "#75507b"), strict=True):
+    for p, colour in zip(PARTS, ("#2f6fb0", "#4e9a06", "#c4a000", "#ce5c00", "#75507b", "#888a85"), strict=True):
         vals = [100 * w[p] / total * (1.0 if g.parts[p] is None else float(g.parts[p] or 0))
                 for g in report.groups][::-1]
         ax.barh(names[::-1], vals, left=left, color=colour, label=PART_LABELS[p])

@@ -321,6 +321,22 @@ class RecordDeadline:
     note: str | None = None
 
 
+def due_of(row: VersionRow) -> dt.date | None:
+    """The must-publish-by of ``row``'s record on the county calendar (None: no catalog item).
+
+    The same rule as ``deadline_of`` without the ledger: what the assessment measures a
+    first publication against (``hub.metrics.ontime``).
+    """
+    if not row.item:
+        return None
+    hit = _item(get_catalog(), row.domain, row.item)
+    if hit is None:
+        return None
+    extra, written_on = _dates(row)
+    ref, _ = reference_day(row, extra, written_on)
+    return parse_deadline(hit[1].deadline).due(ref, get_calendar())
+
+
 def deadline_of(session: Session, row: VersionRow, *, today: dt.date | None = None) -> RecordDeadline | None:
     """The must-publish-by of ``row``'s record and how its required channels stand (None: no catalog item)."""
     if not row.item:

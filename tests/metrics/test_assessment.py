@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from hub.metrics import assessment
-from hub.metrics.ontime import due_date, limit_days, on_time
+from hub.metrics.ontime import on_time
 from hub.store.db import session_scope
 from hub.store.models import VersionRow
 from hub.timeutil import SHANGHAI
@@ -39,11 +39,18 @@ def _store(record_id: str, department: str, written_on: date, published_on: date
         return row.version
 
 
-def test_the_deadline_parser_reads_the_catalogs_working_day_limits() -> None:
-    assert limit_days("政策制定或变更之日起20个工作日内") == (20, True)
-    assert limit_days("征收土地申请批准后15个工作日内") == (15, True)
-    assert limit_days("收费前公示") is None
-    assert due_date(date(2026, 11, 2), 5, True) == date(2026, 11, 9)  # Monday + 5 weekdays = next Monday
+def test_on_time_counts_working_days_on_the_county_calendar_across_national_day() -> None:
+    # 20 working days from Fri 2026-09-25: the National Day holiday (10-01..10-07) does not count
+    # and the adjusted Saturday 2026-10-10 does, so the deadline is 2026-10-29, not 10-23 (weekdays only)
+    from hub.office.calendar import get_calendar
+
+    due = get_calendar().add_workdays(date(2026, 9, 25), 20)
+    assert due > date(2026, 10, 23)
+    _store("c-holiday", "县丙局", date(2026, 9, 25), due)
+    _store("d-late", "县丙局", date(2026, 9, 25), due + timedelta(days=1))
+    with session_scope() as s:
+        assert on_time(s.query(VersionRow).filter_by(record_id="c-holiday").one()) is True
+        assert on_time(s.query(VersionRow).filter_by(record_id="d-late").one()) is False
 
 
 def test_a_department_with_an_overdue_record_ranks_below_one_without() -> None:
@@ -108,3 +115,25 @@ def test_one_departments_report_keeps_its_rank_among_all_and_an_unknown_one_is_r
         with pytest.raises(InputError):
             assessment.build(s, period="2026-11", department="县丙局")
         assert assessment.build(s, period="2026-10").groups == []  # first published in November
+
+
+def test_a_department_that_leaves_a_citizens_question_unanswered_past_its_due_day_ranks_below() -> None:
+    from hub.store.models import ConsultationRow
+    from hub.timeutil import utcnow
+
+    _store("e-ontime", "县丁局", date(2026, 11, 2), date(2026, 11, 6))
+    _store("f-ontime", "县戊局", date(2026, 11, 2), date(2026, 11, 6))
+    asked = datetime(2026, 11, 3, 9, tzinfo=SHANGHAI)
+    with session_scope() as s:
+        for i, (dept, answered) in enumerate((("县丁局", None), ("县戊局", asked + timedelta(days=1)))):
+            s.add(ConsultationRow(code_hash=f"{i:064d}", topic_kind="department", topic=dept, department=dept,
+                                  title="低保申请", question="请问需要哪些材料？", content_hash=f"{i:064d}",
+                                  state="answered" if answered else "open", answer="答复" if answered else None,
+                                  answered_at=answered, due_on=date(2026, 11, 10), created_at=asked,
+                                  updated_at=answered or asked))
+    with session_scope() as s:
+        report = assessment.build(s, period="2026-11")
+    ranks = {g.name: g for g in report.groups}
+    assert utcnow().date() > date(2026, 11, 10)
+    assert ranks["县丁局"].parts["consultation"] == 0.0 and ranks["县戊局"].parts["consultation"] == 1.0
+    assert ranks["县戊局"].rank < ranks["县丁局"].rank
