@@ -36,6 +36,7 @@ def test_hub_demo_confirms_every_channel_and_hub_status_shows_the_same_deliverie
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # two video renders (the sample and its correction)
 def test_hub_demo_lifecycle_publishes_corrects_and_withdraws_the_sample_on_every_channel(tmp_path: Path) -> None:
     """``hub demo --lifecycle``: three stage tables, every step confirmed (or the unsent one cancelled by
     the withdrawal), and the ledger lists each step with its purpose."""
