@@ -325,6 +325,8 @@ def _result(version: str, ids: list[int], sb: Any, password: str, complete: bool
         inbox[m["channel"]] = inbox.get(m["channel"], 0) + 1
     portal = tv_pkg = None
     for d in data["deliveries"]:
+        if d.get("purpose", "publish") == "withdraw":  # its ref names what it took down
+            continue
         if d["channel"] == WebChannel.name and d["provider_ref"]:
             page = get_settings().site_dir / d["provider_ref"]
             portal = str(page if page.exists() else d["provider_ref"])
