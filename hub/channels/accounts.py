@@ -10,6 +10,7 @@ line each, naming the file and key, never a secret's value.
 from __future__ import annotations
 
 import os
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -18,6 +19,7 @@ from hub.config import Account, HubConfig, dotted
 from hub.errors import ConfigError
 
 FILE = "channels.toml"
+M = TypeVar("M", bound=AccountConfig)
 
 
 def account_models() -> dict[str, type[AccountConfig]]:
@@ -30,8 +32,9 @@ def account_models() -> dict[str, type[AccountConfig]]:
     return models
 
 
-def typed(name: str, account: Account, model: type[AccountConfig]) -> AccountConfig:
-    """``account`` as ``model`` (``${VAR:-default}`` expanded); ConfigError naming the first bad key."""
+def typed(name: str, account: Account, model: type[M]) -> M:
+    """``account`` as its channel's ``model`` (``${VAR:-default}`` expanded): what an adapter reads
+    instead of untyped ``Account.get``; ConfigError naming the first bad key."""
     problems = account_problems(name, account, model, env=False)
     if problems:
         raise ConfigError(problems[0])

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, cast
 
 from hub.channels.base import Channel, ChannelBase, LinkUse
 from hub.channels.newspaper import NewspaperChannel
+from hub.channels.screen import ScreenChannel
 from hub.channels.sms import SmsChannel
 from hub.channels.tv import TvChannel
 from hub.channels.web import WebChannel
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 #: In the order the board and the catalog list them.
 _DECLARED: tuple[type[ChannelBase], ...] = (
-    WebChannel, WeChatChannel, WeiboChannel, SmsChannel, TvChannel, NewspaperChannel,
+    WebChannel, WeChatChannel, WeiboChannel, SmsChannel, TvChannel, NewspaperChannel, ScreenChannel,
 )
 
 CHANNELS: dict[str, type[ChannelBase]] = {cls.name: cls for cls in _DECLARED}

@@ -258,7 +258,7 @@ class WeChatAccount(AccountConfig):
     app_id: str = Field(pattern=r"^wx[0-9a-zA-Z]{16}$")
     secret_env: str
     callback_token_env: str = ""
-    timeout: float | None = Field(default=None, gt=0)
+    timeout: float | tuple[float, float] | None = None
     required_env: ClassVar[tuple[str, ...]] = ("secret_env",)
     optional_env: ClassVar[tuple[str, ...]] = ("callback_token_env",)
 

@@ -26,7 +26,6 @@ import threading
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import Field
 
 from hub import redact
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
@@ -103,7 +102,7 @@ class WeiboAccount(AccountConfig):
     access_token_env: str
     safe_domain: str = ""
     rip: str = "127.0.0.1"
-    timeout: float | None = Field(default=None, gt=0)
+    timeout: float | tuple[float, float] | None = None
     required_env: ClassVar[tuple[str, ...]] = ("access_token_env",)
 
 

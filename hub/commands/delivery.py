@@ -189,6 +189,9 @@ def worker(
     if get_settings().broker_url is None:
         raise ConfigError("hub worker needs HUB_BROKER_URL (redis:// or amqp://); the embedded mode runs "
                           "its worker inside hub serve / hub publish --wait / hub demo")
+    from hub.commands.web import warn_config_problems
+
+    warn_config_problems()
     set_prefetch_env()
     os.environ["HUB_WORKER_MAINTENANCE"] = "1"
     if metrics:

@@ -49,7 +49,7 @@ def sandbox_command(
 ) -> None:
     """Run the sandbox (WeChat, Weibo, Tencent SMS/TTS fakes and the inbox) until Ctrl-C."""
     from hub.redact import install
-    from hub.sandbox.app import SANDBOX_SECRET_ENV, build_sandbox
+    from hub.sandbox.app import build_sandbox, secret_env_names
     from hub.sandbox.core import Faults
     from hub.sandbox.credentials import credentials_from_env
 
@@ -75,7 +75,7 @@ def sandbox_command(
         sb.start()
     except OSError as exc:
         raise ConfigError(f"sandbox: cannot listen on {config.sandbox.host}:{sb.port}: {exc.strerror}") from None
-    missing = [name for name in SANDBOX_SECRET_ENV if not os.environ.get(name)]
+    missing = [name for name in secret_env_names() if not os.environ.get(name)]
     typer.echo(f"sandbox listening on {sb.url}  (inbox: {sb.url}/_sandbox/)")
     if missing:
         typer.echo(f"note: unset, so those accounts are refused: {', '.join(missing)}", err=True)

@@ -51,6 +51,7 @@ def serve(
         local = start_local_channels()
         typer.echo(f"sandbox {local.sandbox.url}/_sandbox/ (what citizens receive; secrets are fresh for this run)")
     get_engine()  # migrate before the first request
+    warn_config_problems()
     if seed_demo_accounts:
         password = seed_demo()
         typer.echo(f"demo accounts: author, reviewer, office, admin, station (password: {password})")
@@ -69,3 +70,13 @@ def serve(
             worker.stop()
         if local is not None:
             local.stop()
+
+
+def warn_config_problems() -> None:
+    """Every account problem ``hub config check`` would report, as warnings at start-up (nothing refused:
+    a channel with a missing secret waits for a person; the others deliver)."""
+    from hub.channels.accounts import check
+    from hub.config import get_config
+
+    for line in check(get_config()):
+        typer.echo(f"配置问题 (config): {line}", err=True)

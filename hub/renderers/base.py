@@ -23,6 +23,7 @@ from hub.deliverables import Artifact, Rendition, sha256_file
 
 __all__ = ["Artifact", "ArtifactStore", "RenderContext", "Rendition", "sha256_file"]
 
+
 class ArtifactStore:
     """Content-addressed files under ``root`` (``var/artifacts/ab/abcdef….ext``).
 

@@ -24,21 +24,29 @@ def vendor_modules() -> tuple[str, ...]:
 
     return tuple(dict.fromkeys((*sandbox_modules(), *EXTRA_MODULES)))
 
-#: Environment variables holding the secrets the sandbox accepts (the same ones the adapters read).
-SANDBOX_SECRET_ENV = (
-    "HUB_WECHAT_COUNTY_SECRET",
-    "HUB_WECHAT_JIANCHI_SECRET",
-    "HUB_WECHAT_CALLBACK_TOKEN",
-    "HUB_WEIBO_COUNTY_TOKEN",
-    "HUB_TENCENT_SECRET_ID",
-    "HUB_TENCENT_SECRET_KEY",
-    "HUB_TV_PICKUP_TOKEN",
-)
+def secret_env_names() -> tuple[str, ...]:
+    """The environment variables holding the secrets the sandbox accepts (the same ones the adapters read).
+
+    Derived from the configured accounts: every field their channel's account model
+    names in ``required_env`` or ``optional_env`` (``hub.channels.base.AccountConfig``).
+    """
+    from hub.channels.accounts import account_models
+    from hub.config import get_config
+
+    models = account_models()
+    names: list[str] = []
+    for account in get_config().accounts.values():
+        model = models.get(account.channel)
+        for key in (*model.required_env, *model.optional_env) if model is not None else ():
+            var = account.get(key)
+            if var:
+                names.append(str(var))
+    return tuple(dict.fromkeys(names))
 
 
 def random_secrets() -> dict[str, str]:
     """Fresh secrets for a demo or test run: nothing secret is ever committed, even for the sandbox."""
-    return {name: secrets.token_hex(16) for name in SANDBOX_SECRET_ENV}
+    return {name: secrets.token_hex(16) for name in secret_env_names()}
 
 
 def build_sandbox(port: int = 0, *, state_file: Path | None = None, seed: int = 1,

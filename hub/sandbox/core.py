@@ -152,8 +152,8 @@ class Sandbox:
     Parameters:
       port(int): 0 picks a free port (tests); ``hub sandbox`` uses config's port.
       state_file(Path|None): keep the inbox and vendor state there, so a restart remembers.
-      credentials(dict): what the fake platforms accept, e.g. ``{"wechat": {appid: secret},
-        "weibo": {token: uid}, "tencent": {secret_id: secret_key}}``.
+      credentials(dict): what the fake platforms accept, per vendor: WeChat ``{appid: secret}``,
+        Weibo ``{token: uid}``, Tencent ``{secret_id: secret_key}`` (``hub.sandbox.credentials``).
       seed(int): seeds the fault dice.
     """
 

@@ -100,3 +100,14 @@ def test_config_check_exits_0_on_a_clean_configuration(sandbox_secrets: dict[str
     result = CliRunner().invoke(app, ["config", "check"])
     assert result.exit_code == 0, result.output
     assert "valid" in result.output
+
+
+def test_serve_and_worker_warn_of_every_account_problem_at_start_up(
+        sandbox_secrets: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from hub.commands.web import warn_config_problems
+
+    monkeypatch.delenv("HUB_SCREEN_SIGNING_KEY")
+    warn_config_problems()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["配置问题 (config): channels.toml: accounts.village-screens.signing_key_env: "
+                   "environment variable HUB_SCREEN_SIGNING_KEY is not set"]
