@@ -188,6 +188,14 @@ class ScreenChannel(ChannelBase):
             return DeliveryStatus.DELIVERED
         return DeliveryStatus.PENDING
 
+    def correct(self, rendition: Rendition, previous: Receipt, target: Target, key: str) -> Receipt:
+        """更正: put the corrected item on the playlist (items are per version, so it is a new one).
+
+        The old item comes off by its own withdrawal step in the ledger, run once this one has
+        settled (``hub.app.lifecycle.correct``), so a screen never shows neither.
+        """
+        return self.send(rendition, target, key)
+
     @typed_errors(NAME)
     def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
         """Take the item off the playlist: the next pull no longer lists it and its files answer 404."""

@@ -212,7 +212,8 @@ def _origin_of(delivery_id: int, d: Deps, snap: dict[str, Any], actor: str,
         if origin is not None and (replacing or origin.state in (State.QUEUED, State.RETRY_WAIT, State.SENDING,
                                                                  State.UNKNOWN)):
             delay = max(d.settings.confirm_first, 1.0)
-            why = f"waiting for delivery {origin.id} ({origin.state}) to settle before withdrawing it"
+            why = (f"waiting for the correction of delivery {origin.id} to settle before taking the old one down"
+                   if replacing else f"waiting for delivery {origin.id} ({origin.state}) to settle before withdrawing it")
             if snap["state"] == State.QUEUED:
                 st = record_decision(s, delivery_id, int(snap["attempts"]), Decision(Action.RETRY, delay, why),
                                      error_class="Retryable", actor=actor, now=now, settings=d.settings, account="")

@@ -185,6 +185,7 @@ def _lifecycle(version: str, ids: list[int], timeout: float, echo: Echo) -> list
         record_id = repo.find_version(s, version).record_id
     out: list[tuple[str, dict[str, Any], bool]] = [("publish", _stage(record_id, ids), True)]
     new = corrected_sample(version, echo=echo)
+    _render_all(new, None, echo)
     fix = deliveries.publish(new, actor="office", material=True)
     echo(f"published the correction {new[:12]} as office: {len(fix.ids)} deliveries (corrected posts, "
          "old ones taken down, SMS and the desk told); delivering ...")
@@ -247,10 +248,16 @@ def _prepare_record(sample: Path, *, echo: Echo, password: str = DEMO_PASSWORD_D
             workflow.approve(s, row, "reviewer", "演示审核通过")
         state = row.state
     echo(f"version {version[:12]} is {state} (submitted by author, approved by reviewer)")
-    # render every rendition up front (the TV video takes seconds) so deliveries only load them
+    _render_all(version, kinds, echo)
+    return version
+
+
+def _render_all(version: str, kinds: tuple[str, ...] | None, echo: Echo) -> None:
+    """Render every rendition up front (the TV video takes minutes) so deliveries only load them."""
     from hub.channels.registry import rendition_kinds
     from hub.errors import HubError
     from hub.renderers.service import render_version
+    from hub.store.db import session_scope
 
     for kind in kinds if kinds is not None else tuple(dict.fromkeys(rendition_kinds().values())):
         started = time.monotonic()
@@ -260,7 +267,6 @@ def _prepare_record(sample: Path, *, echo: Echo, password: str = DEMO_PASSWORD_D
             echo(f"rendered {kind} in {time.monotonic() - started:.1f} s")
         except (HubError, OSError, TypeError, ValueError) as exc:  # the delivery will record it in words
             echo(f"could not render {kind}: {type(exc).__name__}: {exc}")
-    return version
 
 
 def _wait(ids: list[int], timeout: float, echo: Echo) -> bool:
@@ -319,6 +325,8 @@ def _result(version: str, ids: list[int], sb: Any, password: str, complete: bool
         inbox[m["channel"]] = inbox.get(m["channel"], 0) + 1
     portal = tv_pkg = None
     for d in data["deliveries"]:
+        if d.get("purpose", "publish") == "withdraw":  # its ref names what it took down
+            continue
         if d["channel"] == WebChannel.name and d["provider_ref"]:
             page = get_settings().site_dir / d["provider_ref"]
             portal = str(page if page.exists() else d["provider_ref"])

@@ -47,6 +47,8 @@ DAILY_LIMIT_WORDS = ("部分订阅者今天收到的短信已达到每个号码�
 NO_REPORT_WORDS = "部分号码超过时限仍没有送达回执（已按号码向平台查询），送达情况不明，请技术人员核对。"
 #: A secret or key the channel needs is not configured on this server (nothing was sent).
 CONFIG_WORDS = "该渠道在本服务器上尚未配置（缺少密钥等），没有发出；请管理员配置后点“重试”。"
+#: A withdrawal (or a correction's take-down) waits until the publication or the correction has settled.
+WAITING_WORDS = "等待原发布（或更正后的新内容）完成后再撤下，系统会自动处理。"
 #: Audit actions as the office reads them in the log (unknown ones are shown as recorded).
 ACTION_NAMES = {
     "login": "登录", "login.failed": "登录失败", "login.throttled": "登录受限", "logout": "退出",
@@ -111,6 +113,8 @@ def _line(row: DeliveryRow, now: datetime) -> Line:
             words = NO_REPORT_WORDS
         elif row.last_error_class == "AuthExpired" and "configuration:" in (row.last_error_msg or ""):
             words = CONFIG_WORDS
+        elif (row.last_error_msg or "").startswith("waiting for"):  # a withdrawal step waiting its turn
+            words = WAITING_WORDS
     from hub.app.deliveries import why_not_retry
     from hub.timeutil import to_local
 
