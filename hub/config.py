@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hub.errors import ConfigError
 from hub.settings import get_settings
@@ -114,6 +114,21 @@ class SmsRender(_Strict):
     withdraw_template: str = ""
     #: further approved templates by purpose (``hub.audience.direct``)
     templates: dict[str, SmsTemplate] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _distinct_template_ids(self) -> SmsRender:
+        """Each approved template has its own id: the platform fills a template by id, so a shared id
+        would send one purpose's text with another's parameters (refused, or worse, accepted)."""
+        ids = [("template_id", self.template_id)]
+        if self.withdraw_template_id:
+            ids.append(("withdraw_template_id", self.withdraw_template_id))
+        ids += [(f"templates.{name}.template_id", t.template_id) for name, t in self.templates.items()]
+        seen: dict[str, str] = {}
+        for where, tid in ids:
+            if tid in seen:
+                raise ValueError(f"{where} {tid!r} is already the id of {seen[tid]}: each approved template has its own")
+            seen[tid] = where
+        return self
 
 
 class RenderConfig(_Strict):

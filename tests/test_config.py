@@ -56,3 +56,12 @@ def test_expand_uses_env_then_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HUB_X")
     with pytest.raises(ConfigError, match="HUB_X"):
         expand("${HUB_X}")
+
+
+def test_two_approved_sms_templates_sharing_an_id_are_refused(tmp_path: Path) -> None:
+    text = (PROJECT_ROOT / "config" / "channels.toml").read_text("utf-8")
+    assert 'template_id = "2017170"' in text
+    bad = tmp_path / "channels.toml"
+    bad.write_text(text.replace('template_id = "2017170"', 'template_id = "2017169"'), "utf-8")
+    with pytest.raises(ConfigError, match="already the id of withdraw_template_id"):
+        load_config(bad)

@@ -256,14 +256,14 @@ def _render_all(version: str, kinds: tuple[str, ...] | None, echo: Echo) -> None
     """Render every rendition up front (the TV video takes minutes) so deliveries only load them."""
     from hub.channels.registry import rendition_kinds
     from hub.errors import HubError
-    from hub.renderers.service import render_version
-    from hub.store.db import session_scope
+    from hub.renderers.service import render_ref
 
     for kind in kinds if kinds is not None else tuple(dict.fromkeys(rendition_kinds().values())):
         started = time.monotonic()
         try:
-            with session_scope() as s:
-                render_version(s, version, [kind])
+            # no transaction open while rendering: the video's render claim is written from
+            # another connection (and SQLite's write lock must not be held for minutes, F14)
+            render_ref(version, [kind])
             echo(f"rendered {kind} in {time.monotonic() - started:.1f} s")
         except (HubError, OSError, TypeError, ValueError) as exc:  # the delivery will record it in words
             echo(f"could not render {kind}: {type(exc).__name__}: {exc}")
