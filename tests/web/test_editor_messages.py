@@ -66,7 +66,7 @@ def test_a_refused_rewrite_is_an_error_not_a_success(as_role: Callable[[str], Te
         "csrf_token": csrf_of(author, f"/console/v/{version}"), "channel": "wechat", "title": "长" * 40})
     assert r.status_code == 303 and "err=" in r.headers["location"] and "msg=" not in r.headers["location"]
     shown = author.get(r.headers["location"]).text
-    assert 'class="flash flash-error"' in shown and "微信标题 40 字，超过上限 32 字" in shown
+    assert 'class="flash flash-error"' in shown and "微信公众号标题 40 字，超过上限 32 字" in shown
 
 
 def test_the_portals_domain_list_names_domains_only(as_role: Callable[[str], TestClient], client: TestClient) -> None:

@@ -165,8 +165,16 @@ def test_a_tv_download_through_the_web_makes_its_delivery_confirm_now(
     (folder / MANIFEST).write_text(json.dumps({"files": {"pkg.zip": hashlib.sha256(
         (folder / "pkg.zip").read_bytes()).hexdigest()}}), "utf-8")
     later = utcnow().replace(year=utcnow().year + 1)
+    from hub.record import Record
+    from hub.store import repo
+
+    with session_scope() as s:  # /tv offers only live (published, not superseded) versions' packages
+        published = repo.save_version(s, Record(id="rec-1", title="电视取片测试"), findings=[], warnings=[],
+                                      actor="author")
+        published.state = "published"
+        version = published.version
     with session_scope() as s:
-        row = DeliveryRow(record_id="rec-1", version="0" * 64, channel="tv", target="tv-ankang",
+        row = DeliveryRow(record_id="rec-1", version=version, channel="tv", target="tv-ankang",
                           idempotency_key="t" * 64, state="submitted", attempts=1, redeliveries=0,
                           provider_ref="rec-1-abc", needs_attention=False, created_at=utcnow(), updated_at=utcnow(),
                           next_attempt_at=later)
