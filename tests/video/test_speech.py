@@ -30,6 +30,7 @@ NUMBERS = ("根据汉政办通字〔2017〕168号文件，2018年3月15日起，
     ("咨询电话0915-5212345", "咨询电话〇九一五五二一二三四五"),
     ("3-5个工作日", "三至五个工作日"),
     ("上午9:30", "上午九点三十分"),
+    ("“互联网+政务公开”全平台模式", "互联网加政务公开全平台模式"),
 ])
 def test_numbers_dates_and_units_are_read_as_an_announcer_reads_them(screen: str, said: str) -> None:
     assert speech_text(screen) == said

@@ -45,6 +45,8 @@ _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _QR_WORDS = re.compile(r"(?:请)?(?:扫码|扫描二维码|扫一扫二维码|扫二维码)")
 _LATIN = re.compile(r"[A-Za-z]+")
+#: symbols an announcer reads as words ("互联网+" is 互联网加); espeak would switch to English for them
+_SYMBOLS = str.maketrans({"+": "加", "＋": "加", "&": "和", "＆": "和", "×": "乘", "=": "等于", "＝": "等于"})
 
 #: Units an announcer reads by name (longest first so "km²" wins over "km").
 UNITS: tuple[tuple[str, str], ...] = (
@@ -98,6 +100,7 @@ def speech_text(text: str) -> str:
     t = _UNIT.sub(lambda m: f"{m.group(1)}{_UNIT_NAME[m.group(2)]}", t)
     t = _RANGE.sub(lambda m: f"{m.group(1)}至{m.group(2)}", t)
     t = _NUMBER.sub(lambda m: number(m.group(0)), t)
+    t = t.translate(_SYMBOLS)
     t = _LATIN.sub("", t)
     t = re.sub(r"[〔〕\[\]［］【】《》“”‘’\"'|｜/\\_*#]", "", t)
     return re.sub(r"\s+", "", t)

@@ -160,6 +160,19 @@ def _amounts(record: Record) -> list[list[str]]:
     return rows[:8]
 
 
+def _in_document_order(record: Record, points: list[str]) -> list[str]:
+    """Key points as the document has them: the summary ranks them by weight, a programme reads in order."""
+    parts: list[str] = []
+    for block in record.body:
+        if isinstance(block, Paragraph | Heading):
+            parts.append(block.text)
+        elif isinstance(block, ListBlock):
+            parts.extend(block.items)
+    text = "\n".join(parts)
+    found = {p: text.find(p.rstrip("…")) for p in points}
+    return sorted(points, key=lambda p: (found[p] < 0, found[p]))
+
+
 def plan(record: Record, *, tv_url: str, site_name: str) -> list[SlidePlan]:
     """The slides of ``record``'s programme, in order."""
     override = record.overrides.get("tv")
@@ -172,7 +185,7 @@ def plan(record: Record, *, tv_url: str, site_name: str) -> list[SlidePlan]:
     if override and override.text:
         points = [clean(p) for p in override.text.splitlines() if clean(p)]
     else:
-        points = summarize(record).key_points
+        points = _in_document_order(record, summarize(record).key_points)
     points = [p for p in points if not _RUN_IN.match(p.rstrip("…")) or _section_opening(record, p)]
     for i, point in enumerate(points, 1):
         section = None if override and override.text else _section_opening(record, point)
