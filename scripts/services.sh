@@ -34,6 +34,11 @@ psql_su() { (cd / && as_postgres psql -p "$port" -v ON_ERROR_STOP=1 -qtA "$@"); 
 if [ "$(psql_su -c "select 1 from pg_roles where rolname='hub'")" != 1 ]; then
   psql_su -c "create role hub login password 'hub-test-only' createdb" >&2
 fi
+# Each PostgreSQL test drops its own database WITH (FORCE); an autovacuum worker on it (no role of
+# its own) can only be ended by a member of pg_signal_backend, else the drop fails now and then.
+if [ "$(psql_su -c "select 1 from pg_auth_members m join pg_roles r on r.oid = m.roleid join pg_roles u on u.oid = m.member where r.rolname = 'pg_signal_backend' and u.rolname = 'hub'")" != 1 ]; then
+  psql_su -c "grant pg_signal_backend to hub" >&2
+fi
 if [ "$(psql_su -c "select 1 from pg_database where datname='hub_test'")" != 1 ]; then
   psql_su -c "create database hub_test owner hub" >&2
 fi
