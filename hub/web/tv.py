@@ -19,6 +19,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -129,6 +130,7 @@ def _packages(limit: int = 50) -> list[Package]:
     out: list[Package] = []
     with session_scope() as s:
         rows = list(s.scalars(select(DeliveryRow).where(DeliveryRow.channel == CHANNEL,
+                                                        DeliveryRow.purpose != "withdraw",
                                                         DeliveryRow.state.in_(("submitted", "confirmed")))
                               .order_by(DeliveryRow.updated_at.desc()).limit(limit)))
         for d in rows:
@@ -152,12 +154,39 @@ def _packages(limit: int = 50) -> list[Package]:
     return out
 
 
+def notices(limit: int = 20) -> list[dict[str, Any]]:
+    """The withdrawal and recall (停播) notices the TV channel left for the station, newest first.
+
+    Written by ``TvChannel.withdraw`` in ``channel_state`` (and as a text file in the pickup folder):
+    the page is where the station reads them, so a package it already took is not aired.
+    """
+    from hub.channels.tv import NOTICE_PREFIX
+    from hub.store.models import ChannelStateRow
+    from hub.timeutil import to_local
+
+    out: list[dict[str, Any]] = []
+    with session_scope() as s:
+        rows = s.scalars(select(ChannelStateRow).where(ChannelStateRow.key.like(NOTICE_PREFIX + "%"))
+                         .order_by(ChannelStateRow.updated_at.desc()).limit(limit))
+        for row in rows:
+            value = dict(row.value or {})
+            try:
+                at = to_local(datetime.fromisoformat(str(value.get("at")))).strftime("%Y-%m-%d %H:%M")
+            except ValueError:
+                at = ""
+            out.append({"package": row.key[len(NOTICE_PREFIX):], "title": str(value.get("title") or ""),
+                        "recall": value.get("kind") == "recall", "reason": str(value.get("reason") or "（未注明）"),
+                        "at": at})
+    return out
+
+
 @router.get("", response_class=HTMLResponse)
 def pickup(request: Request) -> HTMLResponse:
     who = station(request)
     packages = _packages()
     return render(request, "tv/pickup.html", {"packages": [p for p in packages if p.status == "live"],
-                                              "retired": [p for p in packages if p.status != "live"], "who": who})
+                                              "retired": [p for p in packages if p.status != "live"], "who": who,
+                                              "notices": notices()})
 
 
 def _live_or_refuse(session: Any, d: DeliveryRow) -> None:
