@@ -112,6 +112,9 @@ class SmsRender(_Strict):
     #: the approved template of the withdrawal notice (撤回通知: an SMS cannot be recalled)
     withdraw_template_id: str = ""
     withdraw_template: str = ""
+    #: the approved correction notice (更正, a material change): the same parameters as ``template``
+    correct_template_id: str = ""
+    correct_template: str = ""
     #: further approved templates by purpose (``hub.audience.direct``)
     templates: dict[str, SmsTemplate] = Field(default_factory=dict)
 
@@ -122,6 +125,11 @@ class SmsRender(_Strict):
         ids = [("template_id", self.template_id)]
         if self.withdraw_template_id:
             ids.append(("withdraw_template_id", self.withdraw_template_id))
+        if self.correct_template_id:
+            ids.append(("correct_template_id", self.correct_template_id))
+            slots = sorted(set(re.findall(r"\{(\d+)\}", self.correct_template)))
+            if slots != sorted(set(re.findall(r"\{(\d+)\}", self.template))):
+                raise ValueError("correct_template must take the same parameters as template ({1}…{n})")
         ids += [(f"templates.{name}.template_id", t.template_id) for name, t in self.templates.items()]
         seen: dict[str, str] = {}
         for where, tid in ids:

@@ -480,7 +480,13 @@ class SmsChannel(ChannelBase):
             if delivery is None:
                 raise Permanent("sms: no delivery row for this key")
             delivery_id = delivery.id
+            correcting = delivery.purpose == "correct"
             region, urgent_record = self._record_facts(s, rendition)
+        sms_cfg = self.config.render.sms
+        if correcting and sms_cfg.correct_template_id:
+            # 更正: the same parameters (office, short link) in the approved correction notice, so a
+            # citizen reads that a notice they had was corrected, not that something new was published
+            template_id = sms_cfg.correct_template_id
         urgent = _truthy(audience.get("urgent")) or _truthy(target.params.get("urgent")) or urgent_record
         if not urgent:
             window = parse_quiet_hours(account.get("quiet_hours", "22:00-08:00"),

@@ -237,6 +237,8 @@ def _approved(sandbox: Sandbox) -> dict[str, Any]:
     templates = {sms.template_id: sms.template}
     if sms.withdraw_template_id:
         templates[sms.withdraw_template_id] = sms.withdraw_template
+    if sms.correct_template_id:
+        templates[sms.correct_template_id] = sms.correct_template
     templates.update({t.template_id: t.template for t in sms.templates.values()})  # e.g. the consultation answer
     return {"signature": sms.signature, "template_id": sms.template_id, "template": sms.template,
             "templates": templates, "param_max_chars": sms.param_max_chars, "sdk_app_ids": sorted(apps)}

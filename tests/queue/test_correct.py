@@ -73,6 +73,8 @@ def test_a_correction_replaces_each_post_once_and_tells_sms_only_when_material(p
     assert Counter(c for c, _, _ in counts.elements() if c in ("wechat", "weibo")) == Counter({"wechat": 2, "weibo": 2})
     sms_per_number = Counter(p for c, _, p in counts.elements() if c == "sms")
     assert set(sms_per_number.values()) == ({2} if material else {1})
+    corrected = [m for m in sandbox.messages("sms", "sms") if "已更正" in str(m["content"]["text"])]
+    assert len(corrected) == (len(sms_per_number) if material else 0)  # the correction notice, once a number
     with session_scope() as s:
         shown = queries.published_version(s, row.record_id)
         assert shown is not None and shown.version == new
