@@ -60,6 +60,10 @@ def _register() -> None:
 
 
 def main() -> None:
+    """The ``hub`` entry point: logging is configured here, once for the process (``hub.logs``)."""
+    from hub import logs
+
+    logs.configure()
     _register()
     app(prog_name="hub")
 

@@ -64,11 +64,9 @@ def publish(
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 300.0,
 ) -> None:
     """Create the deliveries of an approved version (idempotent) and run them, now or at --at."""
-    from hub import redact
     from hub.app import deliveries
     from hub.queue.status import table
 
-    redact.install()
     wanted = [c for c in channels.split(",")] if channels else None
     when = deliveries.parse_local_time(at) if at else None
     handle = _worker_if(wait)

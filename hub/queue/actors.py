@@ -154,6 +154,9 @@ def rebind_from_settings(**kwargs: Any) -> dramatiq.Broker:
 
 
 if os.environ.get("HUB_WORKER_MAINTENANCE") == "1":  # `hub worker`: each process runs the sweeper too
+    from hub.logs import configure_worker
+
+    configure_worker()  # Dramatiq's CLI set up this process's logging; give it the hub's filter and format
     from hub.queue.runtime import Maintenance
 
     _broker.add_middleware(Maintenance())
