@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -153,27 +154,29 @@ def table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def ledger_metrics(session: Session, *, now: datetime | None = None) -> str:
-    """The ledger's counts in Prometheus text format, for the web layer's ``/metrics``.
+def ledger_families(session: Session, *, now: datetime | None = None) -> list[GaugeMetricFamily]:
+    """The ledger's counts as Prometheus metric families, for the web layer's ``/metrics`` collector.
 
     Dramatiq's own counters (messages, retries, durations) come from its Prometheus
     middleware in ``hub worker`` processes; these gauges come from the database, so
     they are true whichever process serves them.
     """
     now = now or utcnow()
-    lines = ["# HELP hub_deliveries Deliveries in the ledger by channel and state.",
-             "# TYPE hub_deliveries gauge"]
+    deliveries = GaugeMetricFamily("hub_deliveries", "Deliveries in the ledger by channel and state.",
+                                   labels=["channel", "state"])
     for channel, state, n in session.execute(select(DeliveryRow.channel, DeliveryRow.state, func.count())
                                              .group_by(DeliveryRow.channel, DeliveryRow.state)):
-        lines.append(f'hub_deliveries{{channel="{channel}",state="{state}"}} {n}')
+        deliveries.add_metric([channel, state], n)
     stuck = watchdog(session, now=now, deps=Deps())
-    lines += ["# HELP hub_deliveries_stuck Deliveries older than their state's limit or waiting for a person.",
-              "# TYPE hub_deliveries_stuck gauge", f"hub_deliveries_stuck {len(stuck)}",
-              "# HELP hub_deliveries_oldest_stuck_seconds Age of the oldest stuck delivery.",
-              "# TYPE hub_deliveries_oldest_stuck_seconds gauge",
-              f"hub_deliveries_oldest_stuck_seconds {max((s.age_s for s in stuck), default=0):.0f}",
-              "# HELP hub_channel_flags Account flags in force (quota exhausted, auth expired).",
-              "# TYPE hub_channel_flags gauge", f"hub_channel_flags {len(ledger.flags(session, now=now))}",
-              "# HELP hub_engine_healthy 1 when a maintenance pass ran within the last two minutes.",
-              "# TYPE hub_engine_healthy gauge", f"hub_engine_healthy {int(health(session, now=now)['ok'])}"]
-    return "\n".join(lines) + "\n"
+    return [
+        deliveries,
+        GaugeMetricFamily("hub_deliveries_stuck", "Deliveries older than their state's limit or waiting for a person.",
+                          value=len(stuck)),
+        GaugeMetricFamily("hub_deliveries_oldest_stuck_seconds", "Age of the oldest stuck delivery.",
+                          value=round(max((s.age_s for s in stuck), default=0))),
+        GaugeMetricFamily("hub_channel_flags", "Account flags in force (quota exhausted, auth expired).",
+                          value=len(ledger.flags(session, now=now))),
+        GaugeMetricFamily("hub_engine_healthy", "1 when a maintenance pass ran within the last two minutes.",
+                          value=int(health(session, now=now)["ok"])),
+    ]
+
