@@ -76,7 +76,7 @@ def withdraw(
     try:
         done = lifecycle.withdraw(ref, actor=as_, reason=reason, via="cli")
         if wait:
-            _wait_settled(done.ids, timeout)
+            _wait_settled(done.ids, timeout, show=not as_json)
     finally:
         if handle is not None:
             handle.stop()

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from hub.queue import ledger
@@ -34,7 +34,7 @@ from hub.queue.context import Deps
 from hub.queue.states import State
 from hub.queue.sweeper import health, watchdog
 from hub.settings import get_settings
-from hub.store.models import DeliveryRow, RecordRow
+from hub.store.models import DeliveryRow, RecordRow, SmsRecipientRow
 from hub.timeutil import iso_local, utcnow
 
 
@@ -118,6 +118,21 @@ def settled(session: Session, ids: list[int]) -> bool:
     rows = session.scalars(select(DeliveryRow).where(DeliveryRow.id.in_(ids))).all()
     return all(r.state in (State.CONFIRMED, State.FAILED, State.EXPIRED, State.CANCELLED, State.UNKNOWN)
                or r.needs_attention for r in rows)
+
+
+def settled_count(session: Session, ids: list[int]) -> int:
+    """How many of ``ids`` are no longer on their way (``settled``'s rule, counted: for a progress bar)."""
+    rows = session.scalars(select(DeliveryRow).where(DeliveryRow.id.in_(ids))).all()
+    return sum(1 for r in rows if r.state in (State.CONFIRMED, State.FAILED, State.EXPIRED, State.CANCELLED,
+                                              State.UNKNOWN) or r.needs_attention)
+
+
+def recipients_done(session: Session, ids: list[int]) -> tuple[int, int]:
+    """(numbers past sending, numbers) over the bulk-SMS recipients of ``ids``: the fan-out's progress."""
+    done = func.sum(case((SmsRecipientRow.state.in_(("pending", "sending")), 0), else_=1))
+    total, finished = session.execute(select(func.count(), func.coalesce(done, 0))
+                                      .where(SmsRecipientRow.delivery_id.in_(ids))).one()
+    return int(finished), int(total)
 
 
 def terminal(session: Session, ids: list[int]) -> bool:
