@@ -52,11 +52,7 @@ def _register() -> None:
         "hub.commands.consult",
         "hub.commands.metrics",
     ):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+        importlib.import_module(module)
 
 
 def main() -> None:

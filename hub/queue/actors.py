@@ -133,10 +133,6 @@ def hint(actor_name: str, delivery_id: int, delay_s: float | None) -> None:
                     type(exc).__name__)
 
 
-def current_broker() -> dramatiq.Broker:
-    return _broker
-
-
 def bind(broker: dramatiq.Broker) -> dramatiq.Broker:
     """Move every actor to ``broker`` (tests and benchmarks switch brokers within one process)."""
     global _broker
