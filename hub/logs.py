@@ -103,7 +103,7 @@ def configure(fmt: Format | None = None, *, level: str | None = None) -> Format:
 
 def configure_worker() -> None:
     """In a Dramatiq worker process: keep its pipe handler, give it the hub's filter and format."""
-    fmt = log_format(sys.stdout)
+    fmt = log_format()  # the worker inherits the stderr of `hub worker`: a terminal, or a journal
     formatter: logging.Formatter = (JsonFormatter() if fmt == "json"
                                     else logging.Formatter(TEXT_FORMAT, "%Y-%m-%d %H:%M:%S"))
     root = logging.getLogger()

@@ -73,3 +73,21 @@ def test_the_format_follows_the_variable_and_else_the_terminal(monkeypatch: pyte
 
     with pytest.raises(ConfigError, match="HUB_LOG_FORMAT"):
         logs.log_format()
+
+
+def test_a_dramatiq_worker_keeps_its_handler_and_gets_the_filter_and_format(
+        monkeypatch: pytest.MonkeyPatch, restore_logging: None) -> None:
+    import io
+
+    monkeypatch.setenv("HUB_LOG_FORMAT", "json")
+    root = logging.getLogger()
+    for handler in root.handlers[:]:
+        root.removeHandler(handler)
+    pipe = io.StringIO()
+    handler = logging.StreamHandler(pipe)  # what Dramatiq's CLI installs in a worker process (a pipe)
+    root.addHandler(handler)
+    logs.configure_worker()
+    logs.configure_worker()  # twice: still one filter
+    logging.getLogger("dramatiq.worker").error("send to %s failed", PHONE)
+    assert root.handlers == [handler] and len(handler.filters) == 1
+    assert json.loads(pipe.getvalue())["message"] == "send to +86*******0003 failed"
