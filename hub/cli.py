@@ -52,14 +52,14 @@ def _register() -> None:
         "hub.commands.consult",
         "hub.commands.metrics",
     ):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+        importlib.import_module(module)
 
 
 def main() -> None:
+    """The ``hub`` entry point: logging is configured here, once for the process (``hub.logs``)."""
+    from hub import logs
+
+    logs.configure()
     _register()
     app(prog_name="hub")
 

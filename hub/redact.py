@@ -16,11 +16,11 @@ echo a phone number back. So:
     clerk can still tell recipients apart).
 * ``redact_url(url)`` drops the query string entirely (for error messages that
   must name an endpoint).
-* ``install()`` wraps the logging record factory so *every* record (whichever
-  logger or handler, caplog included) is scrubbed at creation, and turns the
-  chatty HTTP loggers (httpx, httpcore, urllib3, requests, wechatpy,
-  tencentcloud) down to WARNING. It is idempotent; adapters call it in their
-  constructors, ``hub.cli`` may call it at start-up.
+* ``RedactingFilter`` scrubs a whole log record; ``hub.logs.configure()`` puts
+  it on the handler of the one logging configuration each entry point applies,
+  so every record of the process is scrubbed whichever logger it came from,
+  and holds the chatty HTTP loggers (``NOISY_LOGGERS``) at WARNING. Library
+  modules (the adapters) configure nothing.
 """
 
 from __future__ import annotations
@@ -64,7 +64,6 @@ _E164 = re.compile(r"(?<![0-9A-Za-z_])\+(\d{1,3})[- ]?(\d{3,13}?)(\d{4})(?!\d)")
 
 _lock = threading.Lock()
 _known: set[str] = set()
-_installed = False
 _cache: tuple[object, list[str]] | None = None
 
 
@@ -203,6 +202,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     between the format string and an argument), the record is flattened to the
     scrubbed message with no args.
     """
+    original = record.msg
     if isinstance(record.msg, str):
         record.msg = redact(record.msg)
     elif record.msg is not None and not isinstance(record.msg, bool | int | float):
@@ -213,8 +213,12 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
         record.args = tuple(_redact_arg(a) for a in record.args)
     try:
         message = record.getMessage()
-    except Exception:  # a bad format string must not break logging
-        message = f"{record.msg!r} {record.args!r}"
+    except Exception:  # scrubbing changed the placeholders (``secret=%s``), or a bad format string
+        record.msg = original
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not break logging
+            message = f"{original!r} {record.args!r}"
         record.msg, record.args = redact(message), None
     else:
         cleaned = redact(message)
@@ -235,25 +239,8 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter for handlers configured elsewhere (e.g. uvicorn's); always lets the record through."""
+    """The redaction filter of ``hub.logs``' handlers: scrubs the record in place, always lets it through."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         redact_record(record)
         return True
-
-
-def install() -> None:
-    """Scrub every log record of this process at creation, and quiet the HTTP libraries' URL logs."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        previous = logging.getLogRecordFactory()
-
-        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            return redact_record(previous(*args, **kwargs))
-
-        logging.setLogRecordFactory(factory)
-        _installed = True
-    for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)

@@ -43,7 +43,6 @@ from hub.vendors.tencent.client import (
     TencentCloudSDKException,
     is_api_error,
     make_client,
-    quiet_sdk_logs,
     sdk_error_text,
 )
 
@@ -106,7 +105,6 @@ def send_one(*, purpose: str, key: str, subject: str, phone_enc: bytes, params: 
     request = {"SmsSdkAppId": str(account.get("sdk_app_id", "")), "SignName": config.render.sms.signature,
                "TemplateId": template.template_id, "TemplateParamSet": params, "SessionContext": key,
                "PhoneNumberSet": [e164]}
-    quiet_sdk_logs()
     try:
         answer = make_client(SmsClient, account, account_name).call_json("SendSms", request)
     except TencentCloudSDKException as exc:

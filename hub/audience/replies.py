@@ -175,9 +175,8 @@ def pull(*, pages: int = 20) -> dict[str, int]:
 
     from hub.audience.direct import sms_account
     from hub.config import get_config
-    from hub.vendors.tencent.client import SmsClient, make_client, quiet_sdk_logs
+    from hub.vendors.tencent.client import SmsClient, make_client
 
-    quiet_sdk_logs()
     name = sms_account()
     account = get_config().accounts[name]
     client = make_client(SmsClient, account, name)

@@ -49,10 +49,3 @@ def write_note(sessions: SessionFactory, key: str, value: dict[str, Any], *,
         else:
             row.value = {**(row.value or {}), **value} if merge else dict(value)
             row.expires_at, row.updated_at = expires_at, now
-
-
-def delete_note(sessions: SessionFactory, key: str) -> None:
-    with sessions() as session:
-        row = session.get(ChannelStateRow, key)
-        if row is not None:
-            session.delete(row)

@@ -81,7 +81,6 @@ from hub.vendors.tencent.client import (
     TencentCloudSDKException,
     is_api_error,
     make_client,
-    quiet_sdk_logs,
     sdk_error_text,
     transport_error,
 )
@@ -431,7 +430,6 @@ class SmsChannel(ChannelBase):
 
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None,
                  clock: Any = None) -> None:
-        quiet_sdk_logs()
         self.config, self.settings = config, settings
         self._sessions = session_factory
         self.clock = clock or utcnow

@@ -284,7 +284,6 @@ class WeChatChannel(ChannelBase):
     def __init__(self, config: HubConfig, settings: Settings, *, session_factory: SessionFactory | None = None) -> None:
         self.config, self.settings = config, settings
         self.sessions = session_factory or default_sessions()
-        redact.install()
 
     # --- plumbing ---------------------------------------------------------------------------
 

@@ -143,7 +143,6 @@ class WeiboChannel(ChannelBase):
         self.sessions = session_factory or default_sessions()
         self._clients: dict[tuple[str, str], httpx.Client] = {}
         self._lock = threading.Lock()
-        redact.install()
 
     def _account(self, target: Target) -> tuple[str, Account]:
         account = self.config.accounts.get(target.account)

@@ -47,10 +47,6 @@ def protected_spans(line: str, record: Record) -> list[tuple[int, int]]:
     return spans
 
 
-def overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
-    return any(span[0] < end and start < span[1] for start, end in spans)
-
-
 def excerpt(line: str, start: int, end: int, *, width: int = 16) -> str:
     """The match with up to ``width`` characters either side, ellipses where cut."""
     left = max(0, start - width)

@@ -64,11 +64,9 @@ def publish(
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 300.0,
 ) -> None:
     """Create the deliveries of an approved version (idempotent) and run them, now or at --at."""
-    from hub import redact
     from hub.app import deliveries
     from hub.queue.status import table
 
-    redact.install()
     wanted = [c for c in channels.split(",")] if channels else None
     when = deliveries.parse_local_time(at) if at else None
     handle = _worker_if(wait)
@@ -79,7 +77,7 @@ def publish(
         else:
             ids = deliveries.publish(ref, actor=as_, channels=wanted, at=when, material=material).ids
         if wait and when is None:
-            done = _wait_settled(ids, timeout)
+            done = _wait_settled(ids, timeout, show=not as_json)
     finally:
         if handle is not None:
             handle.stop()
@@ -120,19 +118,38 @@ def _worker_if(wait: bool) -> Any:
     return None
 
 
-def _wait_settled(ids: list[int], timeout: float) -> bool:
-    """Wait until every delivery in ``ids`` is final (or ``timeout``); True when they all are."""
+def _wait_settled(ids: list[int], timeout: float, *, show: bool = True) -> bool:
+    """Wait until every delivery in ``ids`` is final (or ``timeout``); True when they all are.
+
+    On a terminal (and unless ``show`` is off, e.g. ``--json``) two bars say how far it is:
+    deliveries settled, and the SMS fan-out's numbers sent (``hub.progress``).
+    """
     import time
 
-    from hub.queue.status import settled
+    from hub.progress import Bar
+    from hub.queue.status import recipients_done, settled, settled_count
     from hub.store.db import session_scope
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with session_scope() as s:
-            if settled(s, ids):
-                return True
-        time.sleep(0.25)
+    enabled = None if show else False
+    sms: Bar | None = None
+    with Bar("deliveries", len(ids), enabled=enabled, count=True) as bar:
+        try:
+            while time.monotonic() < deadline:
+                with session_scope() as s:
+                    if bar.enabled:
+                        bar.update(settled_count(s, ids))
+                        done, total = recipients_done(s, ids)
+                        if total and sms is None:  # a bulk SMS delivery has expanded its recipients
+                            sms = Bar("SMS numbers", total, count=True)
+                        if sms is not None:
+                            sms.update(done, total=total)
+                    if settled(s, ids):
+                        return True
+                time.sleep(0.25)
+        finally:
+            if sms is not None:
+                sms.close()
     return False
 
 

@@ -68,17 +68,15 @@ def withdraw(
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 300.0,
 ) -> None:
     """Withdraw (撤回) a published record on every channel it reached: one ledger step per post."""
-    from hub import redact
     from hub.app import lifecycle
     from hub.commands.delivery import _dump, _status, _wait_settled, _worker_if
     from hub.queue.status import table
 
-    redact.install()
     handle = _worker_if(wait)
     try:
         done = lifecycle.withdraw(ref, actor=as_, reason=reason, via="cli")
         if wait:
-            _wait_settled(done.ids, timeout)
+            _wait_settled(done.ids, timeout, show=not as_json)
     finally:
         if handle is not None:
             handle.stop()

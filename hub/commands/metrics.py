@@ -31,8 +31,10 @@ def collect_command(
     """Collect now from every channel that reports metrics, plus scans and portal views."""
     from hub.channels.registry import label
     from hub.metrics.collect import collect
+    from hub.progress import Bar
 
-    report = collect()
+    with Bar("采集", 0, enabled=None if not as_json else False, count=True) as bar:
+        report = collect(progress=lambda done, total: bar.update(done, total=total))
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
         return

@@ -64,11 +64,18 @@ def _text_block(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _ingest_all(paths: list[str]) -> list[Ingested]:
-    """Parse every input first, so one bad file stores nothing (all or nothing per command)."""
+def _ingest_all(paths: list[str], *, show: bool = False) -> list[Ingested]:
+    """Parse every input first, so one bad file stores nothing (all or nothing per command).
+
+    ``show``: a bar over the files on a terminal (``hub ingest`` of many files; ``hub.progress``).
+    """
+    from hub.progress import Bar
+
     out: list[Ingested] = []
-    for path in paths:
-        out.extend(ingest_source(path))
+    with Bar("解析", len(paths), enabled=None if show and len(paths) > 1 else False, count=True) as bar:
+        for path in paths:
+            out.extend(ingest_source(path))
+            bar.advance()
     return out
 
 
@@ -91,10 +98,14 @@ def ingest(paths: Paths, as_json: JsonOpt = False,
             typer.echo("\n".join(explain_path(Path(path))))
         return
 
-    items = _ingest_all(paths)
+    from hub.progress import Bar
+
+    items = _ingest_all(paths, show=not as_json)
     results: list[dict[str, Any]] = []
-    with session_scope() as session:
+    with session_scope() as session, \
+            Bar("入库", len(items), enabled=None if len(items) > 1 and not as_json else False, count=True) as bar:
         for item in items:
+            bar.advance()
             # a department no one in the hub answers for → the office's queue (hub.departments)
             record, note = route(session, item.record)
             findings = run_checks(record, source_text=item.source_text)

@@ -48,12 +48,10 @@ def sandbox_command(
         help="POST WeChat PUBLISHJOBFINISH events here (default: $HUB_WECHAT_CALLBACK_URL).")] = None,
 ) -> None:
     """Run the sandbox (WeChat, Weibo, Tencent SMS/TTS fakes and the inbox) until Ctrl-C."""
-    from hub.redact import install
     from hub.sandbox.app import build_sandbox, secret_env_names
     from hub.sandbox.core import Faults
     from hub.sandbox.credentials import credentials_from_env
 
-    install()
     config = get_config()
     faults = [parse_fault(spec) for spec in fault or []]
     for channel, knob, value in faults:

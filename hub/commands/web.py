@@ -44,12 +44,11 @@ def serve(
     """Serve the editor console, the public portal and the TV pickup page."""
     import uvicorn
 
-    from hub import redact
+    from hub import logs
     from hub.settings import get_settings
     from hub.store.db import get_engine
     from hub.web.app import create_app
 
-    redact.install()
     local = None
     if sandbox:
         from hub.queue.demo import start_local_channels
@@ -74,8 +73,9 @@ def serve(
     try:
         # proxy_headers off: uvicorn would trust X-Forwarded-For from 127.0.0.1; the app reads it only from
         # HUB_TRUSTED_PROXIES (hub.web.security.client_address)
+        # uvicorn applies a logging config of its own unless given one: give it the hub's (format, redaction)
         uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=True,
-                    server_header=False, proxy_headers=False)
+                    server_header=False, proxy_headers=False, log_config=logs.config_dict(logs.log_format()))
     finally:
         if worker is not None:
             worker.stop()

@@ -47,7 +47,7 @@ from hub.ingest.tables import aligned_columns, cell_per_line, is_separator, make
 from hub.ingest.textio import refuse_nul
 from hub.record import Attachment, Block, Disclosure, Heading, Paragraph, Signature
 
-__all__ = ["EXPECTED", "FIELD_LABELS", "SYNONYMS", "PageFields", "field_for", "header_date", "parse_page_text"]
+__all__ = ["EXPECTED", "FIELD_LABELS", "SYNONYMS", "PageFields", "field_for", "parse_page_text"]
 
 #: the fields a portal page is expected to print; missing ones are warnings
 EXPECTED = ("index_no", "catalog", "department", "disclosure", "doc_no", "written_on", "published_at", "validity")
@@ -866,9 +866,3 @@ def _convert(page: PageFields, file: str | None) -> None:
         page.title_line = page.header["title"][1]
     if not page.title:
         page.warnings.append("未识别标题：页面没有标题行，请在编辑页填写标题 (no title found; the author types it)")
-
-
-def header_date(page: PageFields, name: str) -> date | datetime | None:
-    """A typed date header value (for the record builder)."""
-    value = page.values.get(name)
-    return value if isinstance(value, date | datetime) else None

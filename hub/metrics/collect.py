@@ -243,11 +243,13 @@ def collect_views(*, now: datetime, sessions: Callable[[], Any], days: int | Non
 
 def collect(*, now: datetime | None = None, sessions: Callable[[], Any] | None = None,
             channels: list[str] | None = None, days: int | None = 3,
-            sleep: Callable[[float], None] = time.sleep) -> Report:
+            sleep: Callable[[float], None] = time.sleep,
+            progress: Callable[[int, int], None] | None = None) -> Report:
     """One collection pass over every measurable channel, the scans and the page views.
 
     ``days`` bounds the recount of scans and views (the last N Beijing days; None = all, as the
-    first pass of an installation does).
+    first pass of an installation does). ``progress(done, total)`` is told after each step
+    (each channel, the scans, the views): ``hub metrics collect`` draws it as a bar.
     """
     started = time.perf_counter()
     now = now or utcnow()
@@ -257,10 +259,15 @@ def collect(*, now: datetime | None = None, sessions: Callable[[], Any] | None =
         with sessions() as s:  # the first pass ever recounts every day's scans and views
             if s.get(ChannelStateRow, LAST_RUN_KEY) is None:
                 days = None
-    for name in channels if channels is not None else measurable_channels():
+    names = channels if channels is not None else measurable_channels()
+    tell = progress or (lambda done, total: None)
+    for i, name in enumerate(names):
         report.channels[name] = collect_platform(name, now=now, sessions=sessions, sleep=sleep)
+        tell(i + 1, len(names) + 2)
     report.scans = collect_scans(now=now, sessions=sessions, days=days)
+    tell(len(names) + 1, len(names) + 2)
     report.views = collect_views(now=now, sessions=sessions, days=days)
+    tell(len(names) + 2, len(names) + 2)
     report.seconds = time.perf_counter() - started
     with sessions() as s:  # when the figures were last collected, and how it went (console, tests)
         row = s.get(ChannelStateRow, LAST_RUN_KEY)

@@ -133,10 +133,6 @@ def hint(actor_name: str, delivery_id: int, delay_s: float | None) -> None:
                     type(exc).__name__)
 
 
-def current_broker() -> dramatiq.Broker:
-    return _broker
-
-
 def bind(broker: dramatiq.Broker) -> dramatiq.Broker:
     """Move every actor to ``broker`` (tests and benchmarks switch brokers within one process)."""
     global _broker
@@ -154,6 +150,9 @@ def rebind_from_settings(**kwargs: Any) -> dramatiq.Broker:
 
 
 if os.environ.get("HUB_WORKER_MAINTENANCE") == "1":  # `hub worker`: each process runs the sweeper too
+    from hub.logs import configure_worker
+
+    configure_worker()  # Dramatiq's CLI set up this process's logging; give it the hub's filter and format
     from hub.queue.runtime import Maintenance
 
     _broker.add_middleware(Maintenance())

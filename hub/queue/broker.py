@@ -22,7 +22,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
 
 from hub.errors import ConfigError
-from hub.testing.faults import crash_point
+from hub.queue.hooks import crash_point
 
 #: prefetch per Redis/RabbitMQ consumer for the short delivery jobs (performance.md: 32–256)
 QUEUE_PREFETCH = 64

@@ -31,11 +31,11 @@ from hub.deliverables import Receipt, Rendition, Target
 from hub.errors import AuthExpired, ChannelError, ConfigError, NotFound, Permanent, RenderError, Retryable
 from hub.queue import ledger
 from hub.queue.context import Deps, rendition_kind
+from hub.queue.hooks import crash_point
 from hub.queue.policy import Action, Decision, EngineSettings, decide
 from hub.queue.states import CLAIMABLE, TERMINAL, State, is_terminal
 from hub.redact import redact_value
 from hub.store.models import DeliveryRow
-from hub.testing.faults import crash_point
 
 T = TypeVar("T")
 

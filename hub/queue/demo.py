@@ -108,7 +108,6 @@ def start_local_channels(*, port: int = 0) -> LocalChannels:
     those), the phone key is kept in var/, and the SMS quiet hours are off in a private copy
     of the config. Used by ``hub demo`` and ``hub serve --sandbox``: never in production.
     """
-    from hub import redact
     from hub.sandbox.app import build_sandbox, random_secrets
     from hub.sandbox.credentials import credentials_from_env
     from hub.sandbox.smtp import start_smtp
@@ -116,7 +115,6 @@ def start_local_channels(*, port: int = 0) -> LocalChannels:
 
     var = get_settings().var_dir
     var.mkdir(parents=True, exist_ok=True)
-    redact.install()
     for name, value in random_secrets().items():
         os.environ[name] = value
     os.environ.setdefault("HUB_PHONE_KEY", _phone_key(var))

@@ -25,7 +25,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from hub.queue import ledger
@@ -33,7 +34,7 @@ from hub.queue.context import Deps
 from hub.queue.states import State
 from hub.queue.sweeper import health, watchdog
 from hub.settings import get_settings
-from hub.store.models import DeliveryRow, RecordRow
+from hub.store.models import DeliveryRow, RecordRow, SmsRecipientRow
 from hub.timeutil import iso_local, utcnow
 
 
@@ -119,6 +120,21 @@ def settled(session: Session, ids: list[int]) -> bool:
                or r.needs_attention for r in rows)
 
 
+def settled_count(session: Session, ids: list[int]) -> int:
+    """How many of ``ids`` are no longer on their way (``settled``'s rule, counted: for a progress bar)."""
+    rows = session.scalars(select(DeliveryRow).where(DeliveryRow.id.in_(ids))).all()
+    return sum(1 for r in rows if r.state in (State.CONFIRMED, State.FAILED, State.EXPIRED, State.CANCELLED,
+                                              State.UNKNOWN) or r.needs_attention)
+
+
+def recipients_done(session: Session, ids: list[int]) -> tuple[int, int]:
+    """(numbers past sending, numbers) over the bulk-SMS recipients of ``ids``: the fan-out's progress."""
+    done = func.sum(case((SmsRecipientRow.state.in_(("pending", "sending")), 0), else_=1))
+    total, finished = session.execute(select(func.count(), func.coalesce(done, 0))
+                                      .where(SmsRecipientRow.delivery_id.in_(ids))).one()
+    return int(finished), int(total)
+
+
 def terminal(session: Session, ids: list[int]) -> bool:
     rows = session.scalars(select(DeliveryRow.state).where(DeliveryRow.id.in_(ids))).all()
     return all(s in (State.CONFIRMED, State.FAILED, State.EXPIRED, State.CANCELLED) for s in rows)
@@ -153,27 +169,29 @@ def table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def ledger_metrics(session: Session, *, now: datetime | None = None) -> str:
-    """The ledger's counts in Prometheus text format, for the web layer's ``/metrics``.
+def ledger_families(session: Session, *, now: datetime | None = None) -> list[GaugeMetricFamily]:
+    """The ledger's counts as Prometheus metric families, for the web layer's ``/metrics`` collector.
 
     Dramatiq's own counters (messages, retries, durations) come from its Prometheus
     middleware in ``hub worker`` processes; these gauges come from the database, so
     they are true whichever process serves them.
     """
     now = now or utcnow()
-    lines = ["# HELP hub_deliveries Deliveries in the ledger by channel and state.",
-             "# TYPE hub_deliveries gauge"]
+    deliveries = GaugeMetricFamily("hub_deliveries", "Deliveries in the ledger by channel and state.",
+                                   labels=["channel", "state"])
     for channel, state, n in session.execute(select(DeliveryRow.channel, DeliveryRow.state, func.count())
                                              .group_by(DeliveryRow.channel, DeliveryRow.state)):
-        lines.append(f'hub_deliveries{{channel="{channel}",state="{state}"}} {n}')
+        deliveries.add_metric([channel, state], n)
     stuck = watchdog(session, now=now, deps=Deps())
-    lines += ["# HELP hub_deliveries_stuck Deliveries older than their state's limit or waiting for a person.",
-              "# TYPE hub_deliveries_stuck gauge", f"hub_deliveries_stuck {len(stuck)}",
-              "# HELP hub_deliveries_oldest_stuck_seconds Age of the oldest stuck delivery.",
-              "# TYPE hub_deliveries_oldest_stuck_seconds gauge",
-              f"hub_deliveries_oldest_stuck_seconds {max((s.age_s for s in stuck), default=0):.0f}",
-              "# HELP hub_channel_flags Account flags in force (quota exhausted, auth expired).",
-              "# TYPE hub_channel_flags gauge", f"hub_channel_flags {len(ledger.flags(session, now=now))}",
-              "# HELP hub_engine_healthy 1 when a maintenance pass ran within the last two minutes.",
-              "# TYPE hub_engine_healthy gauge", f"hub_engine_healthy {int(health(session, now=now)['ok'])}"]
-    return "\n".join(lines) + "\n"
+    return [
+        deliveries,
+        GaugeMetricFamily("hub_deliveries_stuck", "Deliveries older than their state's limit or waiting for a person.",
+                          value=len(stuck)),
+        GaugeMetricFamily("hub_deliveries_oldest_stuck_seconds", "Age of the oldest stuck delivery.",
+                          value=round(max((s.age_s for s in stuck), default=0))),
+        GaugeMetricFamily("hub_channel_flags", "Account flags in force (quota exhausted, auth expired).",
+                          value=len(ledger.flags(session, now=now))),
+        GaugeMetricFamily("hub_engine_healthy", "1 when a maintenance pass ran within the last two minutes.",
+                          value=int(health(session, now=now)["ok"])),
+    ]
+

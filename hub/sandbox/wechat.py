@@ -82,8 +82,6 @@ ERRMSG = {
     61501: "date range error",
 }
 
-PUBLISH_FAILURES = {2: "原创声明失败", 3: "常规失败", 4: "平台审核不通过", 5: "成功后用户删除所有文章", 6: "成功后系统封禁所有文章"}
-
 
 def err(code: int, extra: str = "") -> SandboxResponse:
     """An error as WeChat sends it: HTTP 200 and an errcode body."""

@@ -1,11 +1,11 @@
-"""Named crash points for the fault tests (reliability.md plan E); a no-op unless ``HUB_FAULT`` is set.
+"""The fault tests' crash hook (reliability.md plan E): what ``HUB_FAULT`` says, at the engine's crash points.
 
-Why in the product code: the interesting crashes happen between two lines of
-the engine (after the platform accepted, before the ledger recorded). The
-engine calls ``crash_point("after_send")`` there; a test worker started with
-``HUB_FAULT=after_send:kill`` dies by SIGKILL at exactly that line, as a
-power cut or OOM kill would. Points: ``before_send``, ``after_send``,
-``after_commit``, ``before_ack``.
+The engine only calls ``hub.queue.hooks.crash_point``, a no-op until a hook is
+installed; production never imports this module. A worker started by the crash
+tests gets ``tests/crash/hooks`` on its ``PYTHONPATH``, whose ``sitecustomize``
+calls ``install_from_env()`` at interpreter start, so a worker started with
+``HUB_FAULT=after_send:kill`` dies by SIGKILL at exactly that line, as a power
+cut or OOM kill would.
 
 ``HUB_FAULT`` is a comma-separated list of ``point:action[:channel]``; actions are
 ``kill`` (SIGKILL this process) and ``raise`` (an ``InjectedFault``). With a
@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("before_send", "after_send", "after_commit", "before_ack")
+from hub.queue.hooks import POINTS, install_crash_hook
 
 
 class InjectedFault(RuntimeError):
@@ -34,8 +34,8 @@ def _parse(raw: str) -> list[tuple[str, str, str | None]]:
     return out
 
 
-def crash_point(name: str, *, channel: str | None = None) -> None:
-    """Do what ``HUB_FAULT`` says at this point; nothing when it is unset (production)."""
+def env_hook(name: str, channel: str | None) -> None:
+    """Do what ``HUB_FAULT`` says at this point (read at each call, so a test may change it)."""
     raw = os.environ.get("HUB_FAULT")
     if not raw:
         return
@@ -46,3 +46,9 @@ def crash_point(name: str, *, channel: str | None = None) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         elif action == "raise":
             raise InjectedFault(f"injected fault at {name}")
+
+
+def install_from_env() -> None:
+    """Install ``env_hook`` when ``HUB_FAULT`` is set (a worker process of the crash tests)."""
+    if os.environ.get("HUB_FAULT"):
+        install_crash_hook(env_hook)

@@ -16,13 +16,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
 
 from hub import auth
 from hub.auth import Action
 from hub.errors import NotFound
 from hub.store.db import session_scope
-from hub.store.models import DeliveryRow, ShortLinkRow, UserRow, VersionRow
+from hub.store.models import DeliveryRow, UserRow, VersionRow
 from hub.web import queries
 from hub.web.pages import load_user, staff
 from hub.web.security import csrf_protect
@@ -90,19 +89,8 @@ def metrics_allowed(request: Request) -> None:
 
 
 @router.get("/metrics", dependencies=[Depends(metrics_allowed)])
-def metrics() -> Response:
-    """The engine's ledger gauges plus the portal's: published records and short-link scans per channel."""
-    from hub.queue.status import ledger_metrics
+def metrics(request: Request) -> Response:
+    """The app's registry (``hub.web.prometheus``), collected from the database now."""
+    from hub.web.prometheus import CONTENT_TYPE, exposition
 
-    with session_scope() as s:
-        text = ledger_metrics(s)
-        scans = list(s.execute(select(ShortLinkRow.channel, func.coalesce(func.sum(ShortLinkRow.scans), 0))
-                               .group_by(ShortLinkRow.channel)))
-        published = s.scalar(select(func.count(func.distinct(VersionRow.record_id)))
-                             .where(VersionRow.state == "published")) or 0
-    lines = ["# HELP hub_published_records Records with a published version.",
-             "# TYPE hub_published_records gauge", f"hub_published_records {published}",
-             "# HELP hub_short_link_scans Short-link scans/opens by channel code.",
-             "# TYPE hub_short_link_scans gauge"]
-    lines += [f'hub_short_link_scans{{channel="{channel}"}} {n}' for channel, n in scans]
-    return Response(text + "\n".join(lines) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(exposition(request.app.state.metrics_registry), media_type=CONTENT_TYPE)

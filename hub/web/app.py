@@ -23,6 +23,7 @@ from sqlalchemy.exc import DataError
 from hub.errors import NotFound, PermissionDenied, WorkflowError
 from hub.web import search
 from hub.web.pages import LoginRequired, render
+from hub.web.prometheus import make_registry
 from hub.web.security import SECURITY_HEADERS, SESSION_COOKIE, SESSION_MAX_AGE_S, SessionCodec, secret_key
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
     app = FastAPI(title="政务公开发布平台", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     codec = SessionCodec(secret_key())
     app.state.codec = codec
+    app.state.metrics_registry = make_registry()  # /metrics (hub.web.api)
 
     @app.middleware("http")
     async def session_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

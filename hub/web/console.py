@@ -48,7 +48,6 @@ FINDING_NAMES = {"id_number": "身份证号", "mobile": "手机号码", "bank_ca
                  "sensitive_word": "敏感词", "link_malformed": "链接格式错误", "link_unknown_host": "未知网站链接",
                  "link_dead": "失效链接"}
 _ARTIFACT_NAME = re.compile(r"^[0-9a-f]{64}(\.[a-z0-9]{1,8}){0,2}$")
-EDITABLE_STATES = ("draft", "rejected", "in_review", "approved")
 
 
 def route(method: str, path: str, action: Action) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

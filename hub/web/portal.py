@@ -6,7 +6,6 @@ of ``/s/<code>``. Every page shows only published versions.
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -123,9 +122,8 @@ def corrections(s: Session, record_id: str) -> list[dict[str, Any]]:
 
 @router.get("/records/{record_id}/qr.svg")
 def record_qr(record_id: str) -> Response:
-    """The page's QR code (SVG), pointing at its web short link so scans are counted."""
-    import qrcode
-    import qrcode.image.svg
+    """The page's QR code (SVG), pointing at its web short link so scans are counted (the renderers' encoder)."""
+    from hub.renderers.qr import qr_svg
 
     with session_scope() as s:
         row = queries.published_version(s, record_id)
@@ -134,10 +132,7 @@ def record_qr(record_id: str) -> Response:
         link = queries.short_link(s, row.version, WebChannel.name)
     base = get_settings().public_url
     data = f"{base}/s/{link.code}" if link else f"{base}/records/{record_id}"
-    img = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
-    buf = io.BytesIO()
-    img.save(buf)
-    return Response(buf.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=3600"})
+    return Response(qr_svg(data), media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.get("/search", response_class=HTMLResponse)

@@ -26,11 +26,17 @@ QUEUE_ENV = {
 }
 
 
+#: holds the sitecustomize that installs the HUB_FAULT crash hook in the workers
+HOOKS = Path(__file__).with_name("hooks")
+
+
 class WorkerProcess:
     """``hub worker`` in a subprocess with this test's environment (plus ``extra``)."""
 
     def __init__(self, log: Path, extra: dict[str, str] | None = None) -> None:
         env = {**os.environ, **QUEUE_ENV, **(extra or {})}
+        # the crash hook (HUB_FAULT) is installed by hooks/sitecustomize.py at interpreter start
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HOOKS), env.get("PYTHONPATH", "")) if p)
         self.log = log
         self.fh = log.open("ab")
         hub = Path(sys.executable).with_name("hub")

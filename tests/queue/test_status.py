@@ -10,7 +10,7 @@ from engine_fakes import Engine
 from hub.errors import Ambiguous
 from hub.queue.deliver import deliver_one
 from hub.queue.reconcile import reconcile_one
-from hub.queue.status import ledger_metrics, status_json, table
+from hub.queue.status import ledger_families, status_json, table
 from hub.queue.sweeper import tick
 from hub.store.db import session_scope
 
@@ -46,7 +46,8 @@ def test_health_fails_until_a_maintenance_pass_ran_and_again_after_two_minutes(e
     tick(lambda *_a: None, deps=engine.deps())
     with session_scope() as s:
         assert status_json(s, now=engine.clock())["engine"]["ok"] is True
-        assert "hub_engine_healthy 1" in ledger_metrics(s, now=engine.clock())
+        healthy = {f.name: f for f in ledger_families(s, now=engine.clock())}["hub_engine_healthy"]
+        assert [sample.value for sample in healthy.samples] == [1]
         later = status_json(s, now=engine.clock() + timedelta(days=1))
     assert later["engine"]["ok"] is False and "worker" in later["engine"]["reason"]
 

@@ -69,7 +69,23 @@ def test_the_record_page_shows_the_metadata_table_and_links_both_ways_with_its_j
     assert '<a href="/records/jiedu-1">图解：2026年征地补偿标准</a>' in page
     back = client.get("/records/jiedu-1").text
     assert '<a href="/records/rec-2026-001">汉阴县2026年第一批征地补偿公示</a>' in back
-    assert client.get("/records/rec-2026-001/qr.svg").headers["content-type"] == "image/svg+xml"
+    qr = client.get("/records/rec-2026-001/qr.svg")
+    assert qr.headers["content-type"] == "image/svg+xml"
+    assert _decode_svg_qr(qr.text).endswith("/records/rec-2026-001")  # the renderers' encoder, readable
+
+
+def _decode_svg_qr(svg: str) -> str:
+    """Draw the SVG's runs of dark modules (``M x,y h w ...``) onto a bitmap and read it with zxing-cpp."""
+    import numpy as np
+    import zxingcpp
+    from PIL import Image
+
+    n = int(re.search(r'viewBox="0 0 (\d+) ', svg).group(1))  # type: ignore[union-attr]
+    grid = np.full((n, n), 255, dtype=np.uint8)
+    for x, y, w in re.findall(r"M(\d+),(\d+)h(\d+)", svg):
+        grid[int(y), int(x):int(x) + int(w)] = 0
+    image = Image.fromarray(grid).resize((n * 8, n * 8), Image.Resampling.NEAREST)
+    return "".join(r.text for r in zxingcpp.read_barcodes(image))
 
 
 def test_a_short_link_counts_the_scan_for_its_channel_and_redirects(client: TestClient, users: list[str],

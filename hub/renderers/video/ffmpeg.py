@@ -1,4 +1,4 @@
-"""Running ffmpeg and ffprobe: which binaries, a progress bar, errors that say what failed.
+"""Running ffmpeg and ffprobe: which binaries, progress (``hub.progress``), errors that say what failed.
 
 Which ffmpeg: Debian's ``/usr/bin/ffmpeg`` + ``/usr/bin/ffprobe`` (installed by
 scripts/setup.sh), not imageio-ffmpeg's bundled binary, because the package is
@@ -16,14 +16,14 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from hub.errors import ConfigError, RenderFailed
+from hub.progress import Bar
 
 #: Options that make ffmpeg's own output reproducible (no encoder version strings, no creation time).
 #: (The video codec's ``-flags:v +bitexact`` is set with each command's own codec flags: a second
@@ -85,37 +85,10 @@ def run(args: list[str], *, what: str, timeout: float = 1800) -> subprocess.Comp
     return proc
 
 
-class Progress:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
-
-    def __init__(self, label: str, total_seconds: float, stream: TextIO | None = None,
-                 enabled: bool | None = None) -> None:
-        self.label, self.total = label, max(total_seconds, 1e-6)
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.started = time.monotonic()
-
-    def update(self, done_seconds: float) -> None:
-        if not self.enabled:
-            return
-        frac = min(1.0, max(0.0, done_seconds / self.total))
-        width = 30
-        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
-        elapsed = time.monotonic() - self.started
-        self.stream.write(f"\r{self.label} [{bar}] {frac * 100:5.1f}% {elapsed:5.1f}s")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.update(self.total)
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def run_with_progress(args: list[str], *, what: str, total_seconds: float, progress: bool | None = None,
                       timeout: float = 1800) -> None:
     """Run an ffmpeg encode with ``-progress pipe:1`` feeding the bar; errors as in ``run``."""
-    bar = Progress(what, total_seconds, enabled=progress)
+    bar = Bar(what, total_seconds, enabled=progress)
     cmd = [args[0], "-progress", "pipe:1", "-nostats", *args[1:]]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=die_with_parent)  # noqa: PLW1509 -- async-signal-safe prctl only
@@ -135,6 +108,8 @@ def run_with_progress(args: list[str], *, what: str, total_seconds: float, progr
             break
     code = proc.wait()
     reader.join(timeout=5)
+    if code == 0:
+        bar.update(total_seconds)
     bar.close()
     if time.monotonic() > deadline:
         raise RenderFailed(f"video: {what} took longer than {timeout:.0f} s")

@@ -37,6 +37,7 @@ import numpy as np
 from PIL import Image
 
 from hub.deliverables import Rendition, sha256_file
+from hub.progress import Bar
 from hub.record import Record, short_version
 from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.qr import qr_png
@@ -313,7 +314,7 @@ def _segmented_encode(tl: timeline.Timeline, bases: dict[str, Still], lines: lis
     parts = segments(tl)
     workers = profile.mp4.parallel_segments or min(4, os.cpu_count() or 1)
     hashes: dict[str, str] = {}
-    bar = ffmpeg.Progress(f"video {name}", tl.seconds, enabled=progress)
+    bar = Bar(f"video {name}", tl.seconds, enabled=progress)
     done_frames = 0
     lock = threading.Lock()
 
@@ -362,20 +363,22 @@ def _segmented_encode(tl: timeline.Timeline, bases: dict[str, Still], lines: lis
                    what=f"video {name} audio")
         return out
 
-    with ThreadPoolExecutor(max_workers=1) as audio_pool, watch("encode"):
-        audio = audio_pool.submit(sound)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            encoded = list(pool.map(one, range(len(parts))))
-        joined = tmp / "video.h264"
-        with joined.open("wb") as dst:
-            for part in encoded:
-                with part.open("rb") as src:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-                part.unlink()
-        m4a = audio.result()
-    with watch("mux"):
-        ffmpeg.run(encode.mux_args(joined, m4a, video, profile=profile), what=f"video {name} mux")
-    bar.close()
+    try:
+        with ThreadPoolExecutor(max_workers=1) as audio_pool, watch("encode"):
+            audio = audio_pool.submit(sound)
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                encoded = list(pool.map(one, range(len(parts))))
+            joined = tmp / "video.h264"
+            with joined.open("wb") as dst:
+                for part in encoded:
+                    with part.open("rb") as src:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                    part.unlink()
+            m4a = audio.result()
+        with watch("mux"):
+            ffmpeg.run(encode.mux_args(joined, m4a, video, profile=profile), what=f"video {name} mux")
+    finally:
+        bar.close()
     if keep:
         (tmp / "shots.ffconcat").write_text(encode.concat_list(
             [(tmp / f"seg{i:02d}" / f"{s.key}.png", s.frames) for i, part in enumerate(parts) for s in part], tl.fps))

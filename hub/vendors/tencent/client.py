@@ -49,19 +49,8 @@ class TencentAccount(AccountConfig):
     required_env: ClassVar[tuple[str, ...]] = ("secret_id_env", "secret_key_env")
 
 
-#: the SDK's logger (not under "tencentcloud": it is named "tencentcloud_sdk_common")
-SDK_LOGGER = "tencentcloud_sdk_common"
 #: seconds for connect and for each read, unless the account sets ``timeout``
 DEFAULT_TIMEOUT_S = 10
-
-
-def quiet_sdk_logs() -> None:
-    """Scrub every log record and hold the SDK's request/response dumps at WARNING (once per process).
-
-    ``hub.redact.install`` does both and is idempotent, so a person who turns the
-    SDK logger up to DEBUG afterwards gets the dumps — scrubbed.
-    """
-    redact.install()
 
 
 class _KeepStatus:
@@ -169,6 +158,6 @@ def sdk_error_text(exc: TencentCloudSDKException) -> str:
     return redact.redact(f"{exc.get_code()}: {exc.get_message()}")[:300]
 
 
-__all__ = ["SmsClient", "TtsClient", "make_client", "transport_error", "sdk_error_text", "quiet_sdk_logs",
+__all__ = ["SmsClient", "TtsClient", "make_client", "transport_error", "sdk_error_text",
            "is_api_error",
            "TencentCloudSDKException", "Permanent"]

@@ -32,7 +32,6 @@ from hub.vendors.tencent.client import (
     TtsClient,
     is_api_error,
     make_client,
-    quiet_sdk_logs,
     sdk_error_text,
     transport_error,
 )
@@ -148,7 +147,6 @@ class TtsService:
     """Synthesises speech with the ``tts`` account (one SDK client per thread)."""
 
     def __init__(self, config: HubConfig | None = None, *, account: str | None = None) -> None:
-        quiet_sdk_logs()
         self.config = config or get_config()
         if account is None:
             names = [n for n, a in self.config.accounts.items() if a.channel == "tts"]
