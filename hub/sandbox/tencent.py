@@ -592,7 +592,7 @@ def speak(text: str, rate: int) -> bytes:
     exe = shutil.which("espeak-ng")
     if exe is not None:
         try:
-            done = subprocess.run([exe, "-v", "cmn", "--stdout", text], capture_output=True, timeout=30,
+            done = subprocess.run([exe, "-v", "cmn-latn-pinyin", "--stdout", text], capture_output=True, timeout=30,
                                   check=True)
             src_rate, samples = _read_espeak_wav(done.stdout)
             if samples.size:
