@@ -38,6 +38,28 @@ def _newest_first(rows: list[VersionRow]) -> list[VersionRow]:
     return out
 
 
+def listing_order() -> tuple[Any, ...]:
+    """The portal's order of published versions: newest publication first (one definition for every listing)."""
+    order = func.coalesce(VersionRow.published_at, VersionRow.created_at)
+    return order.desc(), VersionRow.created_at.desc(), VersionRow.version
+
+
+def _filtered(query: Any, filters: dict[str, str | None]) -> Any:
+    for name, value in filters.items():
+        if value:
+            query = query.where(getattr(VersionRow, name) == value)
+    return query
+
+
+def count_published(session: Session, *, stage: str | None = None, domain: str | None = None,
+                    level: str | None = None) -> int:
+    """How many records ``published`` lists with these filters (distinct records, counted by the database)."""
+    query = _filtered(select(func.count(func.distinct(VersionRow.record_id)))
+                      .where(VersionRow.state == PUBLISHED, _not_scheduled()),
+                      {"stage": stage, "domain": domain, "level": level})
+    return int(session.scalar(query) or 0)
+
+
 def published(session: Session, *, stage: str | None = None, domain: str | None = None, item: str | None = None,
               level: str | None = None, region: str | None = None, department: str | None = None,
               limit: int = 20, offset: int = 0) -> list[VersionRow]:
@@ -46,16 +68,12 @@ def published(session: Session, *, stage: str | None = None, domain: str | None 
     Reads in windows rather than the whole table: a record rarely has more than one
     published version, so the first window almost always suffices.
     """
-    order = func.coalesce(VersionRow.published_at, VersionRow.created_at)
     # listings never need the canonical JSON: leave the largest column in the database
-    query = (select(VersionRow).options(defer(VersionRow.content))
-             .where(VersionRow.state == PUBLISHED, _not_scheduled()))
-    for column, value in ((VersionRow.stage, stage), (VersionRow.domain, domain), (VersionRow.item, item),
-                          (VersionRow.level, level), (VersionRow.region, region),
-                          (VersionRow.department, department)):
-        if value:
-            query = query.where(column == value)
-    query = query.order_by(order.desc(), VersionRow.created_at.desc(), VersionRow.version)
+    query = _filtered(select(VersionRow).options(defer(VersionRow.content))
+                      .where(VersionRow.state == PUBLISHED, _not_scheduled()),
+                      {"stage": stage, "domain": domain, "item": item, "level": level, "region": region,
+                       "department": department})
+    query = query.order_by(*listing_order())
     want = offset + limit
     window = max(2 * want, 50)
     while True:
