@@ -80,8 +80,7 @@ def _counts(s: Session) -> Counts:
     """Published records per stage, domain and level (the index page's facets), counted by the database."""
     from hub.web import queries
 
-    f = queries.facets(s)
-    return {"stage": dict(f.stages), "domain": dict(f.domains), "level": dict(f.levels)}
+    return {field: dict(queries.facet_counts(s, getattr(VersionRow, field))) for field in ("stage", "domain", "level")}
 
 
 class WebChannel(ChannelBase):

@@ -41,7 +41,8 @@ def _newest_first(rows: list[VersionRow]) -> list[VersionRow]:
 def listing_order() -> tuple[Any, ...]:
     """The portal's order of published versions: newest publication first (one definition for every listing)."""
     order = func.coalesce(VersionRow.published_at, VersionRow.created_at)
-    return order.desc(), VersionRow.created_at.desc(), VersionRow.version
+    # every key descending, as in the ix_versions_listing* indexes read backwards: no sort of the rows
+    return order.desc(), VersionRow.created_at.desc(), VersionRow.version.desc()
 
 
 def _filtered(query: Any, filters: dict[str, str | None]) -> Any:
@@ -54,9 +55,13 @@ def _filtered(query: Any, filters: dict[str, str | None]) -> Any:
 def count_published(session: Session, *, stage: str | None = None, domain: str | None = None,
                     level: str | None = None) -> int:
     """How many records ``published`` lists with these filters (distinct records, counted by the database)."""
-    query = _filtered(select(func.count(func.distinct(VersionRow.record_id)))
-                      .where(VersionRow.state == PUBLISHED, _not_scheduled()),
+    query = _filtered(select(func.count(func.distinct(VersionRow.record_id))).where(VersionRow.state == PUBLISHED),
                       {"stage": stage, "domain": domain, "level": level})
+    # the few versions waiting for their 定时 time, instead of a lookup per published row (index only)
+    waiting = list(session.scalars(select(DeliveryRow.version).where(
+        DeliveryRow.state == "queued", DeliveryRow.channel == WebChannel.name, DeliveryRow.scheduled_at > utcnow())))
+    if waiting:
+        query = query.where(VersionRow.version.not_in(waiting))
     return int(session.scalar(query) or 0)
 
 
@@ -105,21 +110,26 @@ class Facets:
     total: int
 
 
+def facet_counts(session: Session, column: Any) -> list[tuple[str, int]]:
+    """Published records per value of ``column``, most first: read from the (state, column, record_id) index
+    alone (``hub.store.models``), the few groups sorted here rather than by the database."""
+    q = (select(column, func.count(func.distinct(VersionRow.record_id)))
+         .where(VersionRow.state == PUBLISHED, column.is_not(None)).group_by(column))
+    return sorted(((str(k), int(n)) for k, n in session.execute(q)), key=lambda kv: (-kv[1], kv[0]))
+
+
 def facets(session: Session) -> Facets:
     """Counts of published records per facet, computed in the database (GROUP BY, distinct records)."""
     base = select(func.count(func.distinct(VersionRow.record_id))).where(VersionRow.state == PUBLISHED)
 
     def counts(column: Any) -> list[tuple[str, int]]:
-        q = (select(column, func.count(func.distinct(VersionRow.record_id)))
-             .where(VersionRow.state == PUBLISHED, column.is_not(None)).group_by(column)
-             .order_by(func.count(func.distinct(VersionRow.record_id)).desc(), column))
-        return [(str(k), int(n)) for k, n in session.execute(q)]
+        return facet_counts(session, column)
 
     items: dict[str, list[tuple[str, int]]] = {}
     q = (select(VersionRow.domain, VersionRow.item, func.count(func.distinct(VersionRow.record_id)))
          .where(VersionRow.state == PUBLISHED, VersionRow.domain.is_not(None), VersionRow.item.is_not(None))
-         .group_by(VersionRow.domain, VersionRow.item).order_by(VersionRow.domain, VersionRow.item))
-    for domain, item, n in session.execute(q):
+         .group_by(VersionRow.domain, VersionRow.item))
+    for domain, item, n in sorted(session.execute(q).tuples(), key=lambda r: (r[0], r[1])):
         items.setdefault(str(domain), []).append((str(item), int(n)))
     order = {s.value: i for i, s in enumerate(Stage)}
     return Facets(
