@@ -181,6 +181,14 @@ def transition(
     if getattr(result, "rowcount", 1) != 1:
         raise WorkflowError(f"cannot {name} {_label(row)}: someone changed it meanwhile; reload and retry")
     session.refresh(row, ["state"])
+    if t.target in (State.PUBLISHED, State.WITHDRAWN):
+        # the portal's search follows in the same transaction: a citizen's search never builds the index
+        from hub.web import search
+
+        if t.target is State.PUBLISHED:
+            search.index_version(session, row)
+        else:
+            search.unindex(session, [row.version])
     session.add(
         WorkflowEventRow(
             version=row.version,
