@@ -104,7 +104,7 @@ Index("ix_versions_listing", VersionRow.state, _LISTED_AT, VersionRow.created_at
 for _facet in ("stage", "domain", "level"):
     Index(f"ix_versions_listing_{_facet}", VersionRow.state, getattr(VersionRow, _facet), _LISTED_AT,
           VersionRow.created_at, VersionRow.version)
-for _facet in ("stage", "domain", "level", "region"):
+for _facet in ("stage", "level", "region"):  # domain: ix_versions_count_item's prefix
     Index(f"ix_versions_count_{_facet}", VersionRow.state, getattr(VersionRow, _facet), VersionRow.record_id)
 Index("ix_versions_count_item", VersionRow.state, VersionRow.domain, VersionRow.item, VersionRow.record_id)
 Index("ix_versions_count", VersionRow.state, VersionRow.record_id)
