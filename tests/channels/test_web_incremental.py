@@ -115,3 +115,42 @@ def test_a_correction_moves_the_record_to_the_top_and_rewrites_the_archive_pages
     assert index.index("第000号公开信息（更正）") < index.index("第020号")
     archive = (site() / "archive/1.html").read_text("utf-8")
     assert "第000号" not in archive and "第001号" in archive and "第020号" in archive
+
+
+def withdraw_record(web: WebChannel, record_id: str) -> None:
+    """Mark the record's version withdrawn as the workflow does and run the web channel's withdrawal step."""
+    from hub.deliverables import Receipt
+    from hub.store.models import DeliveryRow, WorkflowEventRow
+    from hub.timeutil import utcnow
+
+    now = utcnow()
+    key = f"withdraw-{record_id}"
+    with session_scope() as s:
+        version = s.query(VersionRow).filter(VersionRow.record_id == record_id).one().version
+        s.execute(update(VersionRow).where(VersionRow.version == version).values(state="withdrawn"))
+        s.add(WorkflowEventRow(version=version, from_state="published", to_state="withdrawn", actor="office",
+                               comment="数据有误", at=now))
+        s.add(DeliveryRow(record_id=record_id, version=version, channel="web", target="portal",
+                          idempotency_key=key, state="queued", purpose="withdraw", created_at=now, updated_at=now))
+    receipt = Receipt(provider_ref=f"records/{record_id}/index.html", accepted_at=now, confirmed=True, raw={})
+    web.withdraw(receipt, TARGET, key)
+
+
+def test_a_withdrawal_removes_the_page_shifts_the_archive_and_leaves_a_tombstone_in_the_feed(web: WebChannel) -> None:
+    publish_n(web, PAGE_SIZE + 1)
+    assert "第005号" in (site() / "archive/1.html").read_text("utf-8")
+    withdraw_record(web, "hanyin-inc-005")
+    assert not (site() / "records" / "hanyin-inc-005").exists()
+    assert "第005号" not in (site() / "index.html").read_text("utf-8")
+    archive = (site() / "archive/1.html").read_text("utf-8")  # the 20 left make one full block: it shifted
+    assert "第005号" not in archive and "第020号" in archive
+    feed = (site() / "feed.xml").read_text("utf-8")
+    assert '<at:deleted-entry ref="http://' in feed and "/records/hanyin-inc-005" in feed
+
+
+def test_an_archive_page_a_listing_no_longer_fills_is_removed(web: WebChannel) -> None:
+    publish_n(web, PAGE_SIZE)
+    assert (site() / "archive/1.html").is_file() and (site() / "domain/财政预决算/1.html").is_file()
+    withdraw_record(web, "hanyin-inc-003")
+    assert not (site() / "archive/1.html").exists() and not (site() / "domain/财政预决算/1.html").exists()
+    assert (site() / "domain/财政预决算.html").is_file()
