@@ -151,17 +151,22 @@ class WebChannel(ChannelBase):
         with scope(self._sessions) as s:
             if s.scalar(select(VersionRow.state).where(VersionRow.version == rendition.version)) != "published":
                 return None
+            facets = _counts(s)
+            exact = not queries.scheduled_versions(s)  # facet counts include versions waiting for 定时; listings not
             for listing in listings_of(entry):
                 def rows(limit: int, f: str | None = listing.field, v: str | None = listing.value) -> list[str]:
                     return [r.version for r in queries.published(s, limit=limit, stage=v if f == "stage" else None,
                                                                  domain=v if f == "domain" else None,
                                                                  level=v if f == "level" else None)]
 
-                total = queries.count_published(s, stage=listing.value if listing.field == "stage" else None,
-                                                domain=listing.value if listing.field == "domain" else None,
-                                                level=listing.value if listing.field == "level" else None)
+                if listing.field is not None and exact:  # the facet count is this listing's size
+                    total = facets[listing.field].get(listing.value or "", 0)
+                else:
+                    total = queries.count_published(s, stage=listing.value if listing.field == "stage" else None,
+                                                    domain=listing.value if listing.field == "domain" else None,
+                                                    level=listing.value if listing.field == "level" else None)
                 newest = _entries_of(s, rows(PAGE_SIZE))
-                counts = _counts(s) if listing is INDEX else None
+                counts = facets if listing is INDEX else None
                 at = next((i for i, e in enumerate(newest) if e.record_id == entry.record_id), None)
                 if at is None or at > (total - 1) % PAGE_SIZE:  # it lands among full archive pages
                     everything = _entries_of(s, rows(10**9))

@@ -52,14 +52,19 @@ def _filtered(query: Any, filters: dict[str, str | None]) -> Any:
     return query
 
 
+def scheduled_versions(session: Session) -> list[str]:
+    """Versions whose portal page waits for its 定时 time (a queued web delivery scheduled later): few."""
+    return list(session.scalars(select(DeliveryRow.version).where(
+        DeliveryRow.state == "queued", DeliveryRow.channel == WebChannel.name, DeliveryRow.scheduled_at > utcnow())))
+
+
 def count_published(session: Session, *, stage: str | None = None, domain: str | None = None,
                     level: str | None = None) -> int:
     """How many records ``published`` lists with these filters (distinct records, counted by the database)."""
     query = _filtered(select(func.count(func.distinct(VersionRow.record_id))).where(VersionRow.state == PUBLISHED),
                       {"stage": stage, "domain": domain, "level": level})
     # the few versions waiting for their 定时 time, instead of a lookup per published row (index only)
-    waiting = list(session.scalars(select(DeliveryRow.version).where(
-        DeliveryRow.state == "queued", DeliveryRow.channel == WebChannel.name, DeliveryRow.scheduled_at > utcnow())))
+    waiting = scheduled_versions(session)
     if waiting:
         query = query.where(VersionRow.version.not_in(waiting))
     return int(session.scalar(query) or 0)
