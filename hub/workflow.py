@@ -182,11 +182,12 @@ def transition(
         raise WorkflowError(f"cannot {name} {_label(row)}: someone changed it meanwhile; reload and retry")
     session.refresh(row, ["state"])
     if t.target in (State.PUBLISHED, State.WITHDRAWN):
-        # the portal's search follows in the same transaction: a citizen's search never builds the index
+        # the portal's search follows the workflow, never a citizen's request: indexed when this commits,
+        # dropped in this transaction
         from hub.web import search
 
         if t.target is State.PUBLISHED:
-            search.index_version(session, row)
+            search.index_after_commit(session, row.version)
         else:
             search.unindex(session, [row.version])
     session.add(

@@ -14,8 +14,9 @@ Neither the FTS5 virtual table nor an expression GIN index can be declared in
 the SQLAlchemy models, so ``ensure_index`` creates them with ``IF NOT EXISTS``
 at start-up (and lazily before the first write): idempotent, safe to run from
 every process. The index is derived data kept current by the workflow itself:
-``index_version`` in the publish transition's transaction and ``unindex`` in the
-withdrawal's (``hub.workflow.transition``), so a citizen's search never builds
+``index_after_commit`` (the publish transition's version is segmented and indexed
+right after its transaction commits, outside SQLite's write lock) and ``unindex`` in
+the withdrawal's own transaction (``hub.workflow.transition``), so a citizen's search never builds
 anything (issue 19: the first search after publishing 1,000 records took 12 s).
 ``sync`` catches an index up with what is published (a database from before this,
 or rows written around the workflow) and is never called from a request.
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jieba
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, delete, event, select, text
 from sqlalchemy.orm import Session
 
 from hub.record import Record
@@ -106,22 +107,62 @@ def document_text(record: Record) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def index_version(session: Session, row: VersionRow) -> bool:
-    """Add one version to the index (the publish transition calls it); False when it is there already."""
+_PENDING = "hub.search.pending"
+
+
+def index_after_commit(session: Session, version: str) -> None:
+    """Index ``version`` right after ``session`` commits (the publish transition calls it).
+
+    After, not inside: segmenting a long document (and loading jieba's dictionary, ≈1 s, the first
+    time in a process) inside the publishing transaction would hold SQLite's write lock meanwhile.
+    """
+    session.info.setdefault(_PENDING, set()).add(version)
+
+
+@event.listens_for(Session, "after_commit")
+def _index_pending(session: Session) -> None:
+    pending: set[str] = session.info.pop(_PENDING, set())
+    if not pending:
+        return
+    try:
+        rows: list[tuple[str, str, Record]] = []
+        from hub.store.repo import record_of
+
+        with Session(bind=session.get_bind()) as reader:
+            for version in sorted(pending):
+                row = reader.get(VersionRow, version)
+                if row is not None and row.state == "published":
+                    rows.append((row.version, row.record_id, record_of(row)))
+        docs = [(v, rid, r.title, " ".join(segment(document_text(r))), " ".join(segment(r.title)))
+                for v, rid, r in rows]  # segmented before the write transaction starts
+        with Session(bind=session.get_bind()) as writer, writer.begin():
+            for version, record_id, title, tokens, title_tokens in docs:
+                _write_doc(writer, version, record_id, title, tokens, title_tokens)
+    except Exception:  # the publish is committed; ``sync`` catches the index up later
+        log.exception("search: indexing %d published version(s) after commit failed", len(pending))
+
+
+def _write_doc(session: Session, version: str, record_id: str, title: str, tokens: str, title_tokens: str) -> bool:
     _ensure_in(session)
+    if session.get(SearchDocRow, version) is not None:
+        return False
+    session.add(SearchDocRow(version=version, record_id=record_id, title=title, tokens=tokens, updated_at=utcnow()))
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("INSERT INTO search_fts(version, title, tokens) VALUES (:v, :t, :b)"),
+                        {"v": version, "t": title_tokens, "b": tokens})
+    session.flush()
+    return True
+
+
+def index_version(session: Session, row: VersionRow) -> bool:
+    """Add one version to the index in ``session``'s transaction (``sync``); False when it is there already."""
     if session.get(SearchDocRow, row.version) is not None:
         return False
     from hub.store.repo import record_of
 
     record = record_of(row)
-    tokens = " ".join(segment(document_text(record)))
-    session.add(SearchDocRow(version=row.version, record_id=row.record_id, title=row.title, tokens=tokens,
-                             updated_at=utcnow()))
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("INSERT INTO search_fts(version, title, tokens) VALUES (:v, :t, :b)"),
-                        {"v": row.version, "t": " ".join(segment(record.title)), "b": tokens})
-    session.flush()
-    return True
+    return _write_doc(session, row.version, row.record_id, row.title, " ".join(segment(document_text(record))),
+                      " ".join(segment(record.title)))
 
 
 def unindex(session: Session, versions: set[str] | list[str]) -> None:
