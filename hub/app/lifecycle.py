@@ -12,6 +12,7 @@ follow through the ledger.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -101,16 +102,8 @@ def withdraw(ref: str, *, actor: Actor, reason: str, via: str = "cli") -> Withdr
             if existing is not None:
                 ids.append(existing)
                 continue
-            step = DeliveryRow(record_id=origin.record_id, version=origin.version, channel=origin.channel,
-                               target=origin.target, idempotency_key=key, state="queued", attempts=0,
-                               redeliveries=0, next_attempt_at=now, not_after=None, needs_attention=False,
-                               created_at=now, updated_at=now, hinted_at=now, purpose="withdraw",
-                               origin_id=origin.id)
-            s.add(step)
-            s.flush()
-            ledger.created_event(s, step, actor=f"user:{name}", now=now,
-                                 message=f"withdraw delivery {origin.id}: {reason}")
-            ids.append(step.id)
+            ids.append(_step(s, origin, version=origin.version, key=key, purpose="withdraw", not_after=None,
+                             now=now, actor=f"user:{name}", message=f"withdraw delivery {origin.id}: {reason}"))
         result = Withdrawal(row.record_id, row.version, ids, cancelled)
     wake(ids)
     return result
@@ -151,6 +144,21 @@ def version_diff(s: Session, row: VersionRow) -> list[str]:
     a, b = record_lines(record_of(old)), record_lines(record_of(row))
     return list(difflib.unified_diff(a, b, fromfile=f"已发布 {old.version[:12]}", tofile=f"本版本 {row.version[:12]}",
                                      lineterm="", n=1))
+
+
+def _step(s: Session, origin: DeliveryRow, *, version: str, key: str, purpose: str, not_after: datetime | None,
+          now: datetime, actor: str, message: str) -> int:
+    """A queued ledger row that corrects or undoes ``origin`` (same channel and target), with its event; its id."""
+    from hub.queue import ledger
+
+    step = DeliveryRow(record_id=origin.record_id, version=version, channel=origin.channel, target=origin.target,
+                       idempotency_key=key, state="queued", attempts=0, redeliveries=0, next_attempt_at=now,
+                       not_after=not_after, needs_attention=False, created_at=now, updated_at=now, hinted_at=now,
+                       purpose=purpose, origin_id=origin.id)
+    s.add(step)
+    s.flush()
+    ledger.created_event(s, step, actor=actor, now=now, message=message)
+    return int(step.id)
 
 
 def correct(ref: str, *, actor: Actor, material: bool = False, via: str = "cli") -> Correction:
@@ -201,30 +209,16 @@ def correct(ref: str, *, actor: Actor, material: bool = False, via: str = "cli")
                 continue  # a notice to people again: only for a material change
             key = ledger.idempotency_key(row.record_id, row.version, origin.channel, origin.target)
             if s.scalar(select(DeliveryRow.id).where(DeliveryRow.idempotency_key == key)) is None:
-                step = DeliveryRow(record_id=row.record_id, version=row.version, channel=origin.channel,
-                                   target=origin.target, idempotency_key=key, state="queued", attempts=0,
-                                   redeliveries=0, next_attempt_at=now, not_after=_not_after(origin.channel, now),
-                                   needs_attention=False, created_at=now, updated_at=now, hinted_at=now,
-                                   purpose="correct", origin_id=origin.id)
-                s.add(step)
-                s.flush()
-                ledger.created_event(s, step, actor=f"user:{name}", now=now,
-                                     message=f"correct delivery {origin.id} with version {row.version[:12]}")
-                ids.append(step.id)
+                ids.append(_step(s, origin, version=row.version, key=key, purpose="correct",
+                                 not_after=_not_after(origin.channel, now), now=now, actor=f"user:{name}",
+                                 message=f"correct delivery {origin.id} with version {row.version[:12]}"))
             if replaces:
                 tkey = ledger.idempotency_key(origin.record_id, origin.version, origin.channel, origin.target,
                                               "withdraw", str(origin.id))
                 if s.scalar(select(DeliveryRow.id).where(DeliveryRow.idempotency_key == tkey)) is None:
-                    down = DeliveryRow(record_id=origin.record_id, version=origin.version, channel=origin.channel,
-                                       target=origin.target, idempotency_key=tkey, state="queued", attempts=0,
-                                       redeliveries=0, next_attempt_at=now, not_after=None, needs_attention=False,
-                                       created_at=now, updated_at=now, hinted_at=now, purpose="withdraw",
-                                       origin_id=origin.id)
-                    s.add(down)
-                    s.flush()
-                    ledger.created_event(s, down, actor=f"user:{name}", now=now,
-                                         message=f"take down delivery {origin.id}: replaced by {row.version[:12]}")
-                    takedowns.append(down.id)
+                    takedowns.append(_step(s, origin, version=origin.version, key=tkey, purpose="withdraw",
+                                           not_after=None, now=now, actor=f"user:{name}",
+                                           message=f"take down delivery {origin.id}: replaced by {row.version[:12]}"))
         result = Correction(row.record_id, old.version, row.version, ids, takedowns)
     wake(ids + takedowns)
     return result

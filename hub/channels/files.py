@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from hub.deliverables import sha256_file
@@ -63,3 +65,32 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
 
 def same_file(path: Path, sha256: str) -> bool:
     return path.is_file() and sha256_file(path) == sha256
+
+
+def replace_folder(folder: Path, files: dict[str, Path], manifest: tuple[str, bytes], *,
+                   missing: Callable[[str], Exception]) -> None:
+    """Make ``folder`` hold exactly ``files`` (name → source) and the manifest, swapped in whole.
+
+    The files are copied into a temp folder beside it, then the old folder is moved aside and
+    the new one renamed into place: a reader (the TV station, a village screen) never sees a
+    half-written package. ``missing(name)`` is raised when a source file is gone; ``OSError``
+    propagates for the caller to classify.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+    try:
+        for name, source in files.items():
+            if not source.is_file():
+                raise missing(name)
+            shutil.copyfile(source, tmp / name)
+        (tmp / manifest[0]).write_bytes(manifest[1])
+        if folder.exists():  # replace by id: move the old one aside, then swap
+            old = folder.with_name(f".old-{folder.name}-{os.getpid()}")
+            os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -33,7 +33,6 @@ import hmac
 import json
 import os
 import shutil
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -45,7 +44,7 @@ from pydantic import Field
 from hub.channels.accounts import typed
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
 from hub.channels.boundary import typed_errors
-from hub.channels.files import safe_id, same_file
+from hub.channels.files import replace_folder, safe_id, same_file
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig, get_config, secret_from_env
 from hub.deliverables import DeliveryStatus, Receipt, Rendition, Target
@@ -145,24 +144,9 @@ class ScreenChannel(ChannelBase):
         if existing is not None and existing["files"] == manifest["files"] and _complete(folder, existing):
             return self._receipt(item, reused=True)
         try:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
-            try:
-                for n, artifact in files.items():
-                    if not artifact.path.is_file():
-                        raise Permanent(f"{NAME}: {n} is missing from the artifact store")
-                    shutil.copyfile(artifact.path, tmp / n)
-                (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
-                if folder.exists():  # replace by id: the playlist never shows a half item
-                    old = folder.with_name(f".old-{item}-{os.getpid()}")
-                    os.replace(folder, old)
-                    os.replace(tmp, folder)
-                    shutil.rmtree(old, ignore_errors=True)
-                else:
-                    os.replace(tmp, folder)
-            finally:
-                if tmp.exists():
-                    shutil.rmtree(tmp, ignore_errors=True)
+            replace_folder(folder, {n: a.path for n, a in files.items()},
+                           (MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8")),
+                           missing=lambda n: Permanent(f"{NAME}: {n} is missing from the artifact store"))
         except OSError as exc:
             raise Retryable(f"{NAME}: cannot write the playlist area ({type(exc).__name__})") from None
         return self._receipt(item, reused=False)

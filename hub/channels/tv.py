@@ -16,9 +16,7 @@ and returns the file to serve. ``status`` is DELIVERED once that row exists.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
 from hub.channels.boundary import typed_errors
-from hub.channels.files import safe_id, same_file
+from hub.channels.files import replace_folder, safe_id, same_file
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig
 from hub.deliverables import DeliveryStatus, Receipt, Rendition, Target, sha256_file
@@ -151,24 +149,10 @@ class TvChannel(ChannelBase):
         if existing is not None and existing.get("files") == manifest["files"] and _complete(folder, existing):
             return self._receipt(ref, folder, reused=True)
         try:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
-            try:
-                for name, artifact in plan.items():
-                    if not artifact.path.is_file():
-                        raise Permanent(f"tv: the package file {name} is missing from the artifact store")
-                    shutil.copyfile(artifact.path, tmp / name)
-                (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
-                if folder.exists():  # replace by id: move the old one aside, then swap
-                    old = folder.with_name(f".old-{ref}-{os.getpid()}")
-                    os.replace(folder, old)
-                    os.replace(tmp, folder)
-                    shutil.rmtree(old, ignore_errors=True)
-                else:
-                    os.replace(tmp, folder)
-            finally:
-                if tmp.exists():
-                    shutil.rmtree(tmp, ignore_errors=True)
+            replace_folder(folder, {name: a.path for name, a in plan.items()},
+                           (MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")),
+                           missing=lambda name: Permanent(f"tv: the package file {name} is missing from the "
+                                                          "artifact store"))
         except OSError as exc:
             raise Retryable(f"tv: cannot write the pickup area ({type(exc).__name__})") from None
         return self._receipt(ref, folder, reused=False)
