@@ -256,6 +256,18 @@ def add_user(
     return user
 
 
+def demo_password() -> str:
+    """The demo accounts' password: ``HUB_DEMO_PASSWORD`` when set, else a random one made now.
+
+    Never a literal in the code or the README: a demo database copied to a server would
+    otherwise open with a published password. ``hub demo`` and ``hub serve --seed-demo`` print it.
+    """
+    import os
+    import secrets
+
+    return os.environ.get("HUB_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+
+
 def seed_demo_users(session: Session, password: str) -> list[UserRow]:
     """The demo accounts author, reviewer, office, admin and station (idempotent).
 

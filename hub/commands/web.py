@@ -7,8 +7,6 @@ console delivers without any other service.
 
 from __future__ import annotations
 
-import os
-
 import typer
 
 from hub.cli import app, clean_errors
@@ -20,12 +18,10 @@ def seed_demo() -> str | None:
     The password is ``HUB_DEMO_PASSWORD`` when set, else a random one made now: a server started
     with ``--seed-demo`` must not open with a password printed in the README.
     """
-    import secrets
-
     from hub import auth
     from hub.store.db import session_scope
 
-    password = os.environ.get("HUB_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+    password = auth.demo_password()
     with session_scope() as s:
         missing = [r for r in auth.PERSON_ROLES if auth.get_user(s, r.value) is None]
         auth.seed_demo_users(s, password)

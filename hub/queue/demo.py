@@ -30,7 +30,6 @@ from hub.queue.states import State
 from hub.settings import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "samples" / "hanyin-2017-168-wugongkai.txt"
-DEMO_PASSWORD_DEFAULT = "hanyin-demo-2017"  # noqa: S105 - the documented demo password (same as hub serve)
 #: demo subscribers: a reserved-looking test range, never real citizens
 DEMO_NUMBERS = tuple(f"+86138001380{i:02d}" for i in range(1, 6))
 
@@ -198,11 +197,13 @@ def _lifecycle(version: str, ids: list[int], timeout: float, echo: Echo) -> list
 
 def _prepare(sample: Path, echo: Echo) -> tuple[str, str]:
     """Accounts, the sample stored and approved, demo subscribers; returns (password, version)."""
-    password = os.environ.get("HUB_DEMO_PASSWORD") or DEMO_PASSWORD_DEFAULT
+    from hub.auth import demo_password
+
+    password = demo_password()
     return password, _prepare_record(sample, echo=echo, password=password)
 
 
-def _prepare_record(sample: Path, *, echo: Echo, password: str = DEMO_PASSWORD_DEFAULT,
+def _prepare_record(sample: Path, *, echo: Echo, password: str,
                     kinds: tuple[str, ...] | None = None) -> str:
     """Demo accounts, ``sample`` stored, submitted and approved, demo subscribers, renditions; the version.
 

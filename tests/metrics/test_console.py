@@ -27,9 +27,9 @@ pytestmark = pytest.mark.slow
 def test_the_deliveries_tab_the_county_overview_and_the_report_show_the_collected_figures(
         published: str, sandbox: Any) -> None:
     from openpyxl import load_workbook
+    from sandbox_world import DEMO_PASSWORD as DEMO_PASSWORD_DEFAULT
     from web_helpers import sign_in
 
-    from hub.queue.demo import DEMO_PASSWORD_DEFAULT
     from hub.web.app import create_app
 
     with warnings.catch_warnings():

@@ -50,11 +50,15 @@ def fast_config(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return dst
 
 
+#: the demo accounts' password in these tests (``hub demo`` makes a random one unless HUB_DEMO_PASSWORD is set)
+DEMO_PASSWORD = "sandbox-world-demo"
+
+
 def approved_sample(kinds: tuple[str, ...] = ("web", "wechat", "weibo", "sms", "print")) -> str:
     """The sample stored, submitted, approved and rendered; returns its version."""
     from hub.queue.demo import SAMPLE, _prepare_record
 
-    return _prepare_record(SAMPLE, kinds=kinds, echo=lambda _m: None)
+    return _prepare_record(SAMPLE, kinds=kinds, echo=lambda _m: None, password=DEMO_PASSWORD)
 
 
 class Clock:
