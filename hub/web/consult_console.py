@@ -7,11 +7,13 @@ CLI and the console enforce one rule. Refusals come back as the page's error lin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from hub import auth
 from hub.auth import Action
@@ -96,56 +98,46 @@ def answer(request: Request, consultation_id: int, text: str = Form("", max_leng
     return _back(consultation_id, f"已答复。{note}")
 
 
-@route("POST", "/consult/{consultation_id}/ask", Action.RECORD_EDIT)
-def ask_back(request: Request, consultation_id: int, text: str = Form("", max_length=20000)) -> Response:
+def _act(consultation_id: int, act: Callable[[Session], object], done: str) -> Response:
+    """Run one staff action in its own transaction; back to the question saying what happened, or why not."""
     try:
         with session_scope() as s:
-            answers.ask_back(s, consultation_id, _user(request), text)
+            act(s)
     except HubError as exc:
         return _back(consultation_id, str(exc), error=True)
-    return _back(consultation_id, "已追问，群众可在查询链接中回复。")
+    return _back(consultation_id, done)
+
+
+@route("POST", "/consult/{consultation_id}/ask", Action.RECORD_EDIT)
+def ask_back(request: Request, consultation_id: int, text: str = Form("", max_length=20000)) -> Response:
+    return _act(consultation_id, lambda s: answers.ask_back(s, consultation_id, _user(request), text),
+                "已追问，群众可在查询链接中回复。")
 
 
 @route("POST", "/consult/{consultation_id}/reassign", Action.RECORD_URGE)
 def reassign(request: Request, consultation_id: int, department: str = Form("", max_length=200)) -> Response:
-    try:
-        with session_scope() as s:
-            answers.reassign(s, consultation_id, _user(request), department)
-    except HubError as exc:
-        return _back(consultation_id, str(exc), error=True)
-    return _back(consultation_id, f"已改派至 {department}。")
+    return _act(consultation_id, lambda s: answers.reassign(s, consultation_id, _user(request), department),
+                f"已改派至 {department}。")
 
 
 @route("POST", "/consult/{consultation_id}/propose", Action.RECORD_EDIT)
 def propose(request: Request, consultation_id: int, title: str = Form("", max_length=400),
             question: str = Form("", max_length=20000), answer_text: str = Form("", max_length=20000)) -> Response:
-    try:
-        with session_scope() as s:
-            publication.propose(s, consultation_id, _user(request), title=title or None, question=question or None,
-                                answer=answer_text or None)
-    except HubError as exc:
-        return _back(consultation_id, str(exc), error=True)
-    return _back(consultation_id, "已提请公开，待审核人审核。")
+    return _act(consultation_id, lambda s: publication.propose(
+        s, consultation_id, _user(request), title=title or None, question=question or None,
+        answer=answer_text or None), "已提请公开，待审核人审核。")
 
 
 @route("POST", "/consult/{consultation_id}/approve", Action.RECORD_APPROVE)
 def approve(request: Request, consultation_id: int) -> Response:
-    try:
-        with session_scope() as s:
-            publication.approve(s, consultation_id, _user(request))
-    except HubError as exc:
-        return _back(consultation_id, str(exc), error=True)
-    return _back(consultation_id, "已审核公开，门户网站“咨询答复选登”可见。")
+    return _act(consultation_id, lambda s: publication.approve(s, consultation_id, _user(request)),
+                "已审核公开，门户网站“咨询答复选登”可见。")
 
 
 @route("POST", "/consult/{consultation_id}/reject", Action.RECORD_REJECT)
 def reject(request: Request, consultation_id: int, reason: str = Form("", max_length=2000)) -> Response:
-    try:
-        with session_scope() as s:
-            publication.reject(s, consultation_id, _user(request), reason)
-    except HubError as exc:
-        return _back(consultation_id, str(exc), error=True)
-    return _back(consultation_id, "已退回公开申请。")
+    return _act(consultation_id, lambda s: publication.reject(s, consultation_id, _user(request), reason),
+                "已退回公开申请。")
 
 
 def due_context(user: UserRow | None) -> dict[str, Any]:
