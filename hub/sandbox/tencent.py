@@ -383,31 +383,24 @@ def _callback_item(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _post_callback(url: str, reports: list[dict[str, Any]], delay: float) -> None:
-    """POST the reports to the hub's callback URL from a short-lived thread (loopback only, one try)."""
-    body = json.dumps([_callback_item(r) for r in reports], ensure_ascii=False).encode("utf-8")
-
-    def post() -> None:
-        if delay:
-            time.sleep(delay)
-        request = urllib.request.Request(url, data=body, method="POST",  # noqa: S310 - loopback hub URL
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - loopback hub URL
-                resp.read()
-        except OSError:
-            pass  # the real service gives up after its retries too; the pull queue still has nothing (F12)
-
-    threading.Thread(target=post, name="tencent-callback", daemon=True).start()
+    """POST the reports to the hub's callback URL (the documented report array; see ``_post_json``)."""
+    _post_json(url, [_callback_item(r) for r in reports], delay=delay, name="tencent-callback")
 
 
-def pull_status(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
-    """Due reports of the app, each handed out once (the real API is a queue)."""
+def _pull_limit(params: dict[str, Any]) -> int:
+    """``Limit`` of a pull call (1–100), refused as the real API refuses it."""
     try:
         limit = int(params.get("Limit", 0))
     except (TypeError, ValueError):
         limit = 0
     if not 1 <= limit <= 100:
         raise ApiError("InvalidParameterValue.LimitVerifyFail", "Limit must be between 1 and 100.")
+    return limit
+
+
+def pull_status(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
+    """Due reports of the app, each handed out once (the real API is a queue)."""
+    limit = _pull_limit(params)
     app_id = str(params.get("SmsSdkAppId") or "")
     now = time.time()
     with sandbox.lock:
@@ -507,29 +500,30 @@ def inject_reply(req: SandboxRequest, sandbox: Sandbox) -> SandboxResponse:
     return SandboxResponse.json({"queued": True})
 
 
-def _post_json(url: str, obj: Any) -> None:
+def _post_json(url: str, obj: Any, *, delay: float = 0.0, name: str = "tencent-reply-callback") -> None:
+    """POST ``obj`` as JSON to a hub callback URL from a short-lived thread: loopback only, one try.
+
+    The real service gives up after its retries too; the pull queue is the fallback (F12).
+    """
     body = json.dumps(obj, ensure_ascii=False).encode("utf-8")
 
     def post() -> None:
+        if delay:
+            time.sleep(delay)
         request = urllib.request.Request(url, data=body, method="POST",  # noqa: S310 - loopback hub URL
                                          headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - loopback hub URL
                 resp.read()
         except OSError:
-            pass  # one try, as the real service's callbacks; the pull queue still has it
+            pass
 
-    threading.Thread(target=post, name="tencent-reply-callback", daemon=True).start()
+    threading.Thread(target=post, name=name, daemon=True).start()
 
 
 def pull_replies(params: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
     """``PullSmsReplyStatus``: queued replies of the app, each handed out once (the real API is a queue)."""
-    try:
-        limit = int(params.get("Limit", 0))
-    except (TypeError, ValueError):
-        limit = 0
-    if not 1 <= limit <= 100:
-        raise ApiError("InvalidParameterValue.LimitVerifyFail", "Limit must be between 1 and 100.")
+    limit = _pull_limit(params)
     app_id = str(params.get("SmsSdkAppId") or "")
     with sandbox.lock:
         state = sandbox.vendor("tencent")
