@@ -6,8 +6,6 @@ builds it) and the sandbox's fake screens pull from it over HTTP.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,9 +42,8 @@ def free_port() -> int:
 @pytest.fixture
 def live_hub(sandbox_secrets: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The hub's web app on a random loopback port (what a screen in a square talks to)."""
-    import uvicorn
-
     from hub.store.db import get_engine
+    from hub.testing.serve import serving
     from hub.web.app import create_app
 
     port = free_port()
@@ -54,19 +51,8 @@ def live_hub(sandbox_secrets: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("HUB_PUBLIC_URL", url)
     clear_caches()
     get_engine()
-    server = uvicorn.Server(uvicorn.Config(create_app(warm_search=False), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, name="hub-serve", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "hub serve did not start"
-        time.sleep(0.05)
-    try:
+    with serving(create_app(warm_search=False), port):
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def video_rendition(record_id: str = "wuyi-2026-001", version: str = VERSION, payload: bytes = b"frames") -> Rendition:

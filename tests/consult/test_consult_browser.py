@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,11 +35,10 @@ PHONE = {"width": 390, "height": 844}
 def live(sandbox: Any, phone_key: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     import socket
 
-    import uvicorn
-
     from hub import auth
     from hub.store.db import session_scope
     from hub.testing.caches import clear_caches
+    from hub.testing.serve import serving
     from hub.web.app import create_app
 
     if not Path(CHROMIUM).exists():
@@ -57,19 +54,8 @@ def live(sandbox: Any, phone_key: None, monkeypatch: pytest.MonkeyPatch) -> Iter
     with session_scope() as s:
         auth.add_user(s, "author", "author", DEPT, PASSWORD)
         auth.add_user(s, "reviewer", "reviewer", DEPT, PASSWORD)
-    server = uvicorn.Server(uvicorn.Config(create_app(warm_search=False), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, name="hub-serve", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the web app did not start"
-        time.sleep(0.05)
-    try:
+    with serving(create_app(warm_search=False), port):
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 @pytest.fixture

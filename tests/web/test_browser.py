@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,7 +54,6 @@ def _config_without_quiet_hours(tmp: Path) -> Path:
 @pytest.fixture
 def live_hub(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """``hub serve`` in a thread: uvicorn on a random loopback port with the embedded worker."""
-    import uvicorn
     from web_helpers import clear_caches, free_port
 
     from hub.channels import subscribers
@@ -63,6 +61,7 @@ def live_hub(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     from hub.commands.web import seed_demo
     from hub.queue.runtime import start_embedded_worker
     from hub.store.db import get_engine, session_scope
+    from hub.testing.serve import serving
     from hub.web.app import create_app
 
     if not Path(CHROMIUM).exists():
@@ -82,18 +81,10 @@ def live_hub(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         for i in range(1, 4):
             subscribers.upsert(s, f"+86138001380{i:02d}", level="county")
     worker = start_embedded_worker(threads=4)
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="hub-serve", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "hub serve did not start"
-        time.sleep(0.05)
     try:
-        yield url
+        with serving(create_app(), port):
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         worker.stop()
 
 
