@@ -15,7 +15,7 @@ import secrets
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -65,7 +65,8 @@ def count_view(session: Session, *, record_id: str, version: str, address: str |
 
 def views(session: Session, version: str) -> int:
     """How many visitor-days a version has (for tests and the console)."""
-    return len(session.scalars(select(PageViewRow.id).where(PageViewRow.version == version)).all())
+    return int(session.scalar(select(func.count()).select_from(PageViewRow).where(PageViewRow.version == version))
+               or 0)
 
 
 __all__ = ["BOT_MARKERS", "count_view", "is_bot", "views", "visitor"]
