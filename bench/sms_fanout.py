@@ -1,6 +1,7 @@
 """SMS fan-out benchmark: N subscribers → the sandbox's SendSms in batches of 200, per-number results recorded.
 
     .venv/bin/python bench/sms_fanout.py [--subscribers 100000] [--latency-ms 50] [--concurrency 16]
+                                         [--stored-as aes-gcm|fernet]
 
 Runs in a temporary hub home (SQLite) against the sandbox in its own process
 with the given latency per API call. Prints the hub's send time, recipients/s,
@@ -9,6 +10,8 @@ same run the floor: bare SDK calls of 200 numbers at the same concurrency with
 no database and no decryption, through the same SDK entry point as the hub
 (``SmsClient.call_json("SendSms", …)``), ratio = hub / bare. The last line is the
 issue-5 target (100,000 in ≤ 10 s, ≥ 10,000/s, memory flat) against this run.
+``--stored-as fernet`` seeds the numbers as Fernet tokens, the format written before
+AES-GCM (issue 16): the fan-out of a database not yet rotated.
 The sandbox shares the machine's cores with the hub, as a real API would not.
 Not a test: numbers only.
 """
@@ -73,6 +76,8 @@ def main() -> None:
     ap.add_argument("--subscribers", type=int, default=100_000)
     ap.add_argument("--latency-ms", type=int, default=50)
     ap.add_argument("--concurrency", type=int, default=16)  # as config/channels.toml
+    # numbers as the hub stored them before AES-GCM (Fernet tokens): the fan-out before `hub phone-key rotate`
+    ap.add_argument("--stored-as", choices=("aes-gcm", "fernet"), default="aes-gcm")
     args = ap.parse_args()
 
     home = tempfile.mkdtemp(prefix="hub-bench-")
@@ -116,13 +121,19 @@ def main() -> None:
     n = args.subscribers
     t0 = time.perf_counter()
     vault = get_vault()
+    encrypt = vault.encrypt
+    if args.stored_as == "fernet":
+        old = Fernet(os.environ["HUB_PHONE_KEY"].encode())
+
+        def encrypt(e164: str) -> bytes:
+            return old.encrypt(e164.encode("ascii"))
     now = utcnow()
     with session_scope() as s:
         for start in range(0, n, 5000):
             rows = []
             for i in range(start, min(n, start + 5000)):
                 e164 = f"+86138{i:08d}"
-                rows.append({"phone_enc": vault.encrypt(e164), "phone_hash": vault.hash(e164), "phone_tail": e164[-4:],
+                rows.append({"phone_enc": encrypt(e164), "phone_hash": vault.hash(e164), "phone_tail": e164[-4:],
                              "level": "county", "region": None, "topics": [], "opted_out_at": None, "created_at": now})
             s.execute(insert(SubscriberRow), rows)
         record = Record(id="bench-1", title="基准测试")
@@ -131,7 +142,7 @@ def main() -> None:
         s.add(DeliveryRow(record_id="bench-1", version=version, channel="sms", target="sms-county",
                           idempotency_key=key, state="sending", attempts=1, redeliveries=0, created_at=now,
                           updated_at=now))
-    print(f"setup: {n} subscribers in {time.perf_counter() - t0:.1f} s")
+    print(f"setup: {n} subscribers stored as {args.stored_as} in {time.perf_counter() - t0:.1f} s")
 
     config = get_config()
     acc = config.accounts["tencent"]

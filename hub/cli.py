@@ -46,6 +46,7 @@ def _register() -> None:
         "hub.commands.lifecycle",
         "hub.commands.web",
         "hub.commands.subscribers",
+        "hub.commands.phones",
         "hub.commands.config",
         "hub.commands.departments",
         "hub.commands.office",

@@ -5,8 +5,8 @@ Why it looks like this (reliability F17, F18):
 * A number is validated with ``phonenumbers`` (region CN, mobile only, ASCII
   digits only — full-width ``１３８…`` is refused rather than silently folded) when
   it is imported, and again when an SMS is sent (``valid_at_send``).
-* It is stored only encrypted (``phone_enc``, Fernet with the key in env
-  ``HUB_PHONE_KEY``), with ``phone_hash`` = HMAC-SHA256 of the E.164 number for
+* It is stored only encrypted (``phone_enc``, AES-GCM with the key in env
+  ``HUB_PHONE_KEY``, ``hub.audience.phones``), with ``phone_hash`` = HMAC-SHA256 of the E.164 number for
   dedupe and lookup, and ``phone_tail`` (last four digits) for display. The raw
   database never holds the digits.
 * Every number that leaves this module for a person is masked
@@ -15,21 +15,18 @@ Why it looks like this (reliability F17, F18):
 * Opting out (退订) sets ``opted_out_at``; an import never clears it, and the SMS
   adapter checks it again right before each batch.
 
-Key handling: ``HUB_PHONE_KEY`` is one Fernet key, or several separated by
-commas, newest first (``MultiFernet``: new rows use the first, all decrypt).
-The dedupe HMAC key is ``HUB_PHONE_HASH_KEY`` when set, else derived from the
-*last* (oldest) key, so prepending a new key keeps every ``phone_hash`` stable.
-Losing the key loses the numbers; generate one with ``hub subscribers keygen``.
+Key handling is ``hub.audience.phones``: ``HUB_PHONE_KEY`` is one key, or several
+separated by commas, newest first (new rows use the first, all decrypt;
+``hub phone-key rotate`` re-encrypts under the first). The dedupe HMAC key is
+``HUB_PHONE_HASH_KEY`` when set, else derived from the *last* (oldest) key, so
+rotation keeps every ``phone_hash`` stable. Losing the key loses the numbers;
+generate one with ``hub subscribers keygen``.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
-import hashlib
-import hmac
 import io
-import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,19 +36,21 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.channels.fernet_batch import FernetBatch
-from hub.errors import ConfigError, InputError, NotFound, RecordError
+# keys and encryption live in hub.audience.phones; re-exported for this module's callers
+from hub.audience.phones import PHONE_HASH_KEY_ENV as PHONE_HASH_KEY_ENV
+from hub.audience.phones import PHONE_KEY_ENV as PHONE_KEY_ENV
+from hub.audience.phones import PhoneVault as PhoneVault
+from hub.audience.phones import get_vault as get_vault
+from hub.audience.phones import new_key as new_key
+from hub.errors import InputError, NotFound, RecordError
 from hub.record import Level
 from hub.redact import mask_phone
 from hub.store.models import SubscriberRow
 from hub.timeutil import utcnow
 
-PHONE_KEY_ENV = "HUB_PHONE_KEY"
-PHONE_HASH_KEY_ENV = "HUB_PHONE_HASH_KEY"
 #: CSV columns: phone is required, the rest optional (level defaults to county)
 CSV_COLUMNS = ("phone", "level", "region", "topics")
 _ASCII_PHONE = re.compile(r"^[+0-9 ()\-]{5,20}$")
@@ -62,76 +61,6 @@ _LEVELS = {lv.value for lv in Level}
 
 class InvalidPhone(InputError):
     """A number that is not a valid mainland mobile number; the message never contains it."""
-
-
-# --- keys and encryption ------------------------------------------------------------------------
-
-
-class PhoneVault:
-    """Encrypts, decrypts and hashes phone numbers with the keys from the environment."""
-
-    def __init__(self, keys: Sequence[str], hash_key: bytes) -> None:
-        try:
-            raw = [k.strip().encode("ascii") for k in keys]
-            self._fernet = MultiFernet([Fernet(k) for k in raw])
-            self._batch = FernetBatch(raw)
-        except (ValueError, UnicodeEncodeError):
-            raise ConfigError(f"{PHONE_KEY_ENV} is not a valid Fernet key (generate one with "
-                              "`hub subscribers keygen`)") from None
-        self._hash_key = hash_key
-
-    def encrypt(self, e164: str) -> bytes:
-        return self._fernet.encrypt(e164.encode("ascii"))
-
-    def decrypt(self, token: bytes) -> str:
-        try:
-            return self._fernet.decrypt(token).decode("ascii")
-        except InvalidToken:
-            raise ConfigError(f"a stored phone number cannot be decrypted with {PHONE_KEY_ENV} "
-                              "(wrong or rotated-out key)") from None
-
-    def decrypt_many(self, tokens: Sequence[bytes]) -> list[str]:
-        """``decrypt`` of a whole SMS batch at once (``hub.channels.fernet_batch``: same checks, ~⅓ of the CPU).
-
-        Raises ``ConfigError`` when any token fails, as ``decrypt`` does: a number
-        that no key opens means a wrong key, which a person must fix.
-        """
-        try:
-            return [p.decode("ascii") for p in self._batch.decrypt(tokens)]
-        except (InvalidToken, UnicodeDecodeError):
-            raise ConfigError(f"a stored phone number cannot be decrypted with {PHONE_KEY_ENV} "
-                              "(wrong or rotated-out key)") from None
-
-    def hash(self, e164: str) -> str:
-        return hmac.new(self._hash_key, e164.encode("ascii"), hashlib.sha256).hexdigest()
-
-
-@lru_cache(maxsize=4)
-def _vault(keys: str, hash_key: str) -> PhoneVault:
-    parts = [k for k in keys.split(",") if k.strip()]
-    if hash_key:
-        hk = hash_key.encode("utf-8")
-    else:
-        oldest = parts[-1].strip().encode("ascii")
-        hk = hmac.new(base64.urlsafe_b64decode(oldest + b"=" * (-len(oldest) % 4)),
-                      b"hub phone hash v1", hashlib.sha256).digest()
-    return PhoneVault(parts, hk)
-
-
-def get_vault() -> PhoneVault:
-    """The vault for this process's ``HUB_PHONE_KEY``; a missing key is a ConfigError naming the variable."""
-    keys = os.environ.get(PHONE_KEY_ENV, "")
-    if not keys.strip():
-        raise ConfigError(f"environment variable {PHONE_KEY_ENV} is not set (a Fernet key; "
-                          "`hub subscribers keygen` prints a new one)")
-    try:
-        return _vault(keys, os.environ.get(PHONE_HASH_KEY_ENV, ""))
-    except (ValueError, UnicodeEncodeError):
-        raise ConfigError(f"{PHONE_KEY_ENV} is not a valid Fernet key") from None
-
-
-def new_key() -> str:
-    return Fernet.generate_key().decode("ascii")
 
 
 # --- validation -----------------------------------------------------------------------------------
