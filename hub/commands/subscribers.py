@@ -81,5 +81,5 @@ def list_(as_json: JsonOpt = False) -> None:
 
 @sub_app.command("keygen")
 def keygen() -> None:
-    """Print a new Fernet key for HUB_PHONE_KEY (keep it in the secret store, never in the repository)."""
+    """Print a new key for HUB_PHONE_KEY (keep it in the secret store, never in the repository)."""
     typer.echo(subs.new_key())

@@ -221,6 +221,10 @@ def test_the_cli_reports_rotates_and_prints_neither_numbers_nor_keys(keys: tuple
     assert after.exit_code == 0, after.output
     for text in (status.output, rotated.output, after.output):
         _secret_free(text, *keys)
+    stored = b"".join(f.read_bytes() for f in hub_home.glob("hub.db*"))
+    for number in [CANARY, *NUMBERS]:  # neither the digits nor a key in the database file, its WAL included
+        assert number[3:].encode() not in stored
+    assert all(k.encode() not in stored for k in keys)
     _check_rotated(keys)
     with session_scope() as s:
         from hub.store import repo
