@@ -352,3 +352,34 @@ def get_store() -> ArtifactStore:
     from hub.settings import get_settings
 
     return _store(get_settings().artifacts_dir, os.environ.get("HUB_ARTIFACTS", "").strip())
+
+
+def check() -> list[str]:
+    """What ``hub config check`` reports about the artifact store: one line per problem, nothing secret.
+
+    Why at check time: a worker pointed at a wrong bucket would render, fail to store, and hold
+    every delivery as a technical failure; the operator should learn it before starting it.
+    """
+    try:
+        store = get_store()
+    except ConfigError as exc:
+        return [str(exc)]
+    if isinstance(store.remote, S3Backend):
+        from botocore.exceptions import ClientError
+
+        remote = store.remote
+        try:
+            with _unavailable(remote):
+                remote.client.head_bucket(Bucket=remote.bucket)
+        except StorageUnavailable as exc:
+            return [f"HUB_ARTIFACTS: {exc}"]
+        except ClientError as exc:
+            return [f"HUB_ARTIFACTS: {_storage_error(remote, exc)}"]
+        return []
+    try:
+        store.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=store.root, prefix=".check-"):
+            pass
+    except OSError as exc:
+        return [f"HUB_ARTIFACTS: {store.root} is not writable ({type(exc).__name__})"]
+    return []

@@ -152,3 +152,20 @@ def test_the_default_is_the_var_directory_as_before(hub_home: Path) -> None:
     assert store.root == hub_home / "artifacts" and store.remote is None
     art = store.put(b"abc", ".txt", "text/plain")
     assert art.path == hub_home / "artifacts" / art.sha256[:2] / f"{art.sha256}.txt"
+
+
+def test_config_check_reports_a_bucket_it_cannot_reach_and_passes_one_it_can(
+        s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from hub import artifacts
+    from hub.cli import _register, app
+
+    _register()
+    assert artifacts.check() == []
+    monkeypatch.setenv("HUB_ARTIFACTS", "s3://no-such-bucket/x")
+    clear_caches()
+    (line,) = artifacts.check()
+    assert line.startswith("HUB_ARTIFACTS:") and "no-such-bucket" in line and s3.secret not in line
+    result = CliRunner().invoke(app, ["config", "check"])
+    assert result.exit_code == 2 and "no-such-bucket" in result.output and s3.secret not in result.output
