@@ -225,6 +225,8 @@ class WeiboChannel(ChannelBase):
         _, account = self._account(target)
         form = {"status": text, "rip": str(account.get("rip") or "127.0.0.1")}
         note_key = f"weibo-send:{key}"
+        # read before the note: a picture no store has (Permanent) or a store that is down (Retryable) ends it here
+        pic_bytes = artifact_file("weibo", pic).read_bytes() if pic is not None else b""
         try:
             write_note(self.sessions, note_key, {"account": target.account, "fingerprint": fingerprint(text),
                                                  "links": _URL.findall(text), "at": utcnow().isoformat()})
@@ -233,7 +235,7 @@ class WeiboChannel(ChannelBase):
         try:
             if pic is not None:
                 suffix = {"image/png": ".png", "image/gif": ".gif"}.get(pic.media_type, ".jpg")
-                files = {"pic": (f"pic{suffix}", artifact_file("weibo", pic).read_bytes(), pic.media_type)}
+                files = {"pic": (f"pic{suffix}", pic_bytes, pic.media_type)}
                 body = self._request(target, "POST", SHARE, publishing=True, data=form, files=files)
             else:
                 body = self._request(target, "POST", SHARE, publishing=True, data=form)

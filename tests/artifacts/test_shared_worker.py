@@ -155,6 +155,7 @@ def test_a_worker_with_another_home_delivers_a_package_the_web_node_serves_from_
             except subprocess.TimeoutExpired:
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait(timeout=10)
+    assert s3.secret not in two_machines["log"].read_text("utf-8", "replace")  # boto3's keys never logged
     worker_var: Path = two_machines["worker_var"]
     assert (worker_var / "pickup" / "tv" / rows["tv"].provider_ref).is_dir()  # the worker's own pickup area
     shutil.rmtree(worker_var)  # the other machine is gone: the web node has only the database and the bucket

@@ -169,3 +169,19 @@ def test_config_check_reports_a_bucket_it_cannot_reach_and_passes_one_it_can(
     assert line.startswith("HUB_ARTIFACTS:") and "no-such-bucket" in line and s3.secret not in line
     result = CliRunner().invoke(app, ["config", "check"])
     assert result.exit_code == 2 and "no-such-bucket" in result.output and s3.secret not in result.output
+
+
+def test_an_adapter_reading_a_file_gets_channel_outcomes_permanent_when_absent_retryable_when_down(
+        s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.channels.boundary import artifact_file
+    from hub.errors import Permanent, Retryable
+
+    elsewhere = other_node(tmp_path, s3).put(b"%PDF-1.7 layout", ".pdf", "application/pdf")
+    assert artifact_file("newspaper", elsewhere).read_bytes() == b"%PDF-1.7 layout"  # fetched from the bucket
+    with pytest.raises(Permanent, match="newspaper"):
+        artifact_file("newspaper", Artifact(tmp_path / f"{'1' * 64}.pdf", "1" * 64, 3, "application/pdf"))
+    gone = other_node(tmp_path, s3).put(b"another PDF", ".pdf", "application/pdf")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    clear_caches()
+    with pytest.raises(Retryable, match="newspaper"):
+        artifact_file("newspaper", gone)
