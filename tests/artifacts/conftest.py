@@ -16,44 +16,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from s3kit import BUCKET, PREFIX, S3Server, free_port
 
 from hub.testing.caches import clear_caches
-
-BUCKET = "hub-artifacts"
-PREFIX = "hanyin"
-
-
-@dataclass(frozen=True)
-class S3Server:
-    endpoint: str
-    bucket: str
-    prefix: str
-    secret: str
-
-    @property
-    def url(self) -> str:
-        """The ``HUB_ARTIFACTS`` value."""
-        return f"s3://{self.bucket}/{self.prefix}"
-
-    def client(self) -> Any:
-        """An independent boto3 client, to look at the bucket the way an operator would."""
-        import boto3
-
-        return boto3.client("s3", endpoint_url=self.endpoint)
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}/{name[:2]}/{name}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -62,7 +30,7 @@ def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
     exe = shutil.which("moto_server", path=str(Path(sys.executable).parent))
     if exe is None:
         pytest.fail("moto_server is not installed: pip install the test extras (moto[server])")
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "moto.log").open("wb")
     proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import S3Server
+from s3kit import S3Server
 
 from hub.store.db import session_scope
 from hub.store.models import DeliveryRow, RenditionRow

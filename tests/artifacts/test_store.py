@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import S3Server
+from s3kit import S3Server
 
 from hub.artifacts import ArtifactStore, S3Backend, content_name, get_store
 from hub.deliverables import Artifact
