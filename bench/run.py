@@ -23,6 +23,7 @@ BENCHES: dict[str, list[str]] = {
     "sms_fanout": ["sms_fanout.py"],
     "soak": ["soak.py", "--short"],
     "web": ["web.py"],
+    "artifacts": ["artifacts.py", "--mb", "64"],
 }
 
 

@@ -93,6 +93,15 @@ class QCFailed(RenderFailed):
     """A produced artifact failed its quality checks (e.g. the TV package)."""
 
 
+class StorageUnavailable(RenderFailed):
+    """The artifact store (an object store, a shared mount) cannot be reached or refused a transfer.
+
+    A RenderFailed because a render that cannot store its output is a technical failure to retry
+    once the store is back, never a content problem; a channel's boundary turns it into
+    ``Retryable`` (nothing was sent), the web answers 503. The message names the store, never a key.
+    """
+
+
 # --- channel outcomes -------------------------------------------------------
 
 

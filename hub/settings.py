@@ -38,6 +38,9 @@ class Settings:
 
     @property
     def artifacts_dir(self) -> Path:
+        """This node's artifact directory: the store itself by default, or its cache of an object store.
+
+        Read and write artifacts through ``hub.artifacts.get_store()`` (``HUB_ARTIFACTS`` may move them)."""
         return self.var_dir / "artifacts"
 
     @property

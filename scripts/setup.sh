@@ -31,6 +31,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
   if [ "$profile" = test ]; then extra='.[test]'; else extra='.'; fi
   .venv/bin/python -m pip install -q -e "$extra" 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import hub, wechatpy, dramatiq, pika, tencentcloud.sms.v20210111.sms_client" >/dev/null
+  .venv/bin/python -c "import hub, wechatpy, dramatiq, pika, boto3, tencentcloud.sms.v20210111.sms_client" >/dev/null
   touch "$stamp"
 fi

@@ -28,7 +28,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
-from hub.channels.boundary import typed_errors
+from hub.channels.boundary import artifact_file, typed_errors
 from hub.channels.files import safe_id, write_atomic
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import Account, HubConfig
@@ -146,7 +146,7 @@ class NewspaperChannel(ChannelBase):
         msg.set_content(f"{self.config.portal.site_name} 政务公开稿件\n\n标题：{title}\n记录：{rendition.record_id}\n"
                         f"版本：{rendition.version[:12]}\n\n附件为版面 PDF。同一 Message-ID 的重复邮件可忽略。\n")
         try:
-            pdf = rendition.main.path.read_bytes()
+            pdf = artifact_file("newspaper", rendition.main).read_bytes()
         except FileNotFoundError:
             raise Permanent("newspaper: the print PDF is missing from the artifact store") from None
         msg.add_attachment(pdf, maintype="application", subtype="pdf",
@@ -156,7 +156,8 @@ class NewspaperChannel(ChannelBase):
     def _pickup_copy(self, rendition: Rendition) -> None:
         name = safe_id(f"{rendition.record_id}-{rendition.version[:12]}.pdf", what="newspaper")
         try:
-            write_atomic(self.settings.pickup_dir / "newspaper" / name, rendition.main.path.read_bytes())
+            write_atomic(self.settings.pickup_dir / "newspaper" / name,
+                         artifact_file("newspaper", rendition.main).read_bytes())
         except OSError as exc:
             raise Retryable(f"newspaper: cannot write the pickup copy ({type(exc).__name__})") from None
 

@@ -43,7 +43,7 @@ from pydantic import Field
 
 from hub.channels.accounts import typed
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
-from hub.channels.boundary import typed_errors
+from hub.channels.boundary import artifact_file, typed_errors
 from hub.channels.files import replace_folder, safe_id, same_file
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig, get_config, secret_from_env
@@ -144,7 +144,7 @@ class ScreenChannel(ChannelBase):
         if existing is not None and existing["files"] == manifest["files"] and _complete(folder, existing):
             return self._receipt(item, reused=True)
         try:
-            replace_folder(folder, {n: a.path for n, a in files.items()},
+            replace_folder(folder, {n: artifact_file(NAME, a) for n, a in files.items()},
                            (MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8")),
                            missing=lambda n: Permanent(f"{NAME}: {n} is missing from the artifact store"))
         except OSError as exc:

@@ -11,6 +11,11 @@ The station downloads through the token-protected pickup page (or ``hub
 demo``), which calls ``collect(session, provider_ref, by=...)``: it records
 time, SHA-256 and who in ``channel_state`` under ``tv-collected:<provider_ref>``
 and returns the file to serve. ``status`` is DELIVERED once that row exists.
+
+With several machines (issue 19) the worker that delivers and the web node that
+serves ``/tv`` each have their own pickup area; the files come from the shared
+artifact store (``hub.artifacts``), so the web node assembles a package it has
+not got yet from the same content-addressed files (``assemble``, ``ready``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
-from hub.channels.boundary import typed_errors
+from hub.channels.boundary import artifact_file, typed_errors
 from hub.channels.files import replace_folder, safe_id, same_file
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig
@@ -103,6 +108,49 @@ def collect(session: Session, provider_ref: str, *, by: str, settings: Settings 
     return path
 
 
+def assemble(rendition: Rendition, settings: Settings | None = None) -> tuple[str, Path, bool]:
+    """Put the package of a video rendition into this node's pickup area: (package id, folder, reused).
+
+    The files come from the artifact store (``hub.channels.boundary.artifact_file``): on the
+    node that rendered them they are at hand, on another (the web node serving ``/tv`` while a
+    worker elsewhere delivered) they are fetched by content name first. An existing complete
+    package with the same hashes is left alone.
+    """
+    settings = settings or get_settings()
+    ref = package_id(rendition.record_id, rendition.version)
+    folder = package_dir(ref, settings)
+    names: dict[str, str] = dict(rendition.facts.get("filenames") or {})
+    if rendition.facts.get("package"):
+        names.setdefault("main", f"{rendition.facts['package']}.zip")
+    files = {"main": rendition.main, **rendition.files}
+    plan = {_file_name(role, a.path, names): a for role, a in files.items()}
+    if not any(n.endswith(".zip") for n in plan):
+        raise Permanent("tv: the video rendition has no .zip package file")
+    manifest = {"package_id": ref, "record_id": rendition.record_id, "version": rendition.version,
+                "main": _file_name("main", rendition.main.path, names),
+                "files": {n: a.sha256 for n, a in plan.items()}}
+    existing = _read_manifest(folder)
+    if existing is not None and existing.get("files") == manifest["files"] and _complete(folder, existing):
+        return ref, folder, True
+    sources = {name: artifact_file("tv", a) for name, a in plan.items()}
+    try:
+        replace_folder(folder, sources,
+                       (MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")),
+                       missing=lambda name: Permanent(f"tv: the package file {name} is missing from the "
+                                                      "artifact store"))
+    except OSError as exc:
+        raise Retryable(f"tv: cannot write the pickup area ({type(exc).__name__})") from None
+    return ref, folder, False
+
+
+def ready(provider_ref: str, settings: Settings | None = None) -> bool:
+    """Whether this node's pickup area holds the package ``provider_ref`` (its folder is only ever swapped in
+    whole, so a manifest with every file present is a complete package; ``collect`` checks the zip's hash)."""
+    folder = package_dir(provider_ref, settings)
+    manifest = _read_manifest(folder)
+    return manifest is not None and all((folder / name).is_file() for name in manifest.get("files", {}))
+
+
 def collected(session: Session, provider_ref: str) -> dict[str, Any] | None:
     """The collection record of a package, or None when the station has not downloaded it."""
     row = session.get(ChannelStateRow, COLLECTED_PREFIX + provider_ref)
@@ -133,29 +181,8 @@ class TvChannel(ChannelBase):
 
     @typed_errors("tv")
     def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
-        ref = package_id(rendition.record_id, rendition.version)
-        folder = package_dir(ref, self.settings)
-        names: dict[str, str] = dict(rendition.facts.get("filenames") or {})
-        if rendition.facts.get("package"):
-            names.setdefault("main", f"{rendition.facts['package']}.zip")
-        files = {"main": rendition.main, **rendition.files}
-        plan = {_file_name(role, a.path, names): a for role, a in files.items()}
-        if not any(n.endswith(".zip") for n in plan):
-            raise Permanent("tv: the video rendition has no .zip package file")
-        manifest = {"package_id": ref, "record_id": rendition.record_id, "version": rendition.version,
-                    "main": _file_name("main", rendition.main.path, names),
-                    "files": {n: a.sha256 for n, a in plan.items()}}
-        existing = _read_manifest(folder)
-        if existing is not None and existing.get("files") == manifest["files"] and _complete(folder, existing):
-            return self._receipt(ref, folder, reused=True)
-        try:
-            replace_folder(folder, {name: a.path for name, a in plan.items()},
-                           (MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")),
-                           missing=lambda name: Permanent(f"tv: the package file {name} is missing from the "
-                                                          "artifact store"))
-        except OSError as exc:
-            raise Retryable(f"tv: cannot write the pickup area ({type(exc).__name__})") from None
-        return self._receipt(ref, folder, reused=False)
+        ref, folder, reused = assemble(rendition, self.settings)
+        return self._receipt(ref, folder, reused=reused)
 
     def _receipt(self, ref: str, folder: Path, *, reused: bool) -> Receipt:
         return Receipt(provider_ref=ref, accepted_at=utcnow(), confirmed=False,

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 
 from hub.channels.base import ChannelBase, LinkUse
-from hub.channels.boundary import typed_errors
+from hub.channels.boundary import artifact_file, typed_errors
 from hub.channels.files import confined, safe_id, same_file, write_atomic
 from hub.channels.notices import with_tombstones, withdrawal_notice, withdrawn_records
 from hub.channels.sessions import SessionFactory, scope
@@ -117,7 +117,7 @@ class WebChannel(ChannelBase):
                 if same_file(dest, artifact.sha256):
                     continue
                 try:
-                    data = artifact.path.read_bytes()
+                    data = artifact_file("web", artifact).read_bytes()
                 except FileNotFoundError:
                     raise Permanent(f"web: the rendition's file for {rel} is missing from the artifact store") from None
                 write_atomic(dest, data)

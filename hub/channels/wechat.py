@@ -47,6 +47,7 @@ from wechatpy.session import SessionStorage
 
 from hub import redact
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
+from hub.channels.boundary import artifact_file
 from hub.channels.http import TRANSPORT_ERRORS, from_status, from_transport, safe_message
 from hub.channels.sendstate import SessionFactory, default_sessions, read_note, write_note
 from hub.config import Account, HubConfig
@@ -385,7 +386,7 @@ class WeChatChannel(ChannelBase):
     @staticmethod
     def _articles(rendition: Rendition) -> list[dict[str, Any]]:
         try:
-            data = json.loads(rendition.main.path.read_text("utf-8"))
+            data = json.loads(artifact_file("wechat", rendition.main).read_text("utf-8"))
         except (OSError, ValueError) as exc:
             raise Permanent(f"wechat: rendition {rendition.main.sha256[:12]} unreadable: {type(exc).__name__}") from None
         articles = data.get("articles") if isinstance(data, dict) and "articles" in data else [data]
@@ -416,7 +417,7 @@ class WeChatChannel(ChannelBase):
         cover = rendition.files.get("cover") or rendition.files.get("thumb")
         thumb_id: str | None = None
         if cover is not None:
-            thumb = self.thumb_jpeg(cover.path.read_bytes())
+            thumb = self.thumb_jpeg(artifact_file("wechat", cover).read_bytes())
             thumb_id = str(self._call(send, "material/add_material", lambda: client.post(
                 "material/add_material", params={"type": "thumb"},
                 files={"media": ("cover.jpg", thumb, "image/jpeg")}), marker="media_id")["media_id"])
@@ -461,7 +462,7 @@ class WeChatChannel(ChannelBase):
                 art = rendition.files.get(role)
                 if art is None:
                     raise Permanent(f"wechat: content refers to a missing image {role!r}")
-                data = art.path.read_bytes()
+                data = artifact_file("wechat", art).read_bytes()
                 if len(data) > UPLOADIMG_MAX_BYTES or art.media_type not in ("image/jpeg", "image/png"):
                     raise Permanent(f"wechat: inline image {role!r} must be jpg/png under 1 MB")
                 suffix = ".png" if art.media_type == "image/png" else ".jpg"

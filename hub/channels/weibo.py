@@ -37,6 +37,7 @@ import httpx
 
 from hub import redact
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
+from hub.channels.boundary import artifact_file
 from hub.channels.http import TRANSPORT_ERRORS, from_status, from_transport, retry_after_seconds, safe_message
 from hub.channels.sendstate import SessionFactory, default_sessions, read_note, write_note
 from hub.config import Account, HubConfig
@@ -209,7 +210,7 @@ class WeiboChannel(ChannelBase):
     @staticmethod
     def _post(rendition: Rendition) -> tuple[str, Artifact | None]:
         try:
-            data = json.loads(rendition.main.path.read_text("utf-8"))
+            data = json.loads(artifact_file("weibo", rendition.main).read_text("utf-8"))
         except (OSError, ValueError) as exc:
             raise Permanent(f"weibo: rendition {rendition.main.sha256[:12]} unreadable: {type(exc).__name__}") from None
         text = data.get("status") or data.get("text") if isinstance(data, dict) else None
@@ -224,6 +225,8 @@ class WeiboChannel(ChannelBase):
         _, account = self._account(target)
         form = {"status": text, "rip": str(account.get("rip") or "127.0.0.1")}
         note_key = f"weibo-send:{key}"
+        # read before the note: a picture no store has (Permanent) or a store that is down (Retryable) ends it here
+        pic_bytes = artifact_file("weibo", pic).read_bytes() if pic is not None else b""
         try:
             write_note(self.sessions, note_key, {"account": target.account, "fingerprint": fingerprint(text),
                                                  "links": _URL.findall(text), "at": utcnow().isoformat()})
@@ -232,7 +235,7 @@ class WeiboChannel(ChannelBase):
         try:
             if pic is not None:
                 suffix = {"image/png": ".png", "image/gif": ".gif"}.get(pic.media_type, ".jpg")
-                files = {"pic": (f"pic{suffix}", pic.path.read_bytes(), pic.media_type)}
+                files = {"pic": (f"pic{suffix}", pic_bytes, pic.media_type)}
                 body = self._request(target, "POST", SHARE, publishing=True, data=form, files=files)
             else:
                 body = self._request(target, "POST", SHARE, publishing=True, data=form)

@@ -29,6 +29,10 @@ def check_command(
 
     config = get_config()
     problems = check(config, env=not no_env)
+    if not no_env:  # the artifact store (HUB_ARTIFACTS) is reachable and writable
+        from hub import artifacts
+
+        problems += artifacts.check()
     for line in problems:
         typer.echo(line, err=True)
     if problems:

@@ -8,61 +8,16 @@ caller. Same version and settings in, same bytes out.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-# Rendition and Artifact live below renderers and channels (hub.deliverables); re-exported here
-# because every renderer builds them next to the store and the context.
+# Rendition and Artifact live below renderers and channels (hub.deliverables), the store in hub.artifacts
+# (channels and the web read it too); re-exported here because every renderer builds them next to the context.
+from hub.artifacts import ArtifactStore
 from hub.deliverables import Artifact, Rendition, sha256_file
 
 __all__ = ["Artifact", "ArtifactStore", "RenderContext", "Rendition", "sha256_file"]
-
-
-class ArtifactStore:
-    """Content-addressed files under ``root`` (``var/artifacts/ab/abcdef….ext``).
-
-    Writing the same bytes twice is a no-op, so renders are idempotent and
-    artifacts can be shared between versions and workers on a shared path.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def put(self, data: bytes, suffix: str, media_type: str) -> Artifact:
-        digest = hashlib.sha256(data).hexdigest()
-        path = self._path(digest, suffix)
-        if not path.exists():
-            # write-then-rename: a crash never leaves a half file under a content name
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        return Artifact(path, digest, len(data), media_type)
-
-    def put_file(self, source: Path, suffix: str, media_type: str) -> Artifact:
-        """Copy a finished file (e.g. a rendered video package) into the store, streaming.
-
-        A playout master is hundreds of MB: it is hashed and copied in blocks, never read whole.
-        """
-        digest = sha256_file(source)
-        path = self._path(digest, suffix)
-        if not path.exists():
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            os.close(fd)
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, path)
-        return Artifact(path, digest, source.stat().st_size, media_type)
-
-    def _path(self, digest: str, suffix: str) -> Path:
-        path = self.root / digest[:2] / f"{digest}{suffix}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
 
 
 @dataclass(frozen=True, slots=True)

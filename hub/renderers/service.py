@@ -21,10 +21,11 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hub.artifacts import get_store
 from hub.deliverables import Rendition
 from hub.errors import NotFound, RenderError
 from hub.record import Record
-from hub.renderers.base import ArtifactStore, RenderContext
+from hub.renderers.base import RenderContext
 from hub.renderers.context import build_context
 from hub.settings import get_settings
 from hub.store.models import RecordRow, RenditionRow, ShortLinkRow, VersionRow
@@ -79,7 +80,7 @@ def _reusable(row: RenditionRow, key: str) -> Rendition | None:
     if data.get("context_key") != key:
         return None
     rendition = Rendition.from_json(data)
-    if not rendition.main.path.exists():
+    if not get_store().exists(rendition.main):  # checked where it is kept: this node, or the shared store
         return None
     return rendition
 
@@ -139,7 +140,7 @@ def _render(plan: _Plan, failed: dict[str, str] | None = None) -> dict[str, Rend
     """
     from hub.renderers import RENDERERS
 
-    store = ArtifactStore(get_settings().artifacts_dir)
+    store = get_store()
     out: dict[str, Rendition] = {}
     for kind in plan.wanted:
         if kind in plan.reused:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 def clear_caches() -> None:
     """Settings, config and engines forgotten; the group-commit threads of old databases stopped."""
-    from hub import config, settings
+    from hub import artifacts, config, settings
     from hub.store import db, groupcommit
 
     groupcommit.close_all()
     settings.get_settings.cache_clear()
+    artifacts._store.cache_clear()
     config._cached.cache_clear()
     db._engine_for.cache_clear()

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 
-from hub.errors import NotFound, PermissionDenied, WorkflowError
+from hub.errors import NotFound, PermissionDenied, StorageUnavailable, WorkflowError
 from hub.web import search
 from hub.web.pages import LoginRequired, render
 from hub.web.prometheus import make_registry
@@ -83,6 +83,11 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
     @app.exception_handler(NotFound)
     async def _missing(request: Request, exc: NotFound) -> Response:
         return _error_page(request, 404, "未找到", "您要找的信息不存在或已撤回。")
+
+    @app.exception_handler(StorageUnavailable)
+    async def _storage(request: Request, exc: StorageUnavailable) -> Response:
+        # the shared artifact store is down: a temporary refusal, never a page naming its address
+        return _error_page(request, 503, "暂时无法读取", "文件存储暂时无法访问，请稍后再试。")
 
     @app.exception_handler(WorkflowError)
     async def _workflow(request: Request, exc: WorkflowError) -> Response:

@@ -20,13 +20,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import auth
+from hub.artifacts import get_store
 from hub.auth import Action
-from hub.errors import HubError, InputError, NotFound, RecordError, RenderError, WorkflowError
+from hub.errors import (
+    HubError,
+    InputError,
+    NotFound,
+    RecordError,
+    RenderError,
+    StorageUnavailable,
+    WorkflowError,
+)
 from hub.metrics import view as metrics_view
 from hub.record import Record
 from hub.settings import get_settings
@@ -34,6 +43,7 @@ from hub.store import repo
 from hub.store.db import session_scope
 from hub.store.models import AuditRow, DeliveryRow, FindingRow, UserRow, VersionRow
 from hub.web import board, forms
+from hub.web.media import artifact_response
 from hub.web.pages import ROUTE_ACTIONS, load_user, render, staff
 from hub.web.security import LoginThrottle, csrf_protect, session
 
@@ -730,9 +740,9 @@ def subtitles(request: Request, ref: str) -> Response:
     with session_scope() as s:
         row, _ = _see(s, request, ref)
         art = get_rendition(s, row.version, "video").files.get("subtitles.srt")
-    if art is None or not art.path.is_file():
+    if art is None:
         raise NotFound("subtitles")
-    return Response(srt_to_vtt(art.path.read_text(encoding="utf-8")), media_type="text/vtt; charset=utf-8")
+    return Response(srt_to_vtt(get_store().read_text(art)), media_type="text/vtt; charset=utf-8")
 
 
 def preview_text(rendition: Any) -> str | None:
@@ -744,8 +754,8 @@ def preview_text(rendition: Any) -> str | None:
     main = rendition.main
     if main.media_type.startswith("text/plain") or main.media_type == "application/json":
         try:
-            return str(main.path.read_text(encoding="utf-8"))[:5000]
-        except OSError:
+            return get_store().read_text(main)[:5000]
+        except (OSError, NotFound, StorageUnavailable):
             return None
     return None
 
@@ -761,15 +771,13 @@ def artifact(request: Request, name: str) -> Response:
 
     if not _ARTIFACT_NAME.match(name):
         raise NotFound(name)
-    path = get_settings().artifacts_dir / name[:2] / name
-    if not path.is_file():
-        raise NotFound(name)
     user = _user(request)
     with session_scope() as s:
         owners = artifact_departments(s, name[:64])
     if not any(auth.can(user, Action.RECORD_VIEW, department=d) for d in owners):
         raise NotFound(name)
-    resp = FileResponse(path, media_type=_media(name))
+    # this node's file, else streamed from the shared object store (hub.artifacts); NotFound when neither has it
+    resp = artifact_response(request, name, _media(name))
     resp.headers["Content-Security-Policy"] = ARTIFACT_CSP
     return resp
 

@@ -22,17 +22,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import select
 
 from hub import auth
+from hub.artifacts import content_name, get_store
 from hub.auth import Action
 from hub.channels.tv import TvChannel
-from hub.errors import HubError, NotFound
+from hub.errors import HubError, NotFound, Retryable, StorageUnavailable
 from hub.store import repo
 from hub.store.db import session_scope
 from hub.store.models import DeliveryRow
+from hub.web.media import artifact_response
 from hub.web.pages import LoginRequired, load_user, render
 from hub.web.security import ARTIFACT_CSP, session
 
@@ -143,11 +145,11 @@ def _packages(limit: int = 50) -> list[Package]:
                 files = {"main": r.main, **r.files}
                 facts = dict(r.facts)
                 qc_file = r.files.get("qc.json")
-                if qc_file is not None and qc_file.path.is_file():
-                    qc = json.loads(qc_file.path.read_text(encoding="utf-8"))
+                if qc_file is not None and get_store().exists(qc_file):
+                    qc = json.loads(get_store().read_text(qc_file))
                 elif isinstance(facts.get("qc"), dict):
                     qc = facts["qc"]
-            except (NotFound, OSError, ValueError):
+            except (NotFound, StorageUnavailable, OSError, ValueError):
                 pass
             done = collected(s, d.provider_ref) if d.provider_ref else None
             out.append(Package(d, v.title if v else d.record_id, files, facts, qc, done, liveness(s, d.version)))
@@ -218,13 +220,15 @@ def media(request: Request, delivery_id: int, role: str) -> Response:
         from hub.web.media import srt_to_vtt
 
         srt = files.get("subtitles.srt")
-        if srt is None or not srt.path.is_file():
+        if srt is None:
             raise NotFound(role)
-        return Response(srt_to_vtt(srt.path.read_text(encoding="utf-8")), media_type="text/vtt; charset=utf-8")
+        return Response(srt_to_vtt(get_store().read_text(srt)), media_type="text/vtt; charset=utf-8")
     art = files.get(role)
-    if art is None or not art.path.is_file():
+    name = content_name(art) if art is not None else None
+    if art is None or name is None:
         raise NotFound(role)
-    resp = FileResponse(art.path, media_type=art.media_type)
+    # from this node's files or streamed from the object store; a Range (the player seeking) is honoured
+    resp = artifact_response(request, name, art.media_type)
     resp.headers["Content-Security-Policy"] = ARTIFACT_CSP
     return resp
 
@@ -232,9 +236,10 @@ def media(request: Request, delivery_id: int, role: str) -> Response:
 @router.get("/{delivery_id}/download")
 def download(request: Request, delivery_id: int) -> Response:
     """Download the package zip; recorded as collected (time, checksum, who) by the TV channel, then confirmed."""
-    from hub.channels.tv import collect
+    from hub.channels.tv import assemble, collect, ready
     from hub.queue.actors import hint
     from hub.queue.confirm import poll_now
+    from hub.renderers.service import get_rendition
 
     who = station(request)
     with session_scope() as s:
@@ -243,7 +248,11 @@ def download(request: Request, delivery_id: int) -> Response:
             raise NotFound(f"tv delivery {delivery_id}")
         _live_or_refuse(s, d)
         try:
+            if not ready(d.provider_ref):  # delivered by a worker on another machine: assemble it here
+                assemble(get_rendition(s, d.version, "video"))
             path = collect(s, d.provider_ref, by=who)
+        except Retryable as exc:  # the artifact store cannot be reached: the station tries again later
+            raise HTTPException(503, "视频包暂时无法读取，请稍后再试。") from exc
         except HubError as exc:
             raise NotFound(str(exc)) from None
         repo.audit(s, who, "tv.collect", d.record_id, delivery=delivery_id, package=d.provider_ref)
