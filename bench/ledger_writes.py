@@ -17,7 +17,9 @@ This prints microseconds per move for:
 
 alternated for ``--rounds`` rounds on one SQLite WAL file, ``--per-commit`` moves per
 transaction (the group committer carries about 3.6), with the median of each and its ratio
-to ``core``, by wall clock and by this process's CPU time (steadier on a shared machine). Numbers only, not a test; the machine is shared, so read the ratios.
+to ``core``, by wall clock and by this process's CPU time (steadier on a shared machine).
+Numbers only, not a test. ``Precompiled`` below is the measured public-API fallback named in
+docs/decisions/2026-12-03-public-apis-only.md.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class Precompiled:
         self.order: tuple[str, ...] = tuple(c.positiontup or ())
         self.procs: dict[str, Callable[[Any], Any]] = {}
         for name, bind in c.binds.items():
-            proc = bind.type.bind_processor(dialect)
+            proc = bind.type.dialect_impl(dialect).bind_processor(dialect)  # the dialect's own impl (PG JSON)
             if proc is not None:
                 self.procs[name] = proc
 

@@ -932,8 +932,8 @@ class SmsChannel(ChannelBase):
         for number in dict.fromkeys(numbers):
             req = models.PullSmsSendStatusByPhoneNumberRequest()
             req.from_json_string(json.dumps({"BeginTime": begin_ts, "EndTime": int(now.timestamp()), "Offset": 0,
-                              "Limit": PULL_LIMIT, "PhoneNumber": number,
-                              "SmsSdkAppId": str(account.get("sdk_app_id", ""))}))
+                                             "Limit": PULL_LIMIT, "PhoneNumber": number,
+                                             "SmsSdkAppId": str(account.get("sdk_app_id", ""))}))
             try:
                 resp = self._client(account_name).PullSmsSendStatusByPhoneNumber(req)
             except TencentCloudSDKException as exc:
@@ -1047,7 +1047,8 @@ class SmsChannel(ChannelBase):
         applied = 0
         for _ in range(max(1, pages)):
             req = models.PullSmsSendStatusRequest()
-            req.from_json_string(json.dumps({"Limit": PULL_LIMIT, "SmsSdkAppId": str(account.get("sdk_app_id", ""))}))
+            req.from_json_string(json.dumps({"Limit": PULL_LIMIT,
+                                             "SmsSdkAppId": str(account.get("sdk_app_id", ""))}))
             try:
                 resp = self._client(account_name).PullSmsSendStatus(req)
             except TencentCloudSDKException as exc:

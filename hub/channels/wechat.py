@@ -8,8 +8,8 @@ How it talks (channel-apis.md §1):
   production differ by configuration only. draft/freepublish go through
   ``client.post`` (1.8.18 has no wrappers for them).
 * The token comes from ``cgi-bin/stable_token`` (a POST we make on a session of
-  our own: wechatpy only knows ``cgi-bin/token``, whose every call invalidates the other workers'
-  token). It is shared between workers in ``channel_state`` (key
+  our own: wechatpy only knows ``cgi-bin/token``, whose every call invalidates the
+  other workers' token). It is shared between workers in ``channel_state`` (key
   ``wechat-token:<app_id>``), encrypted with a key derived from the app secret,
   and considered expired ``min(300 s, ttl/10)`` early. On a token error (40001,
   40014, 42001): evict, refresh once, retry that call once; a second token error

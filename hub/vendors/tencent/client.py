@@ -70,7 +70,7 @@ class HttpStatusError(Exception):
 
 
 class HubConnection(ProxyConnection):  # type: ignore[misc]
-    """The SDK's public ``ProxyConnection`` with a ``requests.Session`` of our own, installed as ``client.request.conn``.
+    """The SDK's public ``ProxyConnection`` on a ``requests.Session`` of ours (``client.request.conn``).
 
     Why: the SDK exposes no hook for its HTTP session or for the status of an answer, and
     our retry rules need the status (429 with Retry-After, 503 before anything was applied,
