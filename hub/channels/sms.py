@@ -34,6 +34,7 @@ Phone numbers never leave this module unmasked except inside the SDK request.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import Counter
@@ -930,9 +931,9 @@ class SmsChannel(ChannelBase):
         reports: list[Report] = []
         for number in dict.fromkeys(numbers):
             req = models.PullSmsSendStatusByPhoneNumberRequest()
-            req._deserialize({"BeginTime": begin_ts, "EndTime": int(now.timestamp()), "Offset": 0,
-                              "Limit": PULL_LIMIT, "PhoneNumber": number,
-                              "SmsSdkAppId": str(account.get("sdk_app_id", ""))})
+            req.from_json_string(json.dumps({"BeginTime": begin_ts, "EndTime": int(now.timestamp()), "Offset": 0,
+                                             "Limit": PULL_LIMIT, "PhoneNumber": number,
+                                             "SmsSdkAppId": str(account.get("sdk_app_id", ""))}))
             try:
                 resp = self._client(account_name).PullSmsSendStatusByPhoneNumber(req)
             except TencentCloudSDKException as exc:
@@ -1046,7 +1047,8 @@ class SmsChannel(ChannelBase):
         applied = 0
         for _ in range(max(1, pages)):
             req = models.PullSmsSendStatusRequest()
-            req._deserialize({"Limit": PULL_LIMIT, "SmsSdkAppId": str(account.get("sdk_app_id", ""))})
+            req.from_json_string(json.dumps({"Limit": PULL_LIMIT,
+                                             "SmsSdkAppId": str(account.get("sdk_app_id", ""))}))
             try:
                 resp = self._client(account_name).PullSmsSendStatus(req)
             except TencentCloudSDKException as exc:

@@ -7,9 +7,9 @@ How it talks (channel-apis.md §1):
   timeouts; ``API_BASE_URL`` is the account's ``api_base``, so the sandbox and
   production differ by configuration only. draft/freepublish go through
   ``client.post`` (1.8.18 has no wrappers for them).
-* The token comes from ``cgi-bin/stable_token`` (a POST we make: wechatpy only
-  knows ``cgi-bin/token``, whose every call invalidates the other workers'
-  token). It is shared between workers in ``channel_state`` (key
+* The token comes from ``cgi-bin/stable_token`` (a POST we make on a session of
+  our own: wechatpy only knows ``cgi-bin/token``, whose every call invalidates the
+  other workers' token). It is shared between workers in ``channel_state`` (key
   ``wechat-token:<app_id>``), encrypted with a key derived from the app secret,
   and considered expired ``min(300 s, ttl/10)`` early. On a token error (40001,
   40014, 42001): evict, refresh once, retry that call once; a second token error
@@ -38,6 +38,8 @@ from datetime import datetime, timedelta
 from io import BytesIO
 from typing import Any, ClassVar
 
+import requests
+import xmltodict
 from cryptography.fernet import Fernet, InvalidToken
 from PIL import Image
 from pydantic import Field
@@ -196,20 +198,28 @@ class SharedTokenStorage(SessionStorage):  # type: ignore[misc]
 
 
 class HubWeChatClient(WeChatClient):  # type: ignore[misc]
-    """wechatpy's client pointed at the account's base URL, fetching tokens from ``stable_token``."""
+    """wechatpy's client pointed at the account's base URL, fetching tokens from ``stable_token``.
+
+    wechatpy 1.8.18 has no ``stable_token`` call, and its public ``post`` adds an access
+    token to every request (fetching one first, which would recurse here). The single token
+    call therefore goes through a ``requests.Session`` of our own (``token_http``), with the
+    client's timeout, as wechatpy's own session is configured; every other call goes through
+    wechatpy's public ``get``/``post``. See docs/decisions/2026-12-03-public-apis-only.md.
+    """
 
     def __init__(self, app_id: str, secret: str, *, api_base: str, storage: SharedTokenStorage,
                  timeout: tuple[float, float]) -> None:
         super().__init__(app_id, secret, session=storage, timeout=timeout, auto_retry=False)
         self.API_BASE_URL = api_base
         self.storage = storage
+        self.token_http = requests.Session()
 
     def fetch_access_token(self) -> dict[str, Any]:
         """POST cgi-bin/stable_token (normal mode: every worker gets the same token until it nears expiry)."""
         body = json.dumps({"grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
                            "force_refresh": False}).encode("utf-8")
-        res = self._http.post(self.API_BASE_URL + "stable_token", data=body, timeout=self.timeout,
-                              headers={"Content-Type": "application/json"})
+        res = self.token_http.post(self.API_BASE_URL + "stable_token", data=body, timeout=self.timeout,
+                                   headers={"Content-Type": "application/json"})
         if res.status_code != 200:
             raise WeChatClientException(None, None, client=self, request=res.request, response=res)
         try:
@@ -656,17 +666,15 @@ class WeChatChannel(ChannelBase):
 PUBLISH_EVENTS = ("publishjobfinish", "freepublishjobfinish")  # the docs once showed the second name
 
 
-def publish_event(message: Any) -> dict[str, Any] | None:
-    """The PublishEventInfo of a parsed callback (wechatpy gives an ``UnknownMessage``), or of raw XML.
+def publish_event(message: bytes | str) -> dict[str, Any] | None:
+    """The PublishEventInfo of a callback's (decrypted) XML.
 
     Returns ``{"publish_id", "publish_status", "article_id", "article_detail", "fail_idx"}`` with
     publish_status as an int, or None when the message is not a publish-finished event.
+    Parsed with ``xmltodict`` as wechatpy's ``parse_message`` does: wechatpy makes an
+    ``UnknownMessage`` of this event and keeps its fields only in a private attribute.
     """
-    if isinstance(message, bytes | str):
-        from wechatpy import parse_message
-
-        message = parse_message(message)
-    data = getattr(message, "_data", None)
+    data = xmltodict.parse(message).get("xml")
     if not isinstance(data, dict) or str(data.get("Event") or "").lower() not in PUBLISH_EVENTS:
         return None
     info = data.get("PublishEventInfo")
@@ -681,7 +689,7 @@ def publish_event(message: Any) -> dict[str, Any] | None:
             "fail_idx": fail_idx}
 
 
-def handle_publish_event(session: Any, account: str, message: Any) -> dict[str, Any] | None:
+def handle_publish_event(session: Any, account: str, message: bytes | str) -> dict[str, Any] | None:
     """Keep a verified PUBLISHJOBFINISH event where ``status()`` finds it (``wechat-publish:<publish_id>``).
 
     Called by the hub's callback endpoint inside its transaction (the signature is checked there);

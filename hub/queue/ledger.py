@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound, WorkflowError
@@ -28,7 +28,6 @@ from hub.queue.states import State, check, is_terminal
 from hub.redact import redact
 from hub.settings import get_settings
 from hub.store.models import ChannelStateRow, DeliveryEventRow, DeliveryRow
-from hub.store.prepared import Prepared
 from hub.timeutil import utcnow
 
 #: longest error message kept on a row or an event (redacted first)
@@ -81,32 +80,32 @@ def move(session: Session | Connection, delivery_id: int, src: str, dst: str, *,
     if attempts is not None:
         params["w_attempts"] = attempts
     conn = session.connection() if isinstance(session, Session) else session
-    if _update_for(tuple(sorted(vals)), attempts is not None).execute(conn, params) != 1:
+    if conn.execute(_update_for(tuple(sorted(vals)), attempts is not None), params).rowcount != 1:
         return False
-    _EVENT_INSERT.execute(conn, {"delivery_id": delivery_id, "at": now, "actor": actor, "from_state": src,
+    conn.execute(_EVENT_INSERT, {"delivery_id": delivery_id, "at": now, "actor": actor, "from_state": src,
                                  "to_state": dst, "error_class": error_class, "message": msg})
     return True
 
 
 _DELIVERIES = cast(Table, DeliveryRow.__table__)
-_EVENT_COLUMNS = ("delivery_id", "at", "actor", "from_state", "to_state", "error_class", "message")
-#: prepared once: no unit-of-work bookkeeping on the hot path (the repo's append-only guard is for ORM edits)
-_EVENT_INSERT = Prepared(insert(cast(Table, DeliveryEventRow.__table__)), keys=_EVENT_COLUMNS)
+#: one Core INSERT: no unit-of-work bookkeeping on the hot path (the repo's append-only guard is for ORM edits);
+#: SQLAlchemy's compiled cache compiles it once per dialect and set of keys
+_EVENT_INSERT = insert(cast(Table, DeliveryEventRow.__table__))
 
 
 @lru_cache(maxsize=256)
-def _update_for(keys: tuple[str, ...], fenced: bool) -> Prepared:
-    """The conditional UPDATE for one set of columns, built and compiled once (``hub.store.prepared``).
+def _update_for(keys: tuple[str, ...], fenced: bool) -> Update:
+    """The conditional UPDATE for one set of columns, built once with named binds.
 
-    Why: building ``update().where().values()`` afresh and running it through SQLAlchemy's
-    execution machinery cost several times what the database spends on it; a delivery makes
-    two of these, and they were most of the ledger's overhead per delivery.
+    Why: one statement object per column set keeps the construction off the hot path, and
+    SQLAlchemy's compiled cache (keyed on the statement's structure) compiles it once per
+    dialect; see docs/decisions/2026-12-03-public-apis-only.md for the measured cost.
     """
     c = _DELIVERIES.c
     cond = [c.id == bindparam("w_id"), c.state == bindparam("w_state")]
     if fenced:
         cond.append(c.attempts == bindparam("w_attempts"))
-    return Prepared(update(_DELIVERIES).where(*cond).values({k: bindparam(f"v_{k}", type_=c[k].type) for k in keys}))
+    return update(_DELIVERIES).where(*cond).values({k: bindparam(f"v_{k}", type_=c[k].type) for k in keys})
 
 
 def created_event(session: Session, row: DeliveryRow, *, actor: str, now: datetime,

@@ -375,8 +375,6 @@ def test_a_publishjobfinish_event_is_kept_but_only_freepublish_get_decides(sandb
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from wechatpy import parse_message
-
     from hub.channels.wechat import handle_publish_event
     from hub.store.db import session_scope
 
@@ -386,7 +384,7 @@ def test_a_publishjobfinish_event_is_kept_but_only_freepublish_get_decides(sandb
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers["Content-Length"]))
             with session_scope() as s:
-                handled.append(handle_publish_event(s, "wechat-county", parse_message(body)))
+                handled.append(handle_publish_event(s, "wechat-county", body))
             self.send_response(200)
             self.send_header("Content-Length", "7")
             self.end_headers()
@@ -423,3 +421,18 @@ def test_concurrent_sends_of_one_process_share_one_token_fetch(sandbox: Sandbox,
         receipts = list(pool.map(lambda i: channel.send(renditions[i], TARGET, f"key-c{i}"), range(8)))
     assert len({r.provider_ref for r in receipts}) == 8
     assert sandbox.hit_count(TOKEN) == 1 and sandbox.hit_count(SUBMIT) == 8
+
+
+def test_wechatpys_token_hook_fills_an_empty_store_through_our_own_session(sandbox: Sandbox,
+                                                                        channel: WeChatChannel) -> None:
+    """What we rely on in wechatpy 1.8.18 (public API only): ``access_token`` calls the overridable
+    ``fetch_access_token`` when the store is empty, and ``post`` adds the token to the query; the
+    stable_token POST goes through the client's own session, never wechatpy's."""
+    client = channel.client(TARGET)
+    client.storage.delete(client.access_token_key)
+    seen: list[str] = []
+    client.token_http.hooks["response"].append(lambda r, *a, **k: seen.append(r.request.path_url))
+    answer = client.post("freepublish/batchget", data={"offset": 0, "count": 1, "no_content": 1})
+    assert seen == [TOKEN] and sandbox.hit_count(TOKEN) == 1
+    assert isinstance(answer, dict) and answer.get("errcode", 0) == 0
+    assert client.session.get(client.access_token_key)  # kept in the shared store for the other workers

@@ -1,4 +1,4 @@
-"""The store's transaction scopes: reads beside a writer, and prepared writes that match the ORM's."""
+"""The store's transaction scopes: reads beside a writer, and the ledger's Core writes that match the ORM's."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ def test_a_read_scope_reads_while_another_process_holds_the_write_lock() -> None
         other.close()
 
 
-def test_a_prepared_move_writes_what_the_orm_reads_back() -> None:
-    """The ledger's prepared statements convert values with the columns' own types (aware UTC in and out)."""
+def test_a_ledger_move_writes_what_the_orm_reads_back() -> None:
+    """The ledger's Core statements convert values with the columns' own types (aware UTC in and out)."""
     now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
     rid = _row(now)
     later = now + timedelta(minutes=5)

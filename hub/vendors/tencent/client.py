@@ -6,7 +6,8 @@ same SDK (``tencentcloud-sdk-python-common``), so they meet the same traps
 
 * ``HttpProfile(protocol=...)`` must be given in the constructor;
 * the SDK turns any non-200 status into ``ServerNetworkError`` with the body as
-  message and no status: our client subclasses keep the status instead;
+  message and no status: ``HubConnection`` (the SDK's public ``ProxyConnection``
+  with our own session) raises ``HttpStatusError`` with the status first;
 * the SDK wraps every ``requests`` failure into ``ClientNetworkError`` with the
   original as ``__context__``: connect failures mean nothing was sent
   (``Retryable``), a read timeout or a dropped connection after the request went
@@ -19,12 +20,13 @@ same SDK (``tencentcloud-sdk-python-common``), so they meet the same traps
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
+import requests
 from pydantic import Field
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.http.request import ProxyConnection
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import sms_client
@@ -53,37 +55,56 @@ class TencentAccount(AccountConfig):
 DEFAULT_TIMEOUT_S = 10
 
 
-class _KeepStatus:
-    """Mixin: a non-200 answer raises ``ServerNetworkError`` whose message is ``HTTP <status>`` (+ Retry-After)."""
+class HttpStatusError(Exception):
+    """A non-200 answer, raised by ``HubConnection`` with its status and ``Retry-After`` kept.
 
-    def _check_status(self, resp: Any) -> None:
+    The SDK's own check turns any non-200 into ``ServerNetworkError`` with the body as message
+    and no status; this is raised first, inside the SDK's ``send_request``, which wraps it into
+    ``ClientNetworkError`` with this exception as ``__context__`` (``transport_error`` reads it).
+    """
+
+    def __init__(self, status: int, retry_after: str | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+class HubConnection(ProxyConnection):  # type: ignore[misc]
+    """The SDK's public ``ProxyConnection`` on a ``requests.Session`` of ours (``client.request.conn``).
+
+    Why: the SDK exposes no hook for its HTTP session or for the status of an answer, and
+    our retry rules need the status (429 with Retry-After, 503 before anything was applied,
+    504 perhaps applied). ``request(method, url, body, headers)`` is the public method the
+    SDK's ``ApiRequest.send_request`` calls for every API call; overriding it is the whole
+    coupling, pinned by tests/channels/test_tencent_client.py against the pinned SDK. Our own
+    session does not read ``~/.netrc`` or proxy variables per request (``trust_env`` off: on
+    a fan-out that look-up cost more than the request); a proxy comes only from the profile
+    (``HttpProfile(proxy=...)``) or the SDK's own environment rule, as before.
+    """
+
+    def __init__(self, host: str, *, timeout: int, is_http: bool, proxy: str | None = None) -> None:
+        super().__init__(host, timeout=timeout, proxy=proxy, is_http=is_http)
+        self.session = requests.Session()
+        self.session.trust_env = False
+
+    def request(self, method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        headers = {} if headers is None else headers
+        headers.setdefault("Host", self.request_host)
+        resp = self.session.request(method=method, url=url, data=body, headers=headers, proxies=self.proxy,
+                                    verify=self.certification, timeout=self.timeout, stream=True)
         if resp.status_code != 200:
-            retry = resp.headers.get("Retry-After")
-            suffix = f" retry-after={retry}" if retry else ""
-            raise TencentCloudSDKException("ServerNetworkError", f"HTTP {resp.status_code}{suffix}")
+            retry_after = resp.headers.get("Retry-After")
+            resp.close()
+            raise HttpStatusError(resp.status_code, retry_after)
+        return resp
 
 
-class SmsClient(_KeepStatus, sms_client.SmsClient):  # type: ignore[misc]
-    """The SDK's SmsClient, keeping the HTTP status of non-200 answers; a success answer is parsed once."""
-
-    def _check_error(self, resp: Any) -> None:
-        """The SDK's error-answer check, skipped only when the body cannot hold an error.
-
-        The SDK parses every JSON body here to look for ``Response.Error`` (and a
-        deprecation warning), then ``call_json``/``SendSms`` parse it again: for a
-        SendSms answer of 200 numbers (~40 KB) the first parse was a fifth of the
-        client's CPU. A JSON object can only have those keys as ``"Error"`` /
-        ``"DeprecatedWarning"`` or spelled with ``\\u`` escapes, so a body with
-        neither is passed as the SDK's check would pass it; every other body gets
-        the SDK's own check.
-        """
-        body = resp.content
-        if b'"Error"' in body or b'"DeprecatedWarning"' in body or b"\\u" in body:
-            super()._check_error(resp)
+class SmsClient(sms_client.SmsClient):  # type: ignore[misc]
+    """The SDK's SmsClient (a class of our own so the adapters and the bench name one thing)."""
 
 
-class TtsClient(_KeepStatus, tts_client.TtsClient):  # type: ignore[misc]
-    """The SDK's TtsClient, keeping the HTTP status of non-200 answers."""
+class TtsClient(tts_client.TtsClient):  # type: ignore[misc]
+    """The SDK's TtsClient."""
 
 
 def timeout_of(account: Account) -> int:
@@ -102,22 +123,15 @@ def make_client(cls: type[Any], account: Account, name: str) -> Any:
     secret_key = account.secret("secret_key_env", name)
     redact.register_secret(secret_id.value)
     redact.register_secret(secret_key.value)
-    profile = ClientProfile(httpProfile=HttpProfile(protocol=protocol, endpoint=str(endpoint),
-                                                    reqTimeout=timeout_of(account)))
+    http_profile = HttpProfile(protocol=protocol, endpoint=str(endpoint), reqTimeout=timeout_of(account))
     cred = credential.Credential(secret_id.value, secret_key.value)
-    client = cls(cred, str(account.get("region", "ap-guangzhou")), profile)
-    # the endpoint comes from config only: no proxy or ~/.netrc from the environment (and no
-    # per-request look-up of them, which costs more than the request itself on a fan-out)
-    session = getattr(getattr(getattr(client, "request", None), "conn", None), "_session", None)
-    if session is not None:
-        session.trust_env = False
+    client = cls(cred, str(account.get("region", "ap-guangzhou")), ClientProfile(httpProfile=http_profile))
+    api = client.request  # the SDK's ApiRequest: built from the profile above, as the SDK builds its own connection
+    api.conn = HubConnection(api.host, timeout=api.req_timeout, is_http=api.is_http, proxy=http_profile.proxy)
     return client
 
 
 # --- transport and HTTP status ------------------------------------------------------------------
-
-_STATUS = re.compile(r"HTTP (\d{3})(?: retry-after=(\S+))?")
-
 
 def transport_error(channel: str, exc: BaseException, *, what: str = "call") -> ChannelError:
     """Map a failure below the API (HTTP status, network, unparsable answer) to a typed outcome.
@@ -130,14 +144,14 @@ def transport_error(channel: str, exc: BaseException, *, what: str = "call") -> 
     if isinstance(exc, TencentCloudSDKException) and exc.get_code() in ("ClientParamsError", "ClientError"):
         return Permanent(f"{channel} {what}: the SDK refused the request before sending it ({exc.get_code()})")
     if isinstance(exc, TencentCloudSDKException) and exc.get_code() == "ServerNetworkError":
-        m = _STATUS.search(str(exc.get_message()))
-        if m is None:
-            return Ambiguous(f"{channel} {what}: an HTTP error without a status; it may have been applied")
-        headers = {"Retry-After": m.group(2)} if m.group(2) else None
-        return http.from_status(channel, what, int(m.group(1)), headers)
+        # the SDK's own non-200 check: only reached if a client was built without HubConnection
+        return Ambiguous(f"{channel} {what}: an HTTP error without a status; it may have been applied")
     cause: BaseException | None = exc
     if isinstance(exc, TencentCloudSDKException):
         cause = exc.__context__ or exc.__cause__
+    if isinstance(cause, HttpStatusError):
+        headers = {"Retry-After": cause.retry_after} if cause.retry_after else None
+        return http.from_status(channel, what, cause.status, headers)
     if isinstance(cause, http.TRANSPORT_ERRORS):
         return http.from_transport(channel, what, cause)
     return Ambiguous(f"{channel} {what}: unreadable answer ({type(exc).__name__}); it may have been applied")
@@ -158,6 +172,7 @@ def sdk_error_text(exc: TencentCloudSDKException) -> str:
     return redact.redact(f"{exc.get_code()}: {exc.get_message()}")[:300]
 
 
-__all__ = ["SmsClient", "TtsClient", "make_client", "transport_error", "sdk_error_text",
+__all__ = ["SmsClient", "TtsClient", "HubConnection", "HttpStatusError", "make_client", "transport_error",
+           "sdk_error_text",
            "is_api_error",
            "TencentCloudSDKException", "Permanent"]

@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import io
+import json
 import re
 import threading
 import wave
@@ -172,9 +173,9 @@ class TtsService:
     def voice(self, text: str, *, sample_rate: int) -> bytes:
         """One TextToVoice call: ≤ 150 characters → 16-bit mono PCM frames."""
         req = models.TextToVoiceRequest()
-        req._deserialize({"Text": text, "SessionId": hashlib.sha256(text.encode("utf-8")).hexdigest()[:32],
+        req.from_json_string(json.dumps({"Text": text, "SessionId": hashlib.sha256(text.encode("utf-8")).hexdigest()[:32],
                           "VoiceType": int(self.account.get("voice_type", 101001)), "Codec": "wav",
-                          "SampleRate": sample_rate, "PrimaryLanguage": 1, "ModelType": 1})
+                          "SampleRate": sample_rate, "PrimaryLanguage": 1, "ModelType": 1}))
         try:
             resp = self._client().TextToVoice(req)
         except TencentCloudSDKException as exc:
