@@ -29,8 +29,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from hub.audience.subscribers import get_vault
 from hub.channels.sms import SmsChannel, rule_for
-from hub.channels.subscribers import get_vault
 from hub.config import get_config
 from hub.errors import ConfigError
 from hub.queue import ledger

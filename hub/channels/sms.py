@@ -51,10 +51,10 @@ from sqlalchemy.orm import Session
 from tencentcloud.sms.v20210111 import models
 
 from hub import redact
+from hub.audience.subscribers import get_vault, valid_at_send
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
 from hub.channels.boundary import typed_errors
 from hub.channels.sessions import SessionFactory, scope
-from hub.channels.subscribers import get_vault, valid_at_send
 from hub.config import Account, HubConfig
 from hub.deliverables import DeliveryStatus, Receipt, Rendition, Target
 from hub.errors import (

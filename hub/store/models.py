@@ -2,7 +2,7 @@
 
 All timestamps are stored as UTC (``UtcDateTime`` gives aware datetimes back on
 SQLite too). Phone numbers never appear here in clear: ``subscribers`` keeps
-them encrypted (see ``hub.channels.subscribers``).
+them encrypted (see ``hub.audience.subscribers``).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hub.audience.subscribers import PhoneVault, get_vault
 from hub.channels.fernet_batch import FernetBatch, _HmacSha256
-from hub.channels.subscribers import PhoneVault, get_vault
 from hub.errors import ConfigError
 
 KEYS = [Fernet.generate_key() for _ in range(3)]

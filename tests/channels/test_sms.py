@@ -121,7 +121,7 @@ def test_201_recipients_go_out_as_two_requests_of_at_most_200(sandbox: Any) -> N
 
 def test_a_number_that_fails_validation_at_send_is_rejected_and_never_sent(sandbox: Any,
                                                                           caplog: pytest.LogCaptureFixture) -> None:
-    from hub.channels.subscribers import get_vault
+    from hub.audience.subscribers import get_vault
     from hub.store.models import SubscriberRow
     from hub.timeutil import utcnow
 
@@ -140,7 +140,7 @@ def test_a_number_that_fails_validation_at_send_is_rejected_and_never_sent(sandb
 
 
 def test_opted_out_numbers_get_nothing_even_after_the_audience_was_expanded(sandbox: Any) -> None:
-    from hub.channels.subscribers import opt_out
+    from hub.audience.subscribers import opt_out
 
     a, b, c = numbers(3)
     subscribe([a, b, c])

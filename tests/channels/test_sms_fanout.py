@@ -67,7 +67,7 @@ def test_a_batch_whose_worker_died_after_sending_is_never_sent_again(sandbox: An
 
 def test_every_number_of_a_mixed_audience_ends_with_its_own_result(sandbox: Any) -> None:
     """Several waves of small batches: sent, refused by the operator, invalid at send, opted out — none left open."""
-    from hub.channels.subscribers import get_vault, opt_out
+    from hub.audience.subscribers import get_vault, opt_out
     from hub.store.models import SubscriberRow
     from hub.timeutil import utcnow
 
@@ -170,7 +170,7 @@ def test_a_missing_phone_key_leaves_the_claimed_numbers_pending_for_the_next_sen
 @pytest.mark.postgres
 def test_on_postgresql_a_fan_out_claims_skips_and_records_every_number(pg_database: str, sandbox: Any) -> None:
     """The per-wave Core statements (claim FOR UPDATE SKIP LOCKED, skip, mark sending) on PostgreSQL."""
-    from hub.channels.subscribers import opt_out
+    from hub.audience.subscribers import opt_out
 
     phones = numbers(120)
     subscribe(phones)
