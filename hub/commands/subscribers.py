@@ -67,7 +67,7 @@ def optout(phone: Annotated[str, typer.Argument(help="The number that asked to u
 def list_(as_json: JsonOpt = False) -> None:
     """Every subscriber with the number masked."""
     with session_scope() as s:
-        rows = [subs.describe(r) for r in subs.iter_subscribers(s)]
+        rows = [subs.describe(r) for r in subs.iter_subscribers(s) if r.listed]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

@@ -148,13 +148,14 @@ def subscribers(request: Request, msg: str | None = None, page: int = 1) -> HTML
 
     page = max(1, page)
     with session_scope() as s:
+        listed = SubscriberRow.listed.is_(True)  # not the askers known only from an answer notice
         active = SubscriberRow.opted_out_at.is_(None)
-        total = int(s.scalar(select(func.count()).select_from(SubscriberRow)) or 0)
-        opted = int(s.scalar(select(func.count()).select_from(SubscriberRow).where(~active)) or 0)
+        total = int(s.scalar(select(func.count()).select_from(SubscriberRow).where(listed)) or 0)
+        opted = int(s.scalar(select(func.count()).select_from(SubscriberRow).where(listed, ~active)) or 0)
         by_region = [(lv, rg or "全县", int(n)) for lv, rg, n in s.execute(
-            select(SubscriberRow.level, SubscriberRow.region, func.count()).where(active)
+            select(SubscriberRow.level, SubscriberRow.region, func.count()).where(listed, active)
             .group_by(SubscriberRow.level, SubscriberRow.region).order_by(SubscriberRow.level, SubscriberRow.region))]
-        rows = [describe(r) for r in s.scalars(select(SubscriberRow).order_by(SubscriberRow.id)
+        rows = [describe(r) for r in s.scalars(select(SubscriberRow).where(listed).order_by(SubscriberRow.id)
                                                .offset((page - 1) * 100).limit(100))]
     return render(request, "console/subscribers.html", {
         "rows": rows, "total": total, "opted_out": opted, "by_region": by_region, "page": page,
