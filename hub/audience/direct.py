@@ -129,6 +129,7 @@ def send_one(*, purpose: str, key: str, subject: str, phone_enc: bytes, params: 
             s.add(row)
             s.flush()
             ledger.created_event(s, row, actor=ACTOR, now=now, message=purpose)
+            s.flush()  # the creation event before the claim's (Core) event
             delivery_id = row.id
             sub = s.get(SubscriberRow, subscriber_id)
             opted_out = sub is not None and sub.opted_out_at is not None
