@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -131,3 +132,17 @@ def test_an_opted_out_number_gets_nothing_and_the_row_says_why(sandbox: Any) -> 
         row = s.get(DeliveryRow, sent.delivery_id)
         assert row is not None and row.last_error_class == "OptedOut"
     assert _sent_to(sandbox, ASKER) == 0
+
+
+def test_an_asker_known_only_from_a_notice_is_not_in_the_subscriber_list(sandbox: Any) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli import _register, app
+
+    _register()
+    _send()
+    with session_scope() as s:
+        upsert(s, "+8613800138001")
+    listed = CliRunner().invoke(app, ["subscribers", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [r["phone"] for r in json.loads(listed.output)] == ["+86*******8001"]
