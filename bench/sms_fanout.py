@@ -106,8 +106,8 @@ def main() -> None:
 
     from sqlalchemy import insert
 
+    from hub.audience.subscribers import get_vault
     from hub.channels.sms import SmsChannel
-    from hub.channels.subscribers import get_vault
     from hub.config import get_config
     from hub.deliverables import Rendition, Target
     from hub.record import Record

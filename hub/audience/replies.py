@@ -32,8 +32,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.channels import subscribers
-from hub.channels.subscribers import InvalidPhone, get_vault, normalize
+from hub.audience import subscribers
+from hub.audience.subscribers import InvalidPhone, get_vault, normalize
 from hub.errors import InputError
 from hub.store import repo
 from hub.store.models import (

@@ -1,6 +1,6 @@
 """``hub subscribers import FILE.csv | optout PHONE | list [--json] | keygen``: the SMS audience.
 
-Thin: everything is in ``hub.channels.subscribers``. Numbers are printed only
+Thin: everything is in ``hub.audience.subscribers``. Numbers are printed only
 masked (``+86*******1234``); import and opt-out write one audit row each.
 ``import`` exits 1 when any row was rejected (each named by line and field).
 """
@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from hub.channels import subscribers as subs
+from hub.audience import subscribers as subs
 from hub.cli import app, clean_errors
 from hub.store import repo
 from hub.store.db import session_scope
@@ -67,7 +67,7 @@ def optout(phone: Annotated[str, typer.Argument(help="The number that asked to u
 def list_(as_json: JsonOpt = False) -> None:
     """Every subscriber with the number masked."""
     with session_scope() as s:
-        rows = [subs.describe(r) for r in subs.iter_subscribers(s)]
+        rows = [subs.describe(r) for r in subs.iter_subscribers(s) if r.listed]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

@@ -5,7 +5,7 @@ limits (counted in the database, shared by every process), then duplicates,
 and only then is anything stored. The stored text is already masked
 (``hub.consult.privacy``), so no staff list, log or published page can show a
 citizen's ID or phone number whole; the reply number is encrypted like
-subscribers' numbers (``hub.channels.subscribers``). The private code is a
+subscribers' numbers (``hub.audience.subscribers``). The private code is a
 random 16-character token shown once; only its SHA-256 is stored.
 """
 
@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.channels.subscribers import InvalidPhone, get_vault, normalize
+from hub.audience.subscribers import InvalidPhone, get_vault, normalize
 from hub.consult import limits, privacy, routing
 from hub.consult.settings import get_consult_settings
 from hub.errors import InputError

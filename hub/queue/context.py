@@ -103,6 +103,11 @@ def target_for(name: str) -> Target:
 
     cfg = get_config().targets.get(name)
     if cfg is None:
+        from hub.audience.direct import direct_target  # a one-recipient notice's row names its template
+
+        found = direct_target(name)
+        if found is not None:
+            return found
         raise ConfigError(f"channels.toml: no target {name!r} (a delivery names it)")
     params: dict[str, Any] = cfg.model_dump(exclude={"channel", "account"}, exclude_none=True)
     return Target(channel=cfg.channel, name=name, account=cfg.account, params=params)

@@ -61,7 +61,7 @@ def _demo_config(var: Path) -> Path:
 
 def _phone_key(var: Path) -> str:
     """The demo's phone-encryption key, kept in var/ (0600) so re-runs can read earlier subscribers."""
-    from hub.channels.subscribers import new_key
+    from hub.audience.subscribers import new_key
 
     path = var / ".demo-phone-key"
     if path.exists():
@@ -210,7 +210,7 @@ def _prepare_record(sample: Path, *, echo: Echo, password: str,
     ``kinds`` limits the pre-rendering (default: every kind a channel needs).
     """
     from hub import auth, workflow
-    from hub.channels import subscribers
+    from hub.audience import subscribers
     from hub.checks import run_checks
     from hub.ingest import ingest_path
     from hub.record import Stage

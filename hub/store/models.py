@@ -2,7 +2,7 @@
 
 All timestamps are stored as UTC (``UtcDateTime`` gives aware datetimes back on
 SQLite too). Phone numbers never appear here in clear: ``subscribers`` keeps
-them encrypted (see ``hub.channels.subscribers``).
+them encrypted (see ``hub.audience.subscribers``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -296,6 +297,10 @@ class SubscriberRow(Base):
     topics: Mapped[list[Any]] = mapped_column(default=list)
     opted_out_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    #: on the bulk list; False for a number known only as the recipient of one-recipient notices (an asker,
+    #: ``hub.audience.direct``): it has its place in the recipient ledger and keeps its opt-out, but no
+    #: bulk expansion includes it, and an import of the same number lists it.
+    listed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
 
 class SmsRecipientRow(Base):

@@ -477,9 +477,10 @@ def _proposed_at(record: Record) -> str | None:
 
 def _sms_at_limit(s: Session) -> int:
     """Subscribers already at the per-phone daily SMS limit (the office sees it before publishing)."""
-    from hub.channels.sms import configured_daily_limit, numbers_at_daily_limit
+    from hub.audience.limits import configured_daily_limit, numbers_at_daily_limit
+    from hub.channels.sms import SmsChannel
 
-    return numbers_at_daily_limit(s, limit=configured_daily_limit())
+    return numbers_at_daily_limit(s, limit=configured_daily_limit(SmsChannel.name))
 
 
 def _catalog_item(record: Record) -> dict[str, Any] | None:

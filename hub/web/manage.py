@@ -4,7 +4,7 @@ The admin manages users (create with role and department from lists, disable,
 reset password, change role), subscribers (import a CSV, list masked, opt out,
 figures) and channel accounts (health, last success, token expiry, Weibo
 re-authorisation); everyone changes their own password. The logic lives where
-it already did (``hub.auth``, ``hub.channels.subscribers``,
+it already did (``hub.auth``, ``hub.audience.subscribers``,
 ``hub.channels.weibo_oauth``); these routes parse, call, and answer in words,
 refusals always in the error box.
 """
@@ -144,17 +144,18 @@ def change_password(request: Request, current: str = Form("", max_length=200), n
 @route("GET", "/subscribers", Action.RECIPIENTS_VIEW)
 def subscribers(request: Request, msg: str | None = None, page: int = 1) -> HTMLResponse:
     """Subscribers, numbers masked, with figures by level and region."""
-    from hub.channels.subscribers import describe
+    from hub.audience.subscribers import describe
 
     page = max(1, page)
     with session_scope() as s:
+        listed = SubscriberRow.listed.is_(True)  # not the askers known only from an answer notice
         active = SubscriberRow.opted_out_at.is_(None)
-        total = int(s.scalar(select(func.count()).select_from(SubscriberRow)) or 0)
-        opted = int(s.scalar(select(func.count()).select_from(SubscriberRow).where(~active)) or 0)
+        total = int(s.scalar(select(func.count()).select_from(SubscriberRow).where(listed)) or 0)
+        opted = int(s.scalar(select(func.count()).select_from(SubscriberRow).where(listed, ~active)) or 0)
         by_region = [(lv, rg or "全县", int(n)) for lv, rg, n in s.execute(
-            select(SubscriberRow.level, SubscriberRow.region, func.count()).where(active)
+            select(SubscriberRow.level, SubscriberRow.region, func.count()).where(listed, active)
             .group_by(SubscriberRow.level, SubscriberRow.region).order_by(SubscriberRow.level, SubscriberRow.region))]
-        rows = [describe(r) for r in s.scalars(select(SubscriberRow).order_by(SubscriberRow.id)
+        rows = [describe(r) for r in s.scalars(select(SubscriberRow).where(listed).order_by(SubscriberRow.id)
                                                .offset((page - 1) * 100).limit(100))]
     return render(request, "console/subscribers.html", {
         "rows": rows, "total": total, "opted_out": opted, "by_region": by_region, "page": page,
@@ -171,7 +172,7 @@ async def import_subscribers(request: Request, file: Annotated[UploadFile | None
 
 
 def _import(request: Request, data: bytes, name: str | None) -> Response:
-    from hub.channels import subscribers as subs
+    from hub.audience import subscribers as subs
 
     if not data:
         return _err("/console/subscribers", "请选择 CSV 文件（表头：phone,level,region,topics）。")
@@ -196,7 +197,7 @@ def _import(request: Request, data: bytes, name: str | None) -> Response:
 
 @route("POST", "/subscribers/optout", Action.CHANNELS_MANAGE)
 def optout(request: Request, phone: str = Form("", max_length=40)) -> Response:
-    from hub.channels import subscribers as subs
+    from hub.audience import subscribers as subs
 
     try:
         with session_scope() as s:

@@ -234,6 +234,7 @@ def upgrade() -> None:
     sa.Column('topics', sa.JSON(), nullable=False),
     sa.Column('opted_out_at', hub.store.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('created_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('listed', sa.Boolean(), server_default=sa.text('(true)'), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('phone_hash')
     )

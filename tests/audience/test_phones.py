@@ -14,7 +14,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hub.audience import phones
-from hub.channels import subscribers as subs
+from hub.audience import subscribers as subs
 from hub.errors import ConfigError
 from hub.store.db import session_scope
 from hub.store.models import ConsultationRow, SubscriberRow

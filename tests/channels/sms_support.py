@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hub.audience.subscribers import get_vault, upsert
 from hub.channels.sms import SmsChannel
-from hub.channels.subscribers import get_vault, upsert
 from hub.config import Account, HubConfig, get_config
 from hub.deliverables import Rendition, Target
 from hub.record import Record

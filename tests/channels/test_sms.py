@@ -22,7 +22,8 @@ from sms_support import (
     target,
 )
 
-from hub.channels.sms import CODES, handle_sms_callback, parse_quiet_hours, quiet_wait
+from hub.audience.quiet import parse_quiet_hours, quiet_wait
+from hub.channels.sms import CODES, handle_sms_callback
 from hub.deliverables import DeliveryStatus, Target
 from hub.errors import Ambiguous, AuthExpired, Permanent, RateLimited, Retryable
 from hub.sandbox import tencent
@@ -121,7 +122,7 @@ def test_201_recipients_go_out_as_two_requests_of_at_most_200(sandbox: Any) -> N
 
 def test_a_number_that_fails_validation_at_send_is_rejected_and_never_sent(sandbox: Any,
                                                                           caplog: pytest.LogCaptureFixture) -> None:
-    from hub.channels.subscribers import get_vault
+    from hub.audience.subscribers import get_vault
     from hub.store.models import SubscriberRow
     from hub.timeutil import utcnow
 
@@ -140,7 +141,7 @@ def test_a_number_that_fails_validation_at_send_is_rejected_and_never_sent(sandb
 
 
 def test_opted_out_numbers_get_nothing_even_after_the_audience_was_expanded(sandbox: Any) -> None:
-    from hub.channels.subscribers import opt_out
+    from hub.audience.subscribers import opt_out
 
     a, b, c = numbers(3)
     subscribe([a, b, c])
@@ -289,7 +290,7 @@ def test_pulled_reports_survive_a_database_that_refuses_them_for_a_moment(
     """PullSmsSendStatus hands each report out once: a locked database is waited out, never a lost report."""
     from sqlalchemy.exc import OperationalError
 
-    from hub.channels import sms
+    from hub.audience import reports
 
     a, b = numbers(2)
     subscribe([a, b])
@@ -299,7 +300,7 @@ def test_pulled_reports_survive_a_database_that_refuses_them_for_a_moment(
     receipt = ch.send(sms_rendition(record_id, version), target(), key)
     for item in sandbox.vendor("tencent")["reports"]:
         item["due"] = 0
-    real, refusals = sms.apply_reports, []
+    real, refusals = reports.apply_reports, []
 
     def locked_twice(session: Any, reports: Any, **kw: Any) -> int:
         if len(refusals) < 2:
@@ -307,7 +308,7 @@ def test_pulled_reports_survive_a_database_that_refuses_them_for_a_moment(
             raise OperationalError("UPDATE sms_recipients", {}, Exception("database is locked"))
         return real(session, reports, **kw)
 
-    monkeypatch.setattr(sms, "apply_reports", locked_twice)
+    monkeypatch.setattr(reports, "apply_reports", locked_twice)
     assert ch.status(receipt, target()) == DeliveryStatus.DELIVERED
     assert len(refusals) == 2 and states(key) == {a: "delivered", b: "delivered"}
 

@@ -19,7 +19,8 @@ from sms_support import (
     target,
 )
 
-from hub.channels.sms import SmsChannel, _Batch, _BatchResult
+from hub.audience.fanout import Batch, BatchResult, result_values
+from hub.channels.sms import SmsChannel
 from hub.errors import Ambiguous, Retryable
 from hub.store.db import session_scope
 
@@ -38,21 +39,21 @@ def test_a_batch_whose_worker_died_after_sending_is_never_sent_again(sandbox: An
     version = save_version("hanyin-crash-1")
     key = make_delivery(version, "hanyin-crash-1", "sms-county")
     rendition = sms_rendition("hanyin-crash-1", version)
-    real = SmsChannel._call
+    real = SmsChannel.send_batch
     seen = {"n": 0}
 
-    def dies_after_second_request(self: SmsChannel, account: str, request: dict[str, Any], batch: _Batch) -> Any:
-        result = real(self, account, request, batch)
+    def dies_after_second_request(self: SmsChannel, account: str, request: dict[str, Any], phones: list[str]) -> Any:
+        result = real(self, account, request, phones)
         seen["n"] += 1
         if seen["n"] == 2:
             raise _WorkerDied
         return result
 
-    monkeypatch.setattr(SmsChannel, "_call", dies_after_second_request)
+    monkeypatch.setattr(SmsChannel, "send_batch", dies_after_second_request)
     one_at_a_time = config_with(batch_size=10, concurrency=1)
     with pytest.raises(_WorkerDied):
         channel(config=one_at_a_time).send(rendition, target(), key)
-    monkeypatch.setattr(SmsChannel, "_call", real)
+    monkeypatch.setattr(SmsChannel, "send_batch", real)
     assert sorted(states(key).values()) == ["pending"] * 10 + ["sending"] * 10 + ["sent"] * 10
 
     calls = count_calls(sandbox, "SendSms")
@@ -67,7 +68,7 @@ def test_a_batch_whose_worker_died_after_sending_is_never_sent_again(sandbox: An
 
 def test_every_number_of_a_mixed_audience_ends_with_its_own_result(sandbox: Any) -> None:
     """Several waves of small batches: sent, refused by the operator, invalid at send, opted out — none left open."""
-    from hub.channels.subscribers import get_vault, opt_out
+    from hub.audience.subscribers import get_vault, opt_out
     from hub.store.models import SubscriberRow
     from hub.timeutil import utcnow
 
@@ -95,8 +96,8 @@ def test_every_number_of_a_mixed_audience_ends_with_its_own_result(sandbox: Any)
     inbox = [m["content"]["phone"] for m in sms_inbox(sandbox)]
     assert len(inbox) == len(set(inbox)) == 435 and not set(inbox) & set(phones[100:110])
 
-def _batch(*numbers_and_ids: tuple[str, int]) -> _Batch:
-    batch = _Batch(rows=[(rid, b"") for _, rid in numbers_and_ids])
+def _batch(*numbers_and_ids: tuple[str, int]) -> Batch:
+    batch = Batch(rows=[(rid, b"") for _, rid in numbers_and_ids])
     batch.numbers = dict(numbers_and_ids)
     return batch
 
@@ -112,7 +113,7 @@ def test_an_answer_is_matched_per_number_whatever_form_the_number_comes_back_in(
         {"PhoneNumber": "+8613800000001", "Code": "Ok", "SerialNo": "dup"},
         {"PhoneNumber": None, "Code": "Ok", "SerialNo": "nobody"},
     ]
-    values = SmsChannel._result_values(_BatchResult(batch, statuses=statuses))
+    values = result_values(BatchResult(batch, statuses=statuses), SmsChannel.number_result)
     assert sorted(values, key=lambda v: v[3]) == [
         ("sent", "Ok", "s1", 1),
         ("rejected", "FailedOperation.PhoneNumberInBlacklist", None, 2),
@@ -126,7 +127,7 @@ def test_an_answer_is_matched_per_number_whatever_form_the_number_comes_back_in(
 def test_a_failed_batch_leaves_its_numbers_unknown_or_pending_by_what_may_have_happened(error: Exception,
                                                                                          state: str) -> None:
     batch = _batch(("+8613800000001", 1), ("+8613800000002", 2))
-    values = SmsChannel._result_values(_BatchResult(batch, error=error))  # type: ignore[arg-type]
+    values = result_values(BatchResult(batch, error=error), SmsChannel.number_result)  # type: ignore[arg-type]
     assert sorted(values, key=lambda v: v[3]) == [(state, type(error).__name__, None, 1),
                                                   (state, type(error).__name__, None, 2)]
 
@@ -170,7 +171,7 @@ def test_a_missing_phone_key_leaves_the_claimed_numbers_pending_for_the_next_sen
 @pytest.mark.postgres
 def test_on_postgresql_a_fan_out_claims_skips_and_records_every_number(pg_database: str, sandbox: Any) -> None:
     """The per-wave Core statements (claim FOR UPDATE SKIP LOCKED, skip, mark sending) on PostgreSQL."""
-    from hub.channels.subscribers import opt_out
+    from hub.audience.subscribers import opt_out
 
     phones = numbers(120)
     subscribe(phones)

@@ -26,8 +26,9 @@ from sms_support import (
     target,
 )
 
+from hub.audience.reports import KEPT_PREFIX
 from hub.channels.base import DeliveryStatus
-from hub.channels.sms import KEPT_PREFIX, handle_sms_callback
+from hub.channels.sms import handle_sms_callback
 from hub.errors import Ambiguous, RateLimited
 from hub.sandbox import tencent
 from hub.store.db import session_scope
@@ -43,21 +44,21 @@ def delivery(record_id: str = "hanyin-test-1") -> tuple[str, str, str]:
 
 def test_a_report_applied_while_the_send_waits_is_not_undone_by_the_result_write(
         sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hub.channels.sms import SmsChannel
+    from hub.audience.fanout import FanOut
 
     subscribe(numbers(3))
     record_id, version, key = delivery()
-    real_step = SmsChannel._step
+    real_step = FanOut._step
     pulled: list[int] = []
 
-    def step_after_another_poll(self: SmsChannel, delivery_id: int, done: list[Any], *args: Any) -> Any:
+    def step_after_another_poll(self: FanOut, delivery_id: int, done: list[Any], *args: Any) -> Any:
         if done and not pulled:
             # the platform applied the batch and queued its reports; before this send's result write
             # commits (it waits for the single SQLite writer), another delivery's poll takes them
             pulled.append(channel().pull_reports("tencent"))
         return real_step(self, delivery_id, done, *args)
 
-    monkeypatch.setattr(SmsChannel, "_step", step_after_another_poll)
+    monkeypatch.setattr(FanOut, "_step", step_after_another_poll)
     receipt = channel().send(sms_rendition(record_id, version), target(), key)
     assert pulled == [3]
     assert set(states(key).values()) == {"delivered"}  # the result write did not put them back to sent
@@ -154,7 +155,7 @@ def test_the_per_phone_daily_limit_is_said_in_words_and_counted_before_publishin
 
     from sqlalchemy import select
 
-    from hub.channels.sms import numbers_at_daily_limit
+    from hub.audience.limits import numbers_at_daily_limit
     from hub.store.models import DeliveryRow, SmsRecipientRow, SubscriberRow
     from hub.web.board import DAILY_LIMIT_WORDS, _line
 

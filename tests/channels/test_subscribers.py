@@ -9,7 +9,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from hub.channels import subscribers as subs
+from hub.audience import subscribers as subs
 from hub.errors import ConfigError, NotFound, RecordError
 from hub.store.db import session_scope
 from hub.store.models import SubscriberRow

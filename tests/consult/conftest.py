@@ -24,7 +24,7 @@ def quick_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def phone_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hub.channels.subscribers import new_key
+    from hub.audience.subscribers import new_key
 
     monkeypatch.setenv("HUB_PHONE_KEY", new_key())
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from hub.audience.subscribers import describe, find, upsert
 from hub.channels.base import Target
 from hub.channels.sms import SmsChannel
-from hub.channels.subscribers import describe, find, upsert
 from hub.config import get_config
 from hub.record import Record
 from hub.renderers.base import ArtifactStore, Rendition

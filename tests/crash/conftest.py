@@ -41,7 +41,7 @@ def crash_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Any, l
     """Sandbox + broker + ledger + an approved sample; this process publishes through the broker like a console would."""
     from sandbox_world import approved_sample, fast_config
 
-    from hub.channels.subscribers import new_key
+    from hub.audience.subscribers import new_key
     from hub.queue import actors
     from hub.queue.broker import make_broker
 

@@ -24,7 +24,7 @@ SHARE = "/2/statuses/share.json"
 
 @pytest.fixture
 def version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> Iterator[str]:
-    from hub.channels.subscribers import new_key
+    from hub.audience.subscribers import new_key
 
     fast_config(tmp_path, monkeypatch)
     monkeypatch.setenv("HUB_PHONE_KEY", new_key())

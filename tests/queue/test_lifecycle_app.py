@@ -24,7 +24,7 @@ CHANNELS = ("web", "wechat", "weibo", "sms", "newspaper")
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, int]]]:
     """The sample approved in a sandbox world; hints are collected instead of sent (the test drives the engine)."""
-    from hub.channels.subscribers import new_key
+    from hub.audience.subscribers import new_key
     from hub.queue import actors
 
     fast_config(tmp_path, monkeypatch)

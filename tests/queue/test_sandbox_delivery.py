@@ -25,7 +25,7 @@ CHANNELS = ("web", "wechat", "weibo", "sms", "newspaper")
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from hub.channels.subscribers import new_key
+    from hub.audience.subscribers import new_key
 
     fast_config(tmp_path, monkeypatch)
     monkeypatch.setenv("HUB_PHONE_KEY", new_key())

@@ -308,7 +308,7 @@ def test_sms_errors_keep_no_secret_or_number_anywhere_in_their_chain(
         sys.path.insert(0, helpers)
     from sms_support import channel, make_delivery, save_version, sms_rendition, subscribe, target
 
-    from hub.channels.subscribers import new_key
+    from hub.audience.subscribers import new_key
 
     monkeypatch.setenv("HUB_PHONE_KEY", new_key())
     phones = ["+8613800000001", "+8613900000002"]

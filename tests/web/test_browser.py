@@ -56,8 +56,8 @@ def live_hub(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     """``hub serve`` in a thread: uvicorn on a random loopback port with the embedded worker."""
     from web_helpers import clear_caches, free_port
 
-    from hub.channels import subscribers
-    from hub.channels.subscribers import new_key
+    from hub.audience import subscribers
+    from hub.audience.subscribers import new_key
     from hub.commands.web import seed_demo
     from hub.queue.runtime import start_embedded_worker
     from hub.store.db import get_engine, session_scope

@@ -77,7 +77,7 @@ def test_changing_ones_own_password_needs_the_current_one(as_role: Callable[[str
 
 def test_subscribers_are_imported_listed_masked_and_opted_out(as_role: Callable[[str], TestClient],
                                                               monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from hub.channels.subscribers import new_key
+    from hub.audience.subscribers import new_key
 
     monkeypatch.setenv("HUB_PHONE_KEY", new_key())
     admin = as_role("admin")

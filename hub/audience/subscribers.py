@@ -140,6 +140,7 @@ def upsert(session: Session, phone: str, *, level: str = "county", region: str |
         session.flush()
         return row, True
     row.level, row.region, row.topics = level, region or None, topics_list
+    row.listed = True  # an asker known from a one-recipient notice subscribes now
     return row, False
 
 
