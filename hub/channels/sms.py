@@ -412,6 +412,8 @@ class SmsAccount(TencentAccount):
     send_budget_seconds: float = Field(default=120, gt=0)
     receipt_pages: int = Field(default=20, ge=1)
     receipt_timeout_hours: float = Field(default=48, gt=0)
+    #: records to the same subscribers within this window go as one digest SMS (hub.audience.digest)
+    digest_window: str = Field(default="30m", pattern=r"^\s*(?i:off|0|\d+(\.\d+)?\s*[smh]?)\s*$")
 
 
 class SmsChannel(ChannelBase):
@@ -479,6 +481,7 @@ class SmsChannel(ChannelBase):
                 raise Permanent("sms: no delivery row for this key")
             delivery_id = delivery.id
             correcting = delivery.purpose == "correct"
+            publishing = delivery.purpose == "publish"
             region, urgent_record = self._record_facts(s, rendition)
         sms_cfg = self.config.render.sms
         if correcting and sms_cfg.correct_template_id:
@@ -493,6 +496,12 @@ class SmsChannel(ChannelBase):
             if wait_s is not None:
                 raise RateLimited(f"sms: quiet hours ({account.get('quiet_hours', '22:00-08:00')} Asia/Shanghai); "
                                   "non-urgent SMS wait until they end", wait_s)
+        if publishing and not urgent:  # 汇总短信: covered by a digest of the same audience, or alone
+            from hub.audience import digest
+
+            handed = digest.hand_off(self._sessions, delivery_id, account=target.account, now=now)
+            if handed is not None:
+                return handed
         with scope(self._sessions) as s:
             self._expand(s, delivery_id, target, audience, region, now)
             # rows left ``sending`` by a crashed attempt may have gone out: never resend them blindly
@@ -505,6 +514,13 @@ class SmsChannel(ChannelBase):
         errors = self._fan_out(delivery_id, target.account, request, batch_size, concurrency, budget)
         self._apply_kept()
         return self._outcome(delivery_id, key, errors)
+
+    @typed_errors("sms")
+    def send_digest(self, target: Target, key: str) -> Receipt:
+        """Send a digest delivery (``purpose="digest"``: several records as one SMS; ``hub.audience.digest``)."""
+        from hub.audience import digest
+
+        return digest.send(self, target, key)
 
     @typed_errors("sms")
     def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
@@ -534,9 +550,11 @@ class SmsChannel(ChannelBase):
             published = get_rendition(s, notice.version, "sms")
             marker = f"sms-audience:{notice.delivery_id}"
             if s.get(ChannelStateRow, marker) is None and notice.origin_id is not None:
+                from hub.audience.digest import recipients_of  # a record that went out in a digest
+
                 got = select(literal(notice.delivery_id), SmsRecipientRow.subscriber_id, literal(PENDING),
                              literal(now, type_=UtcDateTime())).where(
-                    SmsRecipientRow.delivery_id == notice.origin_id,
+                    SmsRecipientRow.delivery_id == recipients_of(s, notice.origin_id),
                     SmsRecipientRow.state.in_([SENT, DELIVERED, UNKNOWN])).order_by(SmsRecipientRow.subscriber_id)
                 s.execute(insert(SmsRecipientRow).from_select(
                     ["delivery_id", "subscriber_id", "state", "updated_at"], got))
@@ -850,6 +868,11 @@ class SmsChannel(ChannelBase):
         After an ambiguous batch the engine asks this: the numbers of that batch are
         ``unknown`` (never resent), so only genuinely pending numbers make it send again.
         """
+        from hub.audience.digest import member_lookup
+
+        covered = member_lookup(self._sessions, key, self.clock())  # handed to a digest: found there
+        if covered is not None:
+            return covered
         with scope(self._sessions) as s:
             delivery_id = s.scalar(select(DeliveryRow.id).where(DeliveryRow.idempotency_key == key))
             if delivery_id is None:
@@ -983,6 +1006,10 @@ class SmsChannel(ChannelBase):
         report after ``receipt_timeout_hours`` (account, default 48) stops holding the
         delivery open.
         """
+        from hub.audience import digest
+
+        if digest.is_member_receipt(receipt):  # a record covered by a digest SMS follows the digest
+            return digest.member_status(self, receipt, target)
         account = self._account(target.account)
         self.pull_reports(target.account, pages=int(account.get("receipt_pages", 20)))
         self._apply_kept()
