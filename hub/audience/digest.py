@@ -336,7 +336,7 @@ def send(channel: SmsChannel, target: Target, key: str) -> Receipt:
     text = f"【{config.render.sms.signature}】{fill(template.template, params)}"
     main = ArtifactStore(channel.settings.artifacts_dir).put(text.encode("utf-8"), ".txt", "text/plain")
     # the region of a ``same_region`` audience is every member's (the digest groups by it)
-    rendition = Rendition(kind="sms", record_id=digest.record_id, version=version, main=main,
+    rendition = Rendition(kind=channel.rendition_kind, record_id=digest.record_id, version=version, main=main,
                           facts={"params": params, "template_id": template.template_id,
                                  "sign_name": config.render.sms.signature, "text": text})
     return channel.send(rendition, target, key)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sandbox_world import FINAL, Clock, approved_copies, approved_sample, drain, fast_config, posts, rows_of
 from sqlalchemy import select
-from sandbox_world import FINAL, Clock, approved_sample, drain, fast_config, posts, rows_of
 
 from hub.queue.states import State
 from hub.store.db import session_scope
@@ -35,24 +35,6 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> Iter
     monkeypatch.setenv("HUB_SMS_DIGEST_WINDOW", "2m")
     clear_caches()
     yield sandbox
-
-
-def more_records(first: str, n: int, *, start: int = 2) -> list[str]:
-    """``n`` more approved records (copies of the sample under new ids and titles), as the office would have."""
-    from hub import workflow
-    from hub.store import repo
-
-    out = []
-    with session_scope() as s:
-        _, record = repo.get_version(s, first)
-    for i in range(n):
-        copy = record.model_copy(update={"id": f"{record.id}-{i + start}", "title": f"{record.title}（第{i + start}号）"})
-        with session_scope() as s:
-            row = repo.save_version(s, copy, findings=[], warnings=[], actor="author")
-            workflow.submit(s, row, "author")
-            workflow.approve(s, row, "reviewer", "测试审核通过")
-            out.append(row.version)
-    return out
 
 
 def publish_sms(version: str) -> int:
@@ -116,7 +98,7 @@ def test_three_records_within_the_window_reach_each_subscriber_as_one_digest_sms
         from fastapi.testclient import TestClient
     sandbox = world
     versions = [approved_sample(kinds=())]
-    versions += more_records(versions[0], 2)
+    versions += approved_copies(versions[0], 2)
     ids = [publish_sms(v) for v in versions]
     held = rows_of(ids)
     clock = Clock()
@@ -159,7 +141,7 @@ def test_three_records_within_the_window_reach_each_subscriber_as_one_digest_sms
     assert lines[0].digest_link == f"/d/{code}"
 
     # a record published after the digest went out is outside its window: its own SMS, its own template
-    [late] = more_records(versions[0], 1, start=9)
+    [late] = approved_copies(versions[0], 1, start=9)
     late_id = publish_sms(late)
     rows = settle(clock)
     assert rows[late_id].state == State.CONFIRMED and rows[late_id].provider_ref != digest.idempotency_key
@@ -173,7 +155,7 @@ def test_a_record_withdrawn_while_it_waits_for_the_window_is_left_out_of_the_dig
 
     sandbox = world
     versions = [approved_sample(kinds=())]
-    versions += more_records(versions[0], 2)
+    versions += approved_copies(versions[0], 2)
     ids = [publish_sms(v) for v in versions]
     with session_scope() as s:
         record_id = s.get(DeliveryRow, ids[1]).record_id  # type: ignore[union-attr]
@@ -192,7 +174,7 @@ def test_a_record_withdrawn_while_it_waits_for_the_window_is_left_out_of_the_dig
 def test_a_digest_send_whose_answer_is_lost_after_the_platform_applied_it_goes_out_once(world: Any) -> None:
     sandbox = world
     versions = [approved_sample(kinds=())]
-    versions += more_records(versions[0], 2)
+    versions += approved_copies(versions[0], 2)
     ids = [publish_sms(v) for v in versions]
     sandbox.set_faults("sms", drop_rate=1.0, only_on="/")
 
