@@ -89,6 +89,15 @@ def window_of(config: HubConfig, account_name: str) -> float:
     return parse_window(account.get(WINDOW_KEY, DEFAULT_WINDOW), key=f"accounts.{account_name}.{WINDOW_KEY}")
 
 
+def configured_minutes() -> int:
+    """The longest digest window of the SMS accounts, in whole minutes (the version page says it before publishing)."""
+    from hub.channels.sms import SmsChannel
+
+    config = get_config()
+    windows = [window_of(config, name) for name, a in config.accounts.items() if a.channel == SmsChannel.name]
+    return int(-(-max(windows, default=0.0) // 60))
+
+
 def _truthy(value: Any) -> bool:
     return value is not None and str(value).strip().lower() in ("true", "1", "yes", "是")
 

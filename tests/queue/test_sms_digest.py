@@ -8,6 +8,7 @@ records; every covered delivery's ledger says it went out in that digest.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,14 @@ def test_three_records_within_the_window_reach_each_subscriber_as_one_digest_sms
             assert f'href="/records/{record_id}"' in page.text and title in page.text
             assert client.get(f"/records/{record_id}").status_code == 200  # the link works
         assert client.get("/d/zzzzzz").status_code == 404
+        # the office's board says it in words, with the list link
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+        from sandbox_world import DEMO_PASSWORD
+        from web_helpers import sign_in
+        assert sign_in(client, "office", DEMO_PASSWORD).status_code == 303
+        board_page = client.get(f"/console/v/{versions[2]}/deliveries").text
+        assert f"已并入汇总短信 {code}（共 3 条记录合并为一条短信，订阅者只收到一条）" in board_page
+        assert f'href="/d/{code}"' in board_page
 
     from hub.web import board
 
@@ -204,3 +213,22 @@ def test_the_digest_window_is_read_from_the_account_and_zero_turns_it_off() -> N
     assert parse_window("45") == 45 and parse_window("0") == 0 and parse_window("off") == 0
     with pytest.raises(ConfigError, match="digest_window"):
         parse_window("half an hour")
+
+
+def test_the_office_sees_before_publishing_that_sms_wait_for_the_digest_window(world: Any) -> None:
+    import warnings
+
+    from hub.web.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+    from sandbox_world import DEMO_PASSWORD
+    from web_helpers import sign_in
+
+    version = approved_sample(kinds=())
+    with TestClient(create_app(warm_search=False), base_url="http://127.0.0.1") as client:
+        assert sign_in(client, "office", DEMO_PASSWORD).status_code == 303
+        page = client.get(f"/console/v/{version}").text
+    assert "短信（紧急信息除外）发布后等待 2 分钟" in page and "汇总短信" in page
