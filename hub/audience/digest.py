@@ -337,6 +337,7 @@ def send(channel: SmsChannel, target: Target, key: str) -> Receipt:
     if not included:
         return Receipt(provider_ref=key, accepted_at=channel.clock(), confirmed=True,
                        raw={"delivery_id": digest_id, "nothing": "every covered record was withdrawn before sending"})
+    _renditions(channel, included)
     values = {"count": str(len(included)), "digest_code": code}
     try:
         params = [values[name] for name in template.params]
@@ -349,6 +350,26 @@ def send(channel: SmsChannel, target: Target, key: str) -> Receipt:
                           facts={"params": params, "template_id": template.template_id,
                                  "sign_name": config.render.sms.signature, "text": text})
     return channel.send(rendition, target, key)
+
+
+def _renditions(channel: SmsChannel, included: list[int]) -> None:
+    """Each covered record's own SMS rendition, stored (made now when missing; no transaction open).
+
+    A member handed over without ever being claimed was never rendered, yet its withdrawal
+    notice names its office from that rendition (``SmsChannel.withdraw``).
+    """
+    from hub.channels.sessions import scope
+    from hub.errors import NotFound
+    from hub.renderers.service import get_rendition, render_ref
+
+    with scope(channel._sessions) as s:
+        versions = [row.version for row in s.scalars(select(DeliveryRow).where(DeliveryRow.id.in_(included)))]
+    for version in versions:
+        try:
+            with scope(channel._sessions) as s:
+                get_rendition(s, version, channel.rendition_kind)
+        except NotFound:
+            render_ref(version, [channel.rendition_kind])
 
 
 # --- the members' polls --------------------------------------------------------------------------------

@@ -232,3 +232,25 @@ def test_the_office_sees_before_publishing_that_sms_wait_for_the_digest_window(w
         assert sign_in(client, "office", DEMO_PASSWORD).status_code == 303
         page = client.get(f"/console/v/{version}").text
     assert "短信（紧急信息除外）发布后等待 2 分钟" in page and "汇总短信" in page
+
+
+def test_a_record_withdrawn_after_it_went_out_in_a_digest_sends_the_notice_to_the_digest_s_numbers(
+        world: Any) -> None:
+    from hub.app.lifecycle import withdraw
+
+    sandbox = world
+    versions = [approved_sample(kinds=())]
+    versions += approved_copies(versions[0], 1)
+    ids = [publish_sms(v) for v in versions]
+    clock = Clock()
+    rows = settle(clock)
+    assert all(rows[i].state == State.CONFIRMED for i in ids)
+    with session_scope() as s:
+        record_id = s.get(DeliveryRow, ids[1]).record_id  # type: ignore[union-attr]
+    done = withdraw(record_id, actor="office", reason="测试撤回", via="cli")
+    rows = settle(clock)
+    [step] = done.ids
+    assert rows[step].state == State.CONFIRMED, rows[step].last_error_msg
+    texts = sms_texts(sandbox)
+    assert len(texts) == 5 and all(len(t) == 2 for t in texts.values()), texts
+    assert all("2条政务公开信息已发布" in t[0] and "已撤回" in t[1] for t in texts.values())
