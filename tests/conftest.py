@@ -41,6 +41,9 @@ def hub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
     monkeypatch.delenv("HUB_BROKER_URL", raising=False)
     monkeypatch.setenv("HUB_CHECK_LINKS_REACHABLE", "0")  # the suite runs air-gapped (127.0.0.1 only)
+    # 汇总短信 off unless a test turns it on (tests/channels/test_sms_digest.py): other tests expect each
+    # SMS publication to go at once, not after the production default window of 30 minutes
+    monkeypatch.setenv("HUB_SMS_DIGEST_WINDOW", "0")
     clear_caches()
     yield var
     clear_caches()

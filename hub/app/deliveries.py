@@ -182,6 +182,8 @@ def why_not_retry(row: DeliveryRow) -> str | None:
     """None when a retry is possible now; otherwise the reason in words an editor reads."""
     if row.state in ("retry_wait", "unknown"):
         return None
+    if row.state == "failed" and row.purpose == "digest":  # hub.audience.digest: its members are the unit
+        return "汇总短信不能整体重发：请分别重试其中各条记录的短信投递（同时重试的会再合并为一条）"
     if row.state == "failed":
         cause = CONTENT_ERRORS.get(row.last_error_class or "")
         if cause:

@@ -118,6 +118,11 @@ class Audience:
         ``settle_sending``: numbers left ``sending`` by a dead attempt are asked about like
         ``unknown`` ones (a one-recipient notice, which no later ``send`` continues).
         """
+        from hub.audience.digest import member_lookup
+
+        covered = member_lookup(self.sessions, key, self.clock())  # handed to a digest: found there
+        if covered is not None:
+            return covered
         with scope(self.sessions) as s:
             delivery_id = s.scalar(select(DeliveryRow.id).where(DeliveryRow.idempotency_key == key))
             if delivery_id is None or rcp.expanded(s, delivery_id) is None:

@@ -96,11 +96,13 @@ def expand(s: Session, delivery_id: int, target: Target, audience: dict[str, Any
 def expand_from(s: Session, delivery_id: int, origin_id: int | None, target: Target, now: datetime,
                 states: Sequence[str] = (SENT, DELIVERED, UNKNOWN)) -> None:
     """Recipients of a follow-up (a withdrawal notice): the numbers of ``origin_id`` in ``states``, once."""
+    from hub.audience.digest import recipients_of
+
     if s.get(ChannelStateRow, marker_key(delivery_id)) is not None or origin_id is None:
         return
     got = select(literal(delivery_id), SmsRecipientRow.subscriber_id, literal(PENDING),
                  literal(now, type_=UtcDateTime())).where(
-        SmsRecipientRow.delivery_id == origin_id,
+        SmsRecipientRow.delivery_id == recipients_of(s, origin_id),  # a record that went out in a digest
         SmsRecipientRow.state.in_(list(states))).order_by(SmsRecipientRow.subscriber_id)
     s.execute(insert(SmsRecipientRow).from_select(_COLUMNS, got))
     _mark(s, delivery_id, target.name, now, withdraws=origin_id)

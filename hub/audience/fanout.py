@@ -34,6 +34,7 @@ from hub.audience import recipients as rcp
 from hub.audience.reports import Report, e164
 from hub.audience.subscribers import get_vault, valid_at_send
 from hub.channels.sessions import SessionFactory, scope
+from hub.config import Account
 from hub.errors import Ambiguous, AuthExpired, ChannelError, ConfigError, Permanent, RateLimited, Retryable
 
 log = logging.getLogger(__name__)
@@ -242,3 +243,13 @@ class FanOut:
                         if isinstance(result.error, RateLimited | AuthExpired | Permanent):
                             stop = True
         return errors
+
+
+def limits_of(account: Account, name: str, max_batch: int, max_concurrency: int) -> dict[str, Any]:
+    """Batch size, requests in flight and the per-call time budget of a bulk account, checked."""
+    size, concurrency = int(account.get("batch_size", max_batch)), int(account.get("concurrency", 4))
+    if not 1 <= size <= max_batch:
+        raise ConfigError(f"channels.toml: accounts.{name}.batch_size must be 1..{max_batch}")
+    if not 1 <= concurrency <= max_concurrency:
+        raise ConfigError(f"channels.toml: accounts.{name}.concurrency must be 1..{max_concurrency}")
+    return {"size": size, "concurrency": concurrency, "budget": float(account.get("send_budget_seconds", 120))}

@@ -30,10 +30,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tencentcloud.sms.v20210111 import models
 
+from hub.audience import digest
 from hub.audience import recipients as rcp
 from hub.audience.engine import Audience
 from hub.audience.expand import audience_of, expand, expand_from, record_facts
-from hub.audience.fanout import NumberResult
+from hub.audience.fanout import NumberResult, limits_of
 from hub.audience.quiet import hold_if_quiet, truthy
 from hub.audience.reports import Report, apply_reports, apply_with_retry
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
@@ -81,6 +82,8 @@ class SmsAccount(TencentAccount):
     send_budget_seconds: float = Field(default=120, gt=0)
     receipt_pages: int = Field(default=20, ge=1)
     receipt_timeout_hours: float = Field(default=48, gt=0)
+    #: records to the same subscribers within this window go as one digest SMS (hub.audience.digest)
+    digest_window: str = Field(default="30m", pattern=r"^\s*(?i:off|0|\d+(\.\d+)?\s*[smh]?)\s*$")
 
 
 class SmsChannel(ChannelBase):
@@ -117,17 +120,6 @@ class SmsChannel(ChannelBase):
             clients[account_name] = make_client(SmsClient, self._account(account_name), account_name)
         return clients[account_name]
 
-    def _limits(self, account_name: str) -> dict[str, Any]:
-        """Batch size, requests in flight and the per-call time budget of the account, checked."""
-        account = self._account(account_name)
-        size, concurrency = int(account.get("batch_size", MAX_BATCH)), int(account.get("concurrency", 4))
-        if not 1 <= size <= MAX_BATCH:
-            raise ConfigError(f"channels.toml: accounts.{account_name}.batch_size must be 1..{MAX_BATCH}")
-        if not 1 <= concurrency <= MAX_CONCURRENCY:
-            raise ConfigError(f"channels.toml: accounts.{account_name}.concurrency must be 1..{MAX_CONCURRENCY}")
-        return {"size": size, "concurrency": concurrency,
-                "budget": float(account.get("send_budget_seconds", 120))}
-
     def request(self, account_name: str, sign: str, template_id: str, params: list[str]) -> dict[str, Any]:
         """The ``SendSms`` fields of one template message but the numbers (``SessionContext`` is the delivery key)."""
         return {"SmsSdkAppId": str(self._account(account_name).get("sdk_app_id", "")), "SignName": sign,
@@ -138,7 +130,7 @@ class SmsChannel(ChannelBase):
     @typed_errors("sms")
     def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
         account = self._account(target.account)
-        limits = self._limits(target.account)
+        limits = limits_of(self._account(target.account), target.account, MAX_BATCH, MAX_CONCURRENCY)
         params = [str(p) for p in rendition.facts.get("params", [])]
         sms = self.config.render.sms
         sign = str(rendition.facts.get("sign_name") or sms.signature)
@@ -151,34 +143,40 @@ class SmsChannel(ChannelBase):
             delivery = s.scalar(select(DeliveryRow).where(DeliveryRow.idempotency_key == key))
             if delivery is None:
                 raise Permanent("sms: no delivery row for this key")
-            delivery_id, correcting = delivery.id, delivery.purpose == "correct"
+            delivery_id, purpose = delivery.id, delivery.purpose
             region, urgent_record = record_facts(s, rendition.version)
-        if correcting and sms.correct_template_id:
+        if purpose == "correct" and sms.correct_template_id:
             # 更正: the same parameters (office, short link) in the approved correction notice, so a
             # citizen reads that a notice they had was corrected, not that something new was published
             template_id = sms.correct_template_id
         if not (truthy(audience.get("urgent")) or truthy(target.params.get("urgent")) or urgent_record):
             hold_if_quiet(now, str(account.get("quiet_hours", "22:00-08:00")),
                           key=f"accounts.{target.account}.quiet_hours", channel=self.name)
+            handed = digest.hand_off(self._sessions, delivery_id, account=target.account, now=now) \
+                if purpose == "publish" else None
+            if handed is not None:
+                return handed
         return self.audience.send(delivery_id, key, target.account,
                                   self.request(target.account, sign, template_id, params), **limits,
                                   expand=lambda s: expand(s, delivery_id, target, audience, region, now))
 
     @typed_errors("sms")
-    def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
-        """The withdrawal notice (its own approved template) to exactly the numbers that got the record.
+    def send_digest(self, target: Target, key: str) -> Receipt:
+        """A digest delivery (``purpose="digest"``): several records as one SMS (``hub.audience.digest``)."""
+        return digest.send(self, target, key)
 
-        An SMS cannot be recalled. The recipients are the publication's numbers whose result was
-        sent, delivered or unknown (they may have it); opt-outs since then are skipped by the
-        same rules as any send. The per-recipient ledger of this step makes a re-run after an
-        unknown outcome send to nobody twice. No quiet hours: a withdrawal corrects what people
-        already read, like an urgent record.
+    @typed_errors("sms")
+    def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
+        """The withdrawal notice (its own template) to exactly the numbers that got the record (or its digest).
+
+        An SMS cannot be recalled: numbers sent, delivered or unknown may have it (``expand_from``);
+        this step's own per-recipient ledger sends to nobody twice; no quiet hours (like an urgent record).
         """
         from hub.channels.notices import withdrawal_notice
         from hub.renderers.service import get_rendition
         from hub.timeutil import to_local
 
-        limits = self._limits(target.account)
+        limits = limits_of(self._account(target.account), target.account, MAX_BATCH, MAX_CONCURRENCY)
         sms = self.config.render.sms
         if not sms.withdraw_template_id:
             raise ConfigError("channels.toml: render.sms.withdraw_template_id (the approved withdrawal notice) is not set")
@@ -200,6 +198,8 @@ class SmsChannel(ChannelBase):
 
     @typed_errors("sms")
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
+        if digest.is_member_receipt(receipt):  # a record covered by a digest SMS follows the digest
+            return digest.member_status(self, receipt, target)
         return self.audience.status(target.account, self._account(target.account), receipt.provider_ref)
 
     def metrics(self, receipts: Sequence[Receipt], target: Target, *, now: datetime) -> dict[str, dict[str, int]]:

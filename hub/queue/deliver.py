@@ -326,6 +326,8 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
 
     # a withdrawal step sends no rendition: it undoes what its origin delivery put on the platform
     withdrawing = snap["purpose"] == "withdraw"
+    # nor does a digest (hub.audience.digest): the channel composes one SMS from the records it covers
+    digesting = snap["purpose"] == "digest"
     origin: Receipt | None = None
     rendition: Rendition | None = None
     not_after = snap["not_after"]
@@ -333,6 +335,13 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
         early, origin = _origin_of(delivery_id, d, snap, actor, now)
         if early is not None:
             return early
+    elif digesting:
+        if not_after is not None and not_after <= now:
+            with d.sessions() as s:
+                ledger.move(s, delivery_id, state, State.EXPIRED, actor=actor, now=now, error_class="Expired",
+                            message=f"not sent: past its not_after {not_after.isoformat()}",
+                            values={"next_attempt_at": None})
+            return Outcome(delivery_id, State.EXPIRED, note="expired")
     else:
         # stale: never send past not_after (F11)
         if snap["not_after"] is not None and snap["not_after"] <= now:
@@ -390,6 +399,11 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
     try:
         if withdrawing:
             receipt = withdraw_on(channel, origin, target, snap["idempotency_key"], now=now)
+        elif digesting:
+            send_digest = getattr(channel, "send_digest", None)
+            if send_digest is None:
+                raise Permanent(f"{target.channel}: this channel sends no digests")
+            receipt = send_digest(target, snap["idempotency_key"])
         else:
             assert rendition is not None
             correct = getattr(channel, "correct", None) if snap["purpose"] == "correct" else None

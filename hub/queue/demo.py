@@ -44,7 +44,7 @@ def _clear_caches() -> None:
 
 
 def _demo_config(var: Path) -> Path:
-    """A copy of config/ with the SMS quiet hours off (see the module docstring)."""
+    """A copy of config/ with the SMS quiet hours and digest window off (see the module docstring)."""
     from hub.settings import get_settings
 
     src = get_settings().config_dir
@@ -55,6 +55,8 @@ def _demo_config(var: Path) -> Path:
     toml = dst / "channels.toml"
     text = re.sub(r'(?m)^quiet_hours\s*=.*$', 'quiet_hours = ""  # hub demo: off for the sandbox run',
                   toml.read_text("utf-8"))
+    # one record: its SMS goes at once instead of waiting the 30-minute digest window for company
+    text = re.sub(r'(?m)^digest_window\s*=.*$', 'digest_window = "0"  # hub demo: one record, no digest', text)
     toml.write_text(text, "utf-8")
     return dst
 

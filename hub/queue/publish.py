@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hub.audience.digest import held_until
 from hub.config import get_config
 from hub.errors import InputError, WorkflowError
 from hub.queue import ledger
@@ -85,11 +86,13 @@ def publish(session: Session, ref: str, *, actor: UserRow | str, channels: Itera
         if existing is not None:
             out.append(existing)
             continue
+        # 汇总短信: a non-urgent SMS waits its audience's digest window for other records to join it
+        due = held_until(channel=channel, target_name=name, purpose="publish", extra=dict(record.extra), start=start)
         delivery = DeliveryRow(record_id=row.record_id, version=row.version, channel=channel, target=name,
                                idempotency_key=key, state=State.QUEUED, attempts=0, redeliveries=0,
-                               next_attempt_at=start, not_after=_not_after(channel, start),
+                               next_attempt_at=due, not_after=_not_after(channel, start),
                                needs_attention=False, created_at=now, updated_at=now,
-                               hinted_at=None if scheduled else now,
+                               hinted_at=None if scheduled or due > start else now,
                                purpose="publish", scheduled_at=scheduled)
         try:
             with session.begin_nested():

@@ -132,6 +132,9 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(portal.router)
+    from hub.web import digest_page  # /d/<code>: the records of a digest SMS
+
+    app.include_router(digest_page.router)
     app.include_router(console.router)
     app.include_router(desk.router)
     app.include_router(manage.router)

@@ -61,7 +61,7 @@ ACTION_NAMES = {
     "record.withdraw_all": "全渠道撤回", "record.correct": "发布更正",
 }
 #: Why a delivery exists, as the board heads its groups.
-PURPOSE_NAMES = {"publish": "发布", "correct": "更正", "withdraw": "撤回"}
+PURPOSE_NAMES = {"publish": "发布", "correct": "更正", "withdraw": "撤回", "digest": "汇总短信"}
 #: States a person may mark delivered (``hub.queue.ledger.MARKABLE``).
 MARKABLE = frozenset({"submitted", "unknown", "retry_wait"})
 #: A delivery in these states longer than this is "stuck" on the county board.
@@ -99,6 +99,10 @@ class Line:
     retry_blocked: str | None = None
     #: may a person mark it delivered (no API receipt will come)?
     markable: bool = False
+    #: 汇总短信: waiting for its digest window, covered by digest X, or a digest itself (hub.audience.digest)
+    digest_words: str | None = None
+    #: the digest's public list page (``/d/<code>``)
+    digest_link: str | None = None
 
 
 def _line(row: DeliveryRow, now: datetime) -> Line:
@@ -145,7 +149,16 @@ def lines(session: Session, *, version: str | None = None, record_id: str | None
     if record_id is not None:
         query = query.where(DeliveryRow.record_id == record_id)
     now = utcnow()
-    return sorted((_line(r, now) for r in session.scalars(query)), key=lambda ln: order.get(ln.purpose, 3))
+    rows = list(session.scalars(query))
+    from dataclasses import replace
+
+    from hub.audience.digest import covers
+
+    cover = covers(session, rows)
+    out = [_line(r, now) for r in rows]
+    out = [replace(ln, digest_words=cover[ln.id].words, digest_link=cover[ln.id].link or None)
+           if ln.id in cover else ln for ln in out]
+    return sorted(out, key=lambda ln: order.get(ln.purpose, 3))
 
 
 @dataclass(frozen=True, slots=True)

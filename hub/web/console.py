@@ -446,6 +446,9 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         versions = repo.versions_of(s, row.record_id)
         deliveries = list(s.scalars(select(DeliveryRow).where(DeliveryRow.version == row.version)))
         sms_at_limit = _sms_at_limit(s) if row.state == "approved" else 0
+        from hub.audience.digest import configured_minutes  # 汇总短信: the wait, seen before publishing
+
+        sms_digest_minutes = configured_minutes() if row.state == "approved" else 0
         departments = hub_departments(s) if auth.can(user, Action.RECORD_ASSIGN) else []
         from hub.web.desk import record_context
 
@@ -464,7 +467,8 @@ def version_page(request: Request, ref: str, msg: str | None = None) -> HTMLResp
         "has_deliveries": bool(deliveries), "own": row.created_by == user.name, "departments": departments,
         "issuer": issuer_line(record),
         "blocking": [f for f in findings if f.blocking and not f.waived_by], "catalog_item": catalog_item,
-        "proposed_at": proposed_at, "diff": diff, "sms_at_limit": sms_at_limit, **desk})
+        "proposed_at": proposed_at, "diff": diff, "sms_at_limit": sms_at_limit,
+        "sms_digest_minutes": sms_digest_minutes, **desk})
 
 
 def _proposed_at(record: Record) -> str | None:

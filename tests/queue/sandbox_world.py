@@ -61,6 +61,24 @@ def approved_sample(kinds: tuple[str, ...] = ("web", "wechat", "weibo", "sms", "
     return _prepare_record(SAMPLE, kinds=kinds, echo=lambda _m: None, password=DEMO_PASSWORD)
 
 
+def approved_copies(first: str, n: int, *, start: int = 2) -> list[str]:
+    """``n`` more approved records: copies of ``first``'s record under new ids and titles (several records a day)."""
+    from hub import workflow
+    from hub.store import repo
+
+    out = []
+    with session_scope() as s:
+        _, record = repo.get_version(s, first)
+    for i in range(start, start + n):
+        copy = record.model_copy(update={"id": f"{record.id}-{i}", "title": f"{record.title}（第{i}号）"})
+        with session_scope() as s:
+            row = repo.save_version(s, copy, findings=[], warnings=[], actor="author")
+            workflow.submit(s, row, "author")
+            workflow.approve(s, row, "reviewer", "测试审核通过")
+            out.append(row.version)
+    return out
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = datetime.now(UTC)
