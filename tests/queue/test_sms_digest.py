@@ -29,7 +29,7 @@ DIGEST_TEXT = re.compile(r"【汉阴县人民政府】(\d+)条政务公开信息
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> Iterator[Any]:
-    from hub.channels.subscribers import new_key
+    from hub.audience.subscribers import new_key
 
     fast_config(tmp_path, monkeypatch)
     monkeypatch.setenv("HUB_PHONE_KEY", new_key())
