@@ -179,7 +179,7 @@ def _main(argv: list[str]) -> None:
     wall, used = time.perf_counter() - t0, cpu() - c0
     print(json.dumps({"wall_s": round(wall, 3), "cpu_s": round(used, 3), "seconds": pkg.timeline.seconds,
                       "baseline_mb": round(baseline, 1), "timings": pkg.timings, "cpu": pkg.cpu,
-                      "qc_pass": pkg.qc.passed, "folder": str(pkg.folder),
+                      "qc_pass": pkg.qc.passed, "folder": str(pkg.folder), "pid": os.getpid(),
                       "maxrss_self_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 
 
