@@ -30,6 +30,7 @@ new keyframe every 250 frames, as x264 would give it, each with its own refining
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,27 +70,18 @@ def nal_units(data: bytes) -> list[bytes]:
 
 
 def unescape(payload: bytes) -> bytes:
-    """Remove emulation-prevention bytes (00 00 03 → 00 00)."""
-    out, zeros = bytearray(), 0
-    for b in payload:
-        if zeros >= 2 and b == 3:
-            zeros = 0
-            continue
-        out.append(b)
-        zeros = zeros + 1 if b == 0 else 0
-    return bytes(out)
+    """Remove emulation-prevention bytes (00 00 03 → 00 00). In a valid stream every 00 00 03 is
+    one, and they never overlap, so a left-to-right replace is exact (and runs at C speed: a
+    cross-fade picture's slice is tens of kB)."""
+    return payload.replace(b"\x00\x00\x03", b"\x00\x00")
+
+
+_NEEDS_EPB = re.compile(b"\x00\x00(?=[\x00-\x03])")
 
 
 def escape(rbsp: bytes) -> bytes:
-    """Insert emulation-prevention bytes where two zeros precede a byte ≤ 3."""
-    out, zeros = bytearray(), 0
-    for b in rbsp:
-        if zeros >= 2 and b <= 3:
-            out.append(3)
-            zeros = 0
-        out.append(b)
-        zeros = zeros + 1 if b == 0 else 0
-    return bytes(out)
+    """Insert an emulation-prevention byte wherever two zeros precede a byte ≤ 3."""
+    return _NEEDS_EPB.sub(b"\x00\x00\x03", rbsp)
 
 
 class _Bits:
