@@ -294,10 +294,10 @@ def _decoded_md5s(stream: Path) -> list[str]:
 
 def skip_slice(profile: StationProfile, folder: Path,
                encoder: Callable[[Image.Image, int, Path, str, StationProfile], bytes] = _encode) -> SkipSlice:
-    """The all-skip P slice of ``profile``'s encode (cached per process). Made from a flat mid-grey
+    """The all-skip P slice of ``profile``'s encode (cached per process and ffmpeg). Made from a flat mid-grey
     picture (its keyframe is exact, so x264 codes the next picture as all skips) and proven on a
     textured keyframe: keyframe + two copies must decode to three identical pictures."""
-    key = hashlib.sha256(profile.mp4.model_dump_json().encode()).hexdigest()
+    key = hashlib.sha256((ffmpeg.ffmpeg_bin() + profile.mp4.model_dump_json()).encode()).hexdigest()
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
