@@ -1,10 +1,12 @@
 """The TV package: storyboard → speech and stills → timeline → encode → QC → folder, manifest and zip.
 
 Order of work, chosen for a 2-core box (docs/video.md has the measurements):
-speech is synthesised in a small thread pool while the main thread draws the
-stills; the stills are written as uncompressed PPM (6 ms each against ~45 ms for
-PNG; ffmpeg reads them once); then one ffmpeg encode, then one QC pass that
-decodes only the keyframes and the audio.
+speech is synthesised in a small thread pool while the main thread draws each
+slide once and writes it as a PNG into the scratch folder (no drawn image stays in
+the process); then each slide is encoded as a segment, two at once, a held still's
+repeated frames copied as skip pictures (stillrun.py), the narration encoded
+alongside; one mux copies both; then one QC pass that decodes only the keyframes
+and the audio.
 
 The package folder is ``<record id>-<version[:12]>/`` with video.mp4, poster.jpg,
 script.txt, subtitles.srt, manifest.json, qc.json (and video.mxf when the station
