@@ -1,10 +1,12 @@
 """The TV package: storyboard → speech and stills → timeline → encode → QC → folder, manifest and zip.
 
 Order of work, chosen for a 2-core box (docs/video.md has the measurements):
-speech is synthesised in a small thread pool while the main thread draws the
-stills; the stills are written as uncompressed PPM (6 ms each against ~45 ms for
-PNG; ffmpeg reads them once); then one ffmpeg encode, then one QC pass that
-decodes only the keyframes and the audio.
+speech is synthesised in a small thread pool while the main thread draws each
+slide once and writes it as a PNG into the scratch folder (no drawn image stays in
+the process); then each slide is encoded as a segment, two at once, a held still's
+repeated frames copied as skip pictures (stillrun.py), the narration encoded
+alongside; one mux copies both; then one QC pass that decodes only the keyframes
+and the audio.
 
 The package folder is ``<record id>-<version[:12]>/`` with video.mp4, poster.jpg,
 script.txt, subtitles.srt, manifest.json, qc.json (and video.mxf when the station
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import resource
 import shutil
@@ -41,13 +44,15 @@ from hub.progress import Bar
 from hub.record import Record, short_version
 from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.qr import qr_png
-from hub.renderers.video import claim, encode, ffmpeg, loudness, mandarin, storyboard, timeline
+from hub.renderers.video import claim, encode, ffmpeg, loudness, mandarin, stillrun, storyboard, timeline
 from hub.renderers.video.narration import Narrator, Speech, decode_wav, resample, select_narrator
 from hub.renderers.video.profile import StationProfile, get_profile
 from hub.renderers.video.qc import QCReport, run_qc
 from hub.renderers.video.slides import SlideArtist, Still
 from hub.renderers.video.speech import speech_text
 from hub.renderers.video.subtitles import chunk, cue_lines, to_srt
+
+log = logging.getLogger(__name__)
 
 DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 #: Fixed zip entry time: the zip's bytes depend on its contents only.
@@ -127,9 +132,13 @@ def _scratch() -> str | None:
     return None
 
 
-def scratch_prefix() -> str:
-    """``hub-video-<host>-<pid>-``: a killed render's scratch is recognised (and swept) by its dead pid."""
-    return f"hub-video-{claim.owner_id().rsplit('-', 1)[0]}-"
+def scratch_prefix(pid: int | None = None) -> str:
+    """``hub-video-<host>-<pid>-`` (this process's, or ``pid``'s): a killed render's scratch is
+    recognised (and swept) by its dead pid."""
+    host_pid = claim.owner_id().rsplit("-", 1)[0]
+    if pid is not None:
+        host_pid = f"{host_pid.rsplit('-', 1)[0]}-{pid}"
+    return f"hub-video-{host_pid}-"
 
 
 def scratch_parents() -> list[Path]:
@@ -299,15 +308,17 @@ def segments(tl: timeline.Timeline) -> list[list[timeline.Shot]]:
     return out
 
 
-def _segmented_encode(tl: timeline.Timeline, bases: dict[str, Still], lines: list[list[list[str]]],
+def _segmented_encode(tl: timeline.Timeline, bases: dict[str, Path], lines: list[list[list[str]]],
                       artist: SlideArtist, tmp: Path, wav: Path, video: Path, profile: StationProfile,
                       silent: bool, progress: bool | None, name: str, watch: Stopwatch,
                       keep: bool = False) -> dict[str, str]:
     """Each slide encoded on its own, a few at once, then joined and muxed (encode.py says why).
 
-    A worker draws its slide's subtitle stills and fade frames, writes them as PPM, encodes the
-    segment and deletes them, so the scratch holds at most one slide's frames per worker (tens
-    of MB, not the whole programme's ~500 MB). Returns each still's sha256 for the manifest.
+    ``bases`` are the slides' drawn stills as PNG files in the scratch folder (not Pillow images:
+    fifteen 1080p slides held in the process were 93 MB of the render's peak). A worker loads its
+    slide (and the next, for the cross-fade), draws the subtitle stills and fade frames, writes
+    them as PNG, encodes the segment and deletes them, so the scratch holds at most one slide's
+    frames per worker (a few MB). Returns each still's sha256 for the manifest.
     ``keep`` (a caller's own work_dir) keeps the stills and writes ``shots.ffconcat`` over all
     of them: the benchmark's direct-ffmpeg floor encodes exactly these.
     """
@@ -318,37 +329,44 @@ def _segmented_encode(tl: timeline.Timeline, bases: dict[str, Still], lines: lis
     done_frames = 0
     lock = threading.Lock()
 
-    def image(key: str) -> Image.Image:
-        if key in tl.fades:
-            a, b, alpha = tl.fades[key]
-            return Image.blend(bases[a].image, bases[b].image, alpha)
-        if "c" in key:
-            slide, cue = int(key[1:3]), int(key[4:6])
-            return artist.with_subtitle(bases[key[:3]], lines[slide][cue]).image
-        return bases[key].image
-
     def one(i: int) -> Path:
         nonlocal done_frames
         shots = parts[i]
         seg_dir = tmp / f"seg{i:02d}"
         seg_dir.mkdir(exist_ok=True)
+        loaded: dict[str, Image.Image] = {}
+
+        def base(key: str) -> Image.Image:
+            if key not in loaded:
+                with Image.open(bases[key]) as im:
+                    loaded[key] = im.convert("RGB")
+            return loaded[key]
+
+        def image(key: str) -> Image.Image:
+            if key in tl.fades:
+                a, b, alpha = tl.fades[key]
+                return Image.blend(base(a), base(b), alpha)
+            if "c" in key:
+                slide, cue = int(key[1:3]), int(key[4:6])
+                return artist.with_subtitle(Still(base(key[:3])), lines[slide][cue]).image
+            return base(key)
+
         files: dict[str, Path] = {}
         for shot in shots:
             if shot.key not in files:
                 # PNG at zlib level 1: ~170 KB a slide instead of a 6 MB PPM, so the scratch stays
                 # a few MB (issue 17: ≤ 500 MB for a whole render); ~35 ms more a still
                 files[shot.key] = seg_dir / f"{shot.key}.png"
-                image(shot.key).save(files[shot.key], compress_level=1)
+                if shot.key in bases and not keep:
+                    files[shot.key] = bases[shot.key]  # already written by the draw phase
+                else:
+                    image(shot.key).save(files[shot.key], compress_level=1)
+        loaded.clear()
         with lock:
             hashes.update({k: sha256_file(p) for k, p in files.items()})
-        first = shots[0].start
+        out = encode_segment(files, [(s.key, s.frames, s.fade) for s in shots], seg_dir, tmp / f"seg{i:02d}.h264",
+                             profile, skip, what=f"video {name} slide {i + 1}")
         frames = sum(s.frames for s in shots)
-        shot_list = seg_dir / "shots.ffconcat"
-        shot_list.write_text(encode.concat_list([(files[s.key], s.frames) for s in shots], tl.fps))
-        out = tmp / f"seg{i:02d}.h264"
-        ffmpeg.run(encode.segment_args(shot_list, out, profile=profile, frames=frames,
-                                       keyframes=[(s.start - first) / tl.fps for s in shots if not s.fade]),
-                   what=f"video {name} slide {i + 1}")
         if not keep:
             shutil.rmtree(seg_dir, ignore_errors=True)
         with lock:
@@ -366,6 +384,7 @@ def _segmented_encode(tl: timeline.Timeline, bases: dict[str, Still], lines: lis
     try:
         with ThreadPoolExecutor(max_workers=1) as audio_pool, watch("encode"):
             audio = audio_pool.submit(sound)
+            skip = _skip_slice(profile, tmp)
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 encoded = list(pool.map(one, range(len(parts))))
             joined = tmp / "video.h264"
@@ -385,6 +404,52 @@ def _segmented_encode(tl: timeline.Timeline, bases: dict[str, Still], lines: lis
     return hashes
 
 
+def _skip_slice(profile: StationProfile, tmp: Path) -> stillrun.SkipSlice | None:
+    """The profile's all-skip picture for holding stills (None: x264 encodes every frame)."""
+    if not profile.mp4.still_refine_frames:
+        return None
+    try:
+        return stillrun.skip_slice(profile, tmp)
+    except stillrun.Unsupported as exc:
+        log.warning("video: every frame encoded (the skip picture could not be made: %s)", exc)
+        return None
+    finally:
+        for path in tmp.glob("skip-*"):
+            path.unlink(missing_ok=True)
+
+
+def encode_segment(files: dict[str, Path], shots: list[tuple[str, int, bool]], folder: Path, out: Path,
+                   profile: StationProfile, skip: stillrun.SkipSlice | None, *, what: str) -> Path:
+    """One slide's shots ``(image key, frames, is fade)`` → ``out``, a raw H.264 stream of all their frames.
+
+    With ``skip``, x264 gets each still's first ``still_refine_frames`` frames only and the rest
+    are copied skip pictures (stillrun.py says why and what is checked); a stream of a shape
+    stillrun does not handle is encoded again with every frame."""
+    fps = profile.mp4.fps
+    refine = profile.mp4.still_refine_frames if skip is not None else 0
+    for attempt in (refine, 0) if refine else (0,):
+        pieces = stillrun.plan(shots, attempt)
+        entries: list[tuple[Path, int]] = []
+        keyframes: list[float] = []
+        at = 0
+        for piece in pieces:
+            if piece.key_first:
+                keyframes.append(at / fps)
+            entries.append((files[piece.key], piece.encoded))
+            at += piece.encoded
+        shot_list = folder / "shots.ffconcat"
+        shot_list.write_text(encode.concat_list(entries, fps))
+        ffmpeg.run(encode.segment_args(shot_list, out, profile=profile, frames=at, keyframes=keyframes), what=what)
+        if skip is None or not any(p.pad for p in pieces):
+            return out
+        try:
+            out.write_bytes(stillrun.extend(out.read_bytes(), stillrun.pads_of(pieces), skip))
+            return out
+        except stillrun.Unsupported as exc:
+            log.warning("video: %s: every frame encoded (%s)", what, exc)
+    return out
+
+
 def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator: Narrator | None,
            progress: bool | None, font_path: str, site_name: str, name: str, folder: Path, tmp: Path,
            watch: Stopwatch, keep_work: bool = False) -> Package:
@@ -397,7 +462,8 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
     artist = SlideArtist(profile, font_path, site_name)
     qr = qr_png(tv_url, str((ctx.settings.get("render") or {}).get("logo") or ""))
 
-    stills: dict[str, Still] = {}
+    stills: dict[str, Still] = {}  # the single-encode (MXF) path: every still, in memory
+    bases: dict[str, Path] = {}  # the segmented path: each slide's still as a PNG in the scratch folder
     with ThreadPoolExecutor(max_workers=4) as pool, watch("draw_and_narrate"):
         pending = _synthesize(narrator, said, pool)
         content_index = 0
@@ -408,10 +474,14 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
                 if content_index <= profile.timeline.lower_third_slides:
                     lower = plans[0].meta.get("department") or None
             base = _draw(artist, p, qr, lower)
-            stills[f"s{i:02d}"] = base
             if profile.mxf.enabled:  # the single-encode path writes every still up front
+                stills[f"s{i:02d}"] = base
                 for j, cue in enumerate(lines[i]):
                     stills[f"s{i:02d}c{j:02d}"] = artist.with_subtitle(base, cue)
+            else:
+                bases[f"s{i:02d}"] = tmp / f"s{i:02d}.png"
+                base.image.save(bases[f"s{i:02d}"], compress_level=1)
+            del base
         speech: list[list[Speech | None]] = [[None] * len(cs) for cs in chunks]
         if pending is not None:
             for i, futures in enumerate(pending):
@@ -437,7 +507,7 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
         paths = _single_encode(tl, stills, tmp, wav, video, folder, profile, silent, progress, name, watch)
         still_hashes = {k: sha256_file(p) for k, p in paths.items()}
     else:
-        still_hashes = _segmented_encode(tl, stills, lines, artist, tmp, wav, video, profile, silent, progress,
+        still_hashes = _segmented_encode(tl, bases, lines, artist, tmp, wav, video, profile, silent, progress,
                                          name, watch, keep=keep_work)
         paths = {}
 
@@ -449,7 +519,11 @@ def _build(record: Record, ctx: RenderContext, profile: StationProfile, narrator
         if profile.mxf.enabled:
             _mxf_checks(report, folder / "video.mxf", profile, tl)
 
-    stills["s00"].image.save(folder / "poster.jpg", quality=90, optimize=False)
+    if stills:
+        stills["s00"].image.save(folder / "poster.jpg", quality=90, optimize=False)
+    else:
+        with Image.open(bases["s00"]) as first:
+            first.convert("RGB").save(folder / "poster.jpg", quality=90, optimize=False)
     (folder / "script.txt").write_text(_script(tl, record, said), encoding="utf-8")
     (folder / "subtitles.srt").write_text(to_srt(tl.cues, tl.fps), encoding="utf-8")
     (folder / "qc.json").write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n",

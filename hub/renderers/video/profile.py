@@ -34,6 +34,9 @@ class Mp4Spec(_Strict):
     #: x264 options for slides (encode.STILL_X264): half the CPU of plain veryfast on stills, higher PSNR
     #: (docs/decisions/2026-12-03-tv-narration-and-render-once.md); "" = the preset alone.
     x264_params: str = "bframes=0:rc-lookahead=0:mbtree=0:scenecut=0:subme=0:me=dia:ref=1"
+    #: Frames x264 encodes of each still before the rest of the still is filled with copied skip
+    #: pictures (hub.renderers.video.stillrun); 0 = x264 encodes every frame.
+    still_refine_frames: int = Field(25, ge=0, le=250)
     #: Slide segments encoded at once (each x264 with one thread); 0 = the number of CPUs, at most 4.
     parallel_segments: int = Field(0, ge=0, le=16)
 
