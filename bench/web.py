@@ -4,8 +4,9 @@
 
 Prints per page the median ms and the ratio to the baseline measured in the same
 process. Records are generated (CJK bodies) and stored straight through the
-repository, then marked published; the search index is built by the first search
-(its cost is printed separately).
+repository, then marked published; the search index (which the publish transition
+keeps current) is caught up by ``search.sync`` before the app starts, and the first
+search's time is printed.
 """
 
 from __future__ import annotations
@@ -52,10 +53,17 @@ def main() -> None:
             repo.save_version(s, r, findings=[], warnings=[], actor="bench")
         s.execute(update(VersionRow).values(state="published", published_at=utcnow()))
 
+    from hub.web import search
+
+    # the rows were marked published around the workflow, which indexes at publish time: catch up once here
+    t = time.perf_counter()
+    with session_scope() as s:
+        search.sync(s)
+    index_s = time.perf_counter() - t
     client = TestClient(create_app(warm_search=False))
     t = time.perf_counter()
     client.get("/search", params={"q": "征地补偿"})
-    index_s = time.perf_counter() - t
+    first_ms = (time.perf_counter() - t) * 1000
 
     def median_ms(path: str) -> float:
         client.get(path)
@@ -67,7 +75,8 @@ def main() -> None:
         return statistics.median(times)
 
     base = median_ms("/healthz")
-    print(f"{args.records} published records; building the search index took {index_s:.1f} s (jieba + FTS5)")
+    print(f"{args.records} published records; indexing them took {index_s:.1f} s (jieba + FTS5, at publish time); "
+          f"the first search took {first_ms:.0f} ms")
     print(f"{'page':<40}{'median ms':>10}{'× /healthz':>12}")
     print(f"{'/healthz (baseline)':<40}{base:>10.1f}{1.0:>12.1f}")
     for path in ("/", "/browse?stage=结果", "/browse?domain=征地补偿&item=征地补偿标准", "/records/bench-00007",

@@ -181,6 +181,15 @@ def transition(
     if getattr(result, "rowcount", 1) != 1:
         raise WorkflowError(f"cannot {name} {_label(row)}: someone changed it meanwhile; reload and retry")
     session.refresh(row, ["state"])
+    if t.target in (State.PUBLISHED, State.WITHDRAWN):
+        # the portal's search follows the workflow, never a citizen's request: indexed when this commits,
+        # dropped in this transaction
+        from hub.web import search
+
+        if t.target is State.PUBLISHED:
+            search.index_after_commit(session, row.version)
+        else:
+            search.unindex(session, [row.version])
     session.add(
         WorkflowEventRow(
             version=row.version,

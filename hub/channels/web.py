@@ -10,11 +10,17 @@ with the same hash".
 
 What is written: the web rendition's main page at ``facts["site_path"]``
 (default ``records/<id>/index.html``), its other files under ``records/<id>/``,
-and the site around it — ``hub.renderers.web.build_site`` over the ``entry``
-fact of every published record's web rendition plus this one (listings by
-stage, domain and level, ``index.html``, ``feed.xml``). Withdrawn records drop
-out of the listings at the next web delivery. Every path is confined to the
-site directory (F18).
+and the site around it: listings by stage, domain and level and ``index.html``
+(``PAGE_SIZE`` newest per first page, older ones on archive pages numbered from
+the oldest, which a new publication never changes) and ``feed.xml``. A first
+publication rewrites only its pages (``changed_files``: the first page of each
+listing it appears in, the archive page it completes, the feed), each from one
+page of rows in the portal's order (``hub.web.queries``), so its cost does not
+grow with the number of published records. A correction or a withdrawal
+reorders listings: the whole site is rebuilt (``site_files``), only files whose
+bytes differ are written, and archive pages a listing no longer has are removed.
+Withdrawn records leave the listings and stay in the feed as tombstones. Every
+path is confined to the site directory (F18).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hub.channels.base import ChannelBase, LinkUse
 from hub.channels.boundary import typed_errors
@@ -33,6 +40,19 @@ from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig
 from hub.deliverables import Artifact, DeliveryStatus, Receipt, Rendition, Target
 from hub.errors import Permanent, Retryable
+from hub.renderers.web import (
+    FEED_SIZE,
+    INDEX,
+    PAGE_SIZE,
+    Counts,
+    SiteEntry,
+    archive_page,
+    feed_xml,
+    first_page,
+    listing_files,
+    listings_of,
+    site_pages,
+)
 from hub.settings import Settings
 from hub.store.models import DeliveryRow, RenditionRow, VersionRow
 from hub.timeutil import utcnow
@@ -40,6 +60,27 @@ from hub.timeutil import utcnow
 #: The portal's stylesheet (hub/web/static), copied beside the static pages.
 SITE_CSS = Path(__file__).resolve().parents[1] / "web" / "static" / "site.css"
 
+
+def _entries_of(s: Session, versions: list[str]) -> list[SiteEntry]:
+    """The site entries of these versions' web renditions, in the order given (versions without one are skipped)."""
+    data: dict[str, Any] = {}
+    for chunk in range(0, len(versions), 500):
+        data.update(s.execute(select(RenditionRow.version, RenditionRow.data)
+                              .where(RenditionRow.kind == "web", RenditionRow.version.in_(versions[chunk:chunk + 500])))
+                    .tuples().all())
+    out: list[SiteEntry] = []
+    for version in versions:
+        entry = ((data.get(version) or {}).get("facts") or {}).get("entry")
+        if entry:
+            out.append(SiteEntry.from_json(entry))
+    return out
+
+
+def _counts(s: Session) -> Counts:
+    """Published records per stage, domain and level (the index page's facets), counted by the database."""
+    from hub.web import queries
+
+    return {field: dict(queries.facet_counts(s, getattr(VersionRow, field))) for field in ("stage", "domain", "level")}
 
 
 class WebChannel(ChannelBase):
@@ -74,36 +115,97 @@ class WebChannel(ChannelBase):
             confined(self.root, rel, what="web")
         return out
 
-    def site_files(self, rendition: Rendition | None, *, record_id: str | None = None) -> dict[str, bytes]:
-        """Listings and feed over every published record's entry plus this rendition's (newest wins).
+    def site_files(self, *, without: str | None = None) -> dict[str, bytes]:
+        """The whole site's listings and feed over every published record, in the portal's order.
 
-        ``rendition=None`` (a withdrawal of ``record_id``): every other published record only.
+        Used when a correction or a withdrawal reorders listings (``without``: the record being withdrawn,
+        in case its versions are still marked published); a first publication uses ``changed_files``.
         """
-        from hub.renderers.web import SiteEntry, build_site
+        from hub.web import queries
 
-        withdrawing = rendition is None
-        entries: list[SiteEntry] = []
-        if rendition is not None and "entry" in rendition.facts:
-            entries.append(SiteEntry.from_json(rendition.facts["entry"]))
-        own = rendition.record_id if rendition is not None else record_id
         with scope(self._sessions) as s:
-            rows = s.execute(select(RenditionRow.data).join(VersionRow, VersionRow.version == RenditionRow.version)
-                             .where(RenditionRow.kind == "web", VersionRow.state == "published",
-                                    VersionRow.record_id != own)).all()
-        for (data,) in rows:
-            entry = (data.get("facts") or {}).get("entry")
-            if entry:
-                entries.append(SiteEntry.from_json(entry))
-        # the pages link /static/site.css: the same stylesheet the live portal serves
+            rows = queries.published(s, limit=10**9)
+            ordered = _entries_of(s, [r.version for r in rows if r.record_id != without])
+            counts = _counts(s) if without is None else None
         files = {"static/site.css": SITE_CSS.read_bytes()}
-        if entries or withdrawing:
-            files.update(build_site(entries, public_url=self.settings.public_url,
-                                    site_name=self.config.portal.site_name))
-            # withdrawn records stay in the feed as RFC 6721 tombstones, so readers drop them
-            base = self.settings.public_url
-            gone = [(f"{base}/records/{w.record_id}", w.at) for w in withdrawn_records(self._sessions)]
-            files["feed.xml"] = with_tombstones(files["feed.xml"], gone)
+        files.update(site_pages(ordered, public_url=self.settings.public_url, site_name=self.config.portal.site_name,
+                                counts=counts))
+        files["feed.xml"] = self._with_tombstones(files["feed.xml"])
         return files
+
+    def changed_files(self, rendition: Rendition) -> dict[str, bytes] | None:
+        """Only the pages a first publication changes: the first page of each listing it appears in, the
+        archive page it completes (if any), the feed. Each comes from one page of rows read in the portal's
+        order, so the cost does not grow with the number of published records.
+
+        A listing where the record does not land after every full archive page (a back-dated 公开日期) is
+        rebuilt whole; ``None`` when the version is not published in the store (the caller rebuilds all).
+        """
+        from hub.web import queries
+
+        if "entry" not in rendition.facts:
+            return None
+        entry = SiteEntry.from_json(rendition.facts["entry"])
+        site_name = self.config.portal.site_name
+        files = {"static/site.css": SITE_CSS.read_bytes()}
+        with scope(self._sessions) as s:
+            if s.scalar(select(VersionRow.state).where(VersionRow.version == rendition.version)) != "published":
+                return None
+            facets = _counts(s)
+            exact = not queries.scheduled_versions(s)  # facet counts include versions waiting for 定时; listings not
+            for listing in listings_of(entry):
+                def rows(limit: int, f: str | None = listing.field, v: str | None = listing.value) -> list[str]:
+                    return [r.version for r in queries.published(s, limit=limit, stage=v if f == "stage" else None,
+                                                                 domain=v if f == "domain" else None,
+                                                                 level=v if f == "level" else None)]
+
+                if listing.field is not None and exact:  # the facet count is this listing's size
+                    total = facets[listing.field].get(listing.value or "", 0)
+                else:
+                    total = queries.count_published(s, stage=listing.value if listing.field == "stage" else None,
+                                                    domain=listing.value if listing.field == "domain" else None,
+                                                    level=listing.value if listing.field == "level" else None)
+                newest = _entries_of(s, rows(PAGE_SIZE))
+                counts = facets if listing is INDEX else None
+                at = next((i for i, e in enumerate(newest) if e.record_id == entry.record_id), None)
+                if at is None or at > (total - 1) % PAGE_SIZE:  # it lands among full archive pages
+                    everything = _entries_of(s, rows(10**9))
+                    files.update(listing_files(listing, everything, site_name=site_name, counts=counts))
+                    continue
+                files[listing.path] = first_page(listing, newest, total, site_name=site_name, counts=counts)
+                if total % PAGE_SIZE == 0:  # this publication completes an archive page: the newest PAGE_SIZE
+                    k = total // PAGE_SIZE
+                    files[listing.archive_page(k)] = archive_page(listing, k, newest[::-1], site_name=site_name)
+            feed = _entries_of(s, [r.version for r in queries.published(s, limit=FEED_SIZE)])
+        files["feed.xml"] = self._with_tombstones(feed_xml(feed, public_url=self.settings.public_url,
+                                                           site_name=site_name, ordered=True))
+        return files
+
+    def _with_tombstones(self, feed: bytes) -> bytes:
+        """Withdrawn records stay in the feed as RFC 6721 tombstones, so readers drop them."""
+        base = self.settings.public_url
+        return with_tombstones(feed, [(f"{base}/records/{w.record_id}", w.at)
+                                      for w in withdrawn_records(self._sessions)])
+
+    def _write_changed(self, files: dict[str, bytes]) -> None:
+        for rel, data in files.items():
+            dest = confined(self.root, rel, what="web")
+            if not (dest.is_file() and dest.read_bytes() == data):
+                write_atomic(dest, data)
+
+    def _rebuild(self, *, without: str | None = None) -> None:
+        """Write the whole site (only files whose bytes differ) and drop archive pages it no longer has."""
+        files = self.site_files(without=without)
+        self._write_changed(files)
+        for listing_dir in ("archive", "stage", "domain", "level"):
+            folder = self.root / listing_dir
+            if not folder.is_dir():
+                continue
+            for path in folder.rglob("*.html"):
+                rel = path.relative_to(self.root).as_posix()
+                archive = listing_dir == "archive" or path.parent != folder  # not a first page like domain/2026.html
+                if archive and path.stem.isdigit() and rel not in files:
+                    path.unlink(missing_ok=True)
 
     @typed_errors("web")
     def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
@@ -121,10 +223,15 @@ class WebChannel(ChannelBase):
                 except FileNotFoundError:
                     raise Permanent(f"web: the rendition's file for {rel} is missing from the artifact store") from None
                 write_atomic(dest, data)
-            for rel, data in self.site_files(rendition).items():
-                dest = confined(self.root, rel, what="web")
-                if not (dest.is_file() and dest.read_bytes() == data):
-                    write_atomic(dest, data)
+            if old and old.get("version") not in (None, rendition.version):
+                # a correction: the record leaves its place in the listings, which reorders their pages
+                self._rebuild()
+            else:
+                changed = self.changed_files(rendition)
+                if changed is None:
+                    self._rebuild()
+                else:
+                    self._write_changed(changed)
             # files of an older version of this record that the new one no longer has
             prefix = f"records/{record_id}/"
             for rel in (old or {}).get("files", {}):
@@ -169,10 +276,7 @@ class WebChannel(ChannelBase):
             folder = confined(self.root, prefix.rstrip("/"), what="web")
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
-            for rel, data in self.site_files(None, record_id=record_id).items():
-                dest = confined(self.root, rel, what="web")
-                if not (dest.is_file() and dest.read_bytes() == data):
-                    write_atomic(dest, data)
+            self._rebuild(without=record_id)
             manifest_path.unlink(missing_ok=True)
         except OSError as exc:
             raise Retryable(f"web: cannot update the site ({type(exc).__name__}: {exc.strerror or ''})") from None

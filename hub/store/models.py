@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -93,6 +94,20 @@ class VersionRow(Base):
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime]
     __table_args__ = (Index("ix_versions_published", "state", "published_at"),)
+
+
+# The portal's listings (hub.web.queries.listing_order: newest publication first) and the static site's pages
+# read one page of rows through these instead of sorting every published row (issue 19); the facet counts read
+# (state, facet, record_id) without touching the table.
+_LISTED_AT = func.coalesce(VersionRow.published_at, VersionRow.created_at)
+Index("ix_versions_listing", VersionRow.state, _LISTED_AT, VersionRow.created_at, VersionRow.version)
+for _facet in ("stage", "domain", "level"):
+    Index(f"ix_versions_listing_{_facet}", VersionRow.state, getattr(VersionRow, _facet), _LISTED_AT,
+          VersionRow.created_at, VersionRow.version)
+for _facet in ("stage", "level", "region"):  # domain: ix_versions_count_item's prefix
+    Index(f"ix_versions_count_{_facet}", VersionRow.state, getattr(VersionRow, _facet), VersionRow.record_id)
+Index("ix_versions_count_item", VersionRow.state, VersionRow.domain, VersionRow.item, VersionRow.record_id)
+Index("ix_versions_count", VersionRow.state, VersionRow.record_id)
 
 
 class FindingRow(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select
 from sqlalchemy.orm import Session, defer
 
 from hub.channels.web import WebChannel
@@ -38,6 +38,54 @@ def _newest_first(rows: list[VersionRow]) -> list[VersionRow]:
     return out
 
 
+def listing_order() -> tuple[Any, ...]:
+    """The portal's order of published versions: newest publication first (one definition for every listing)."""
+    order = func.coalesce(VersionRow.published_at, VersionRow.created_at)
+    # every key descending, as in the ix_versions_listing* indexes read backwards: no sort of the rows
+    return order.desc(), VersionRow.created_at.desc(), VersionRow.version.desc()
+
+
+def _filtered(query: Any, filters: dict[str, str | None]) -> Any:
+    for name, value in filters.items():
+        if value:
+            query = query.where(getattr(VersionRow, name) == value)
+    return query
+
+
+def scheduled_versions(session: Session) -> list[str]:
+    """Versions whose portal page waits for its 定时 time (a queued web delivery scheduled later): few."""
+    return list(session.scalars(select(DeliveryRow.version).where(
+        DeliveryRow.state == "queued", DeliveryRow.channel == WebChannel.name, DeliveryRow.scheduled_at > utcnow())))
+
+
+def count_published(session: Session, *, stage: str | None = None, domain: str | None = None,
+                    level: str | None = None) -> int:
+    """How many records ``published`` lists with these filters (distinct records, counted by the database)."""
+    query = _filtered(select(func.count(func.distinct(VersionRow.record_id))).where(VersionRow.state == PUBLISHED),
+                      {"stage": stage, "domain": domain, "level": level})
+    # the few versions waiting for their 定时 time, instead of a lookup per published row (index only)
+    waiting = scheduled_versions(session)
+    if waiting:
+        query = query.where(VersionRow.version.not_in(waiting))
+    return int(session.scalar(query) or 0)
+
+
+def published_query(*, stage: str | None = None, domain: str | None = None, item: str | None = None,
+                    level: str | None = None, region: str | None = None,
+                    department: str | None = None) -> Select[Any]:
+    """The statement behind ``published``: published, not 定时-waiting versions in the portal's order.
+
+    With no filter, or one of stage, domain or level, the database reads it through an ``ix_versions_listing*``
+    index and stops after the page (tests/web/test_portal_plans.py checks the plan on SQLite and PostgreSQL).
+    """
+    # listings never need the canonical JSON: leave the largest column in the database
+    query = _filtered(select(VersionRow).options(defer(VersionRow.content))
+                      .where(VersionRow.state == PUBLISHED, _not_scheduled()),
+                      {"stage": stage, "domain": domain, "item": item, "level": level, "region": region,
+                       "department": department})
+    return query.order_by(*listing_order())  # type: ignore[no-any-return]
+
+
 def published(session: Session, *, stage: str | None = None, domain: str | None = None, item: str | None = None,
               level: str | None = None, region: str | None = None, department: str | None = None,
               limit: int = 20, offset: int = 0) -> list[VersionRow]:
@@ -46,16 +94,8 @@ def published(session: Session, *, stage: str | None = None, domain: str | None 
     Reads in windows rather than the whole table: a record rarely has more than one
     published version, so the first window almost always suffices.
     """
-    order = func.coalesce(VersionRow.published_at, VersionRow.created_at)
-    # listings never need the canonical JSON: leave the largest column in the database
-    query = (select(VersionRow).options(defer(VersionRow.content))
-             .where(VersionRow.state == PUBLISHED, _not_scheduled()))
-    for column, value in ((VersionRow.stage, stage), (VersionRow.domain, domain), (VersionRow.item, item),
-                          (VersionRow.level, level), (VersionRow.region, region),
-                          (VersionRow.department, department)):
-        if value:
-            query = query.where(column == value)
-    query = query.order_by(order.desc(), VersionRow.created_at.desc(), VersionRow.version)
+    query = published_query(stage=stage, domain=domain, item=item, level=level, region=region,
+                            department=department)
     want = offset + limit
     window = max(2 * want, 50)
     while True:
@@ -87,21 +127,26 @@ class Facets:
     total: int
 
 
+def facet_counts(session: Session, column: Any) -> list[tuple[str, int]]:
+    """Published records per value of ``column``, most first: read from the (state, column, record_id) index
+    alone (``hub.store.models``), the few groups sorted here rather than by the database."""
+    q = (select(column, func.count(func.distinct(VersionRow.record_id)))
+         .where(VersionRow.state == PUBLISHED, column.is_not(None)).group_by(column))
+    return sorted(((str(k), int(n)) for k, n in session.execute(q)), key=lambda kv: (-kv[1], kv[0]))
+
+
 def facets(session: Session) -> Facets:
     """Counts of published records per facet, computed in the database (GROUP BY, distinct records)."""
     base = select(func.count(func.distinct(VersionRow.record_id))).where(VersionRow.state == PUBLISHED)
 
     def counts(column: Any) -> list[tuple[str, int]]:
-        q = (select(column, func.count(func.distinct(VersionRow.record_id)))
-             .where(VersionRow.state == PUBLISHED, column.is_not(None)).group_by(column)
-             .order_by(func.count(func.distinct(VersionRow.record_id)).desc(), column))
-        return [(str(k), int(n)) for k, n in session.execute(q)]
+        return facet_counts(session, column)
 
     items: dict[str, list[tuple[str, int]]] = {}
     q = (select(VersionRow.domain, VersionRow.item, func.count(func.distinct(VersionRow.record_id)))
          .where(VersionRow.state == PUBLISHED, VersionRow.domain.is_not(None), VersionRow.item.is_not(None))
-         .group_by(VersionRow.domain, VersionRow.item).order_by(VersionRow.domain, VersionRow.item))
-    for domain, item, n in session.execute(q):
+         .group_by(VersionRow.domain, VersionRow.item))
+    for domain, item, n in sorted(session.execute(q).tuples(), key=lambda r: (r[0], r[1])):
         items.setdefault(str(domain), []).append((str(item), int(n)))
     order = {s.value: i for i, s in enumerate(Stage)}
     return Facets(

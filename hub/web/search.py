@@ -12,11 +12,14 @@ has to match whole tokens:
 
 Neither the FTS5 virtual table nor an expression GIN index can be declared in
 the SQLAlchemy models, so ``ensure_index`` creates them with ``IF NOT EXISTS``
-at start-up (and lazily before the first search): idempotent, safe to run from
-every process. The index is derived data: ``sync`` adds published versions that
-are missing and drops versions that are no longer published (withdrawn), so a
-record published by ``hub demo`` or the CLI is found without any hook in the
-publish path.
+at start-up (and lazily before the first write): idempotent, safe to run from
+every process. The index is derived data kept current by the workflow itself:
+``index_after_commit`` (the publish transition's version is segmented and indexed
+right after its transaction commits, outside SQLite's write lock) and ``unindex`` in
+the withdrawal's own transaction (``hub.workflow.transition``), so a citizen's search never builds
+anything (issue 19: the first search after publishing 1,000 records took 12 s).
+``sync`` catches an index up with what is published (a database from before this,
+or rows written around the workflow) and is never called from a request.
 """
 
 from __future__ import annotations
@@ -28,8 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jieba
-from sqlalchemy import Engine, delete, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, delete, event, select, text
 from sqlalchemy.orm import Session
 
 from hub.record import Record
@@ -44,6 +46,8 @@ _LOCK = threading.Lock()
 _WORDISH = re.compile(r"\w", re.UNICODE)
 #: The longest query we segment (a pasted paragraph is cut, not refused).
 MAX_QUERY_CHARS = 100
+_FTS_DDL = ("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
+            "version UNINDEXED, title, tokens, tokenize = 'unicode61')")
 
 
 def warm_up() -> None:
@@ -61,12 +65,23 @@ def ensure_index(engine: Engine) -> None:
             return
         with engine.begin() as conn:
             if engine.dialect.name == "sqlite":
-                conn.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
-                                  "version UNINDEXED, title, tokens, tokenize = 'unicode61')"))
+                conn.execute(text(_FTS_DDL))
             elif engine.dialect.name == "postgresql":
                 conn.execute(text("CREATE INDEX IF NOT EXISTS ix_search_docs_tsv ON search_docs "
                                   "USING gin (to_tsvector('simple', tokens))"))
         _READY.add(key)
+
+
+def _ensure_in(session: Session) -> None:
+    """``ensure_index`` from inside a writing transaction: on SQLite through the session's own connection
+    (another connection would wait for this transaction's write lock)."""
+    engine: Engine = session.get_bind()  # type: ignore[assignment]
+    if str(engine.url) in _READY:
+        return
+    if engine.dialect.name == "sqlite":
+        session.execute(text(_FTS_DDL))
+    else:
+        ensure_index(engine)
 
 
 def segment(value: str) -> list[str]:
@@ -92,32 +107,86 @@ def document_text(record: Record) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def sync(session: Session) -> int:
-    """Bring the index in line with what is published now; returns how many versions changed."""
-    ensure_index(session.get_bind())  # type: ignore[arg-type]
-    published = set(session.scalars(select(VersionRow.version).where(VersionRow.state == "published")))
-    indexed = set(session.scalars(select(SearchDocRow.version)))
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    gone = indexed - published
-    if gone:
-        session.execute(delete(SearchDocRow).where(SearchDocRow.version.in_(gone)))
-        if sqlite:
-            for v in gone:
-                session.execute(text("DELETE FROM search_fts WHERE version = :v"), {"v": v})
+_PENDING = "hub.search.pending"
+
+
+def index_after_commit(session: Session, version: str) -> None:
+    """Index ``version`` right after ``session`` commits (the publish transition calls it).
+
+    After, not inside: segmenting a long document (and loading jieba's dictionary, ≈1 s, the first
+    time in a process) inside the publishing transaction would hold SQLite's write lock meanwhile.
+    """
+    session.info.setdefault(_PENDING, set()).add(version)
+
+
+@event.listens_for(Session, "after_commit")
+def _index_pending(session: Session) -> None:
+    pending: set[str] = session.info.pop(_PENDING, set())
+    if not pending:
+        return
+    try:
+        rows: list[tuple[str, str, Record]] = []
+        from hub.store.repo import record_of
+
+        with Session(bind=session.get_bind()) as reader:
+            for version in sorted(pending):
+                row = reader.get(VersionRow, version)
+                if row is not None and row.state == "published":
+                    rows.append((row.version, row.record_id, record_of(row)))
+        docs = [(v, rid, r.title, " ".join(segment(document_text(r))), " ".join(segment(r.title)))
+                for v, rid, r in rows]  # segmented before the write transaction starts
+        with Session(bind=session.get_bind()) as writer, writer.begin():
+            for version, record_id, title, tokens, title_tokens in docs:
+                _write_doc(writer, version, record_id, title, tokens, title_tokens)
+    except Exception:  # the publish is committed; ``sync`` catches the index up later
+        log.exception("search: indexing %d published version(s) after commit failed", len(pending))
+
+
+def _write_doc(session: Session, version: str, record_id: str, title: str, tokens: str, title_tokens: str) -> bool:
+    _ensure_in(session)
+    if session.get(SearchDocRow, version) is not None:
+        return False
+    session.add(SearchDocRow(version=version, record_id=record_id, title=title, tokens=tokens, updated_at=utcnow()))
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("INSERT INTO search_fts(version, title, tokens) VALUES (:v, :t, :b)"),
+                        {"v": version, "t": title_tokens, "b": tokens})
+    session.flush()
+    return True
+
+
+def index_version(session: Session, row: VersionRow) -> bool:
+    """Add one version to the index in ``session``'s transaction (``sync``); False when it is there already."""
+    if session.get(SearchDocRow, row.version) is not None:
+        return False
     from hub.store.repo import record_of
 
+    record = record_of(row)
+    return _write_doc(session, row.version, row.record_id, row.title, " ".join(segment(document_text(record))),
+                      " ".join(segment(record.title)))
+
+
+def unindex(session: Session, versions: set[str] | list[str]) -> None:
+    """Drop versions from the index (the withdrawal transition calls it)."""
+    if not versions:
+        return
+    _ensure_in(session)
+    session.execute(delete(SearchDocRow).where(SearchDocRow.version.in_(list(versions))))
+    if session.get_bind().dialect.name == "sqlite":
+        for v in versions:
+            session.execute(text("DELETE FROM search_fts WHERE version = :v"), {"v": v})
+
+
+def sync(session: Session) -> int:
+    """Bring the index in line with what is published now; returns how many versions changed."""
+    _ensure_in(session)
+    published = set(session.scalars(select(VersionRow.version).where(VersionRow.state == "published")))
+    indexed = set(session.scalars(select(SearchDocRow.version)))
+    gone = indexed - published
+    unindex(session, gone)
     for version in sorted(published - indexed):
         row = session.get(VersionRow, version)
-        if row is None:
-            continue
-        record = record_of(row)
-        tokens = " ".join(segment(document_text(record)))
-        title_tokens = " ".join(segment(record.title))
-        session.add(SearchDocRow(version=version, record_id=row.record_id, title=row.title, tokens=tokens,
-                                 updated_at=utcnow()))
-        if sqlite:
-            session.execute(text("INSERT INTO search_fts(version, title, tokens) VALUES (:v, :t, :b)"),
-                            {"v": version, "t": title_tokens, "b": tokens})
+        if row is not None:
+            index_version(session, row)
     session.flush()
     return len(gone) + len(published - indexed)
 
@@ -154,11 +223,8 @@ def search(session: Session, query: str, *, limit: int = 50) -> list[Hit]:
     tokens = _query_tokens(query)
     if not tokens:
         return []
-    try:
-        with session.begin_nested():
-            sync(session)
-    except IntegrityError:  # another request indexed the same version first: its rows serve us
-        log.debug("search index sync raced another request")
+    ensure_index(session.get_bind())  # type: ignore[arg-type]
+    # a version withdrawn a moment ago may still be in another process's uncommitted view: its state decides
     versions = _match(session, tokens, any_token=False, limit=limit) or \
         _match(session, tokens, any_token=True, limit=limit)
     from hub.store.repo import record_of

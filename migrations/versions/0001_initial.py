@@ -329,6 +329,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_record_versions_index_no'), ['index_no'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_versions_record_id'), ['record_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_versions_state'), ['state'], unique=False)
+        batch_op.create_index('ix_versions_count', ['state', 'record_id'], unique=False)
+        batch_op.create_index('ix_versions_count_item', ['state', 'domain', 'item', 'record_id'], unique=False)
+        batch_op.create_index('ix_versions_count_level', ['state', 'level', 'record_id'], unique=False)
+        batch_op.create_index('ix_versions_count_region', ['state', 'region', 'record_id'], unique=False)
+        batch_op.create_index('ix_versions_count_stage', ['state', 'stage', 'record_id'], unique=False)
         batch_op.create_index('ix_versions_published', ['state', 'published_at'], unique=False)
 
     op.create_table('scans',
@@ -406,6 +411,10 @@ def upgrade() -> None:
     with op.batch_alter_table('workflow_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_workflow_events_version'), ['version'], unique=False)
 
+    op.create_index('ix_versions_listing', 'record_versions', ['state', sa.literal_column('coalesce(published_at, created_at)'), 'created_at', 'version'], unique=False)
+    op.create_index('ix_versions_listing_domain', 'record_versions', ['state', 'domain', sa.literal_column('coalesce(published_at, created_at)'), 'created_at', 'version'], unique=False)
+    op.create_index('ix_versions_listing_level', 'record_versions', ['state', 'level', sa.literal_column('coalesce(published_at, created_at)'), 'created_at', 'version'], unique=False)
+    op.create_index('ix_versions_listing_stage', 'record_versions', ['state', 'stage', sa.literal_column('coalesce(published_at, created_at)'), 'created_at', 'version'], unique=False)
     # ### end Alembic commands ###
 
 
@@ -434,6 +443,11 @@ def downgrade() -> None:
     op.drop_table('scans')
     with op.batch_alter_table('record_versions', schema=None) as batch_op:
         batch_op.drop_index('ix_versions_published')
+        batch_op.drop_index('ix_versions_count_stage')
+        batch_op.drop_index('ix_versions_count_region')
+        batch_op.drop_index('ix_versions_count_level')
+        batch_op.drop_index('ix_versions_count_item')
+        batch_op.drop_index('ix_versions_count')
         batch_op.drop_index(batch_op.f('ix_record_versions_state'))
         batch_op.drop_index(batch_op.f('ix_record_versions_record_id'))
         batch_op.drop_index(batch_op.f('ix_record_versions_index_no'))
