@@ -350,6 +350,36 @@ class SearchDocRow(Base):
     updated_at: Mapped[datetime]
 
 
+class SearchPendingRow(Base):
+    """A published version whose search document is not written yet (issue 19: never lost).
+
+    Written in the publish transition's own transaction, so the intent commits with the
+    publication; ``hub.web.search.index_pending`` writes the document and deletes the row in
+    one transaction, right after the publish commits and again at every maintenance pass
+    (a write the database refused is retried there, never in a citizen's request).
+    """
+
+    __tablename__ = "search_pending"
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queued_at: Mapped[datetime]
+
+
+class PortalCountRow(Base):
+    """Published records per facet value (the portal's and the static site's facet counts), kept by the workflow.
+
+    ``facet`` is ``all`` (value ``""``), ``stage``, ``domain``, ``level``, ``region`` or ``item``
+    (value: the domain, a tab, the item); ``n`` counts distinct records with a published version of that
+    value, as ``GROUP BY`` over the versions would. The publish and withdraw transitions adjust it
+    in their own transaction (``hub.web.counts``), so a page or a web delivery reads a few rows
+    instead of a pass over every published version; ``hub.web.counts.recount`` rebuilds it.
+    """
+
+    __tablename__ = "portal_counts"
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(320), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 # --- the office's desk ---------------------------------------------------------------
 
 

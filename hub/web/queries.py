@@ -136,26 +136,29 @@ def facet_counts(session: Session, column: Any) -> list[tuple[str, int]]:
 
 
 def facets(session: Session) -> Facets:
-    """Counts of published records per facet, computed in the database (GROUP BY, distinct records)."""
-    base = select(func.count(func.distinct(VersionRow.record_id))).where(VersionRow.state == PUBLISHED)
+    """Counts of published records per facet, read from ``portal_counts`` (kept by the workflow, ``hub.web.counts``).
 
-    def counts(column: Any) -> list[tuple[str, int]]:
-        return facet_counts(session, column)
+    A few dozen rows instead of a ``GROUP BY`` over every published version per page view (issue 19).
+    """
+    from hub.web import counts as kept
 
+    got = kept.read(session)
     items: dict[str, list[tuple[str, int]]] = {}
-    q = (select(VersionRow.domain, VersionRow.item, func.count(func.distinct(VersionRow.record_id)))
-         .where(VersionRow.state == PUBLISHED, VersionRow.domain.is_not(None), VersionRow.item.is_not(None))
-         .group_by(VersionRow.domain, VersionRow.item))
-    for domain, item, n in sorted(session.execute(q).tuples(), key=lambda r: (r[0], r[1])):
-        items.setdefault(str(domain), []).append((str(item), int(n)))
+    for key, n in sorted(got[kept.ITEM].items()):
+        domain, _, item = key.partition("\t")
+        items.setdefault(domain, []).append((item, n))
+
+    def most_first(facet: str) -> list[tuple[str, int]]:
+        return sorted(got[facet].items(), key=lambda kv: (-kv[1], kv[0]))
+
     order = {s.value: i for i, s in enumerate(Stage)}
     return Facets(
-        stages=sorted(counts(VersionRow.stage), key=lambda kv: order.get(kv[0], 99)),
-        domains=counts(VersionRow.domain),
+        stages=sorted(most_first("stage"), key=lambda kv: order.get(kv[0], 99)),
+        domains=most_first("domain"),
         items=items,
-        levels=counts(VersionRow.level),
-        regions=counts(VersionRow.region),
-        total=int(session.scalar(base) or 0),
+        levels=most_first("level"),
+        regions=most_first("region"),
+        total=got[kept.ALL].get("", 0),
     )
 
 

@@ -32,10 +32,11 @@ from typing import Any
 
 import jieba
 from sqlalchemy import Engine, delete, event, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hub.record import Record
-from hub.store.models import SearchDocRow, VersionRow
+from hub.store.models import SearchDocRow, SearchPendingRow, VersionRow
 from hub.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -108,38 +109,83 @@ def document_text(record: Record) -> str:
 
 
 _PENDING = "hub.search.pending"
+#: How long the write right after a publish is retried while another writer holds SQLite's lock (on top of
+#: the busy timeout of each try); after that the maintenance pass writes it (``index_pending``).
+AFTER_COMMIT_RETRY_S = 3.0
+#: Pending versions indexed per maintenance pass (each is segmented, ≈1 ms a page of text).
+PENDING_BATCH = 200
 
 
 def index_after_commit(session: Session, version: str) -> None:
-    """Index ``version`` right after ``session`` commits (the publish transition calls it).
+    """Have ``version`` indexed: a ``search_pending`` row in ``session``'s transaction (the publish transition's),
+    then the document written right after that transaction commits.
 
-    After, not inside: segmenting a long document (and loading jieba's dictionary, ≈1 s, the first
-    time in a process) inside the publishing transaction would hold SQLite's write lock meanwhile.
+    The pending row commits with the publication, so the intent cannot be lost: if the write after the
+    commit fails (a writer held SQLite's lock past the retries, the process died), the next maintenance pass
+    writes it (``index_pending``). After the commit, not inside: segmenting a long document (and loading
+    jieba's dictionary, ≈1 s, the first time in a process) inside the publishing transaction would hold
+    SQLite's write lock meanwhile.
     """
+    if session.get(SearchPendingRow, version) is None:
+        session.add(SearchPendingRow(version=version, queued_at=utcnow()))
     session.info.setdefault(_PENDING, set()).add(version)
 
 
-@event.listens_for(Session, "after_commit")
-def _index_pending(session: Session) -> None:
-    pending: set[str] = session.info.pop(_PENDING, set())
-    if not pending:
-        return
-    try:
-        rows: list[tuple[str, str, Record]] = []
-        from hub.store.repo import record_of
+def _engine_of(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
 
-        with Session(bind=session.get_bind()) as reader:
-            for version in sorted(pending):
-                row = reader.get(VersionRow, version)
-                if row is not None and row.state == "published":
-                    rows.append((row.version, row.record_id, record_of(row)))
-        docs = [(v, rid, r.title, " ".join(segment(document_text(r))), " ".join(segment(r.title)))
-                for v, rid, r in rows]  # segmented before the write transaction starts
-        with Session(bind=session.get_bind()) as writer, writer.begin():
-            for version, record_id, title, tokens, title_tokens in docs:
-                _write_doc(writer, version, record_id, title, tokens, title_tokens)
-    except Exception:  # the publish is committed; ``sync`` catches the index up later
-        log.exception("search: indexing %d published version(s) after commit failed", len(pending))
+
+@event.listens_for(Session, "after_commit")
+def _index_after_commit(session: Session) -> None:
+    pending: set[str] = session.info.pop(_PENDING, set())
+    if pending:
+        index_pending(_engine_of(session), versions=sorted(pending), retry_s=AFTER_COMMIT_RETRY_S)
+
+
+def index_pending(engine: Engine | None = None, *, versions: list[str] | None = None,
+                  retry_s: float = AFTER_COMMIT_RETRY_S) -> int:
+    """Write the search documents of pending versions (``versions``, else the oldest ``PENDING_BATCH``); how many.
+
+    Read and segmented outside any transaction; then one write transaction through the project's write path
+    (``session_scope``: ``BEGIN IMMEDIATE`` on SQLite) writes the documents and deletes their pending rows,
+    retried while the database is locked (``retry_locked``). A version no longer published only loses its
+    pending row. When the write still fails, the pending rows stay and the next maintenance pass
+    (``hub.queue.runtime``) tries again: never a citizen's request.
+    """
+    from hub.store.db import get_engine, read_scope, retry_locked, session_scope
+    from hub.store.repo import record_of
+
+    engine = engine or get_engine()
+    url = engine.url.render_as_string(hide_password=False)
+    try:
+        with read_scope(url) as conn, Session(bind=conn) as reader:
+            query = select(SearchPendingRow.version)
+            if versions is not None:
+                query = query.where(SearchPendingRow.version.in_(versions))
+            wanted = list(reader.scalars(query.order_by(SearchPendingRow.queued_at).limit(PENDING_BATCH)))
+            rows = [(v, reader.get(VersionRow, v)) for v in wanted]
+            docs = [(v, row.record_id, row.title, record_of(row)) for v, row in rows
+                    if row is not None and row.state == "published"]
+        if not wanted:
+            return 0
+        segmented = [(v, rid, title, " ".join(segment(document_text(r))), " ".join(segment(r.title)))
+                     for v, rid, title, r in docs]  # before the write transaction starts
+
+        def write() -> int:
+            written = 0
+            with session_scope(url) as s:
+                for version, record_id, title, tokens, title_tokens in segmented:
+                    if s.scalar(select(VersionRow.state).where(VersionRow.version == version)) == "published":
+                        written += int(_write_doc(s, version, record_id, title, tokens, title_tokens))
+                s.execute(delete(SearchPendingRow).where(SearchPendingRow.version.in_(wanted)))
+            return written
+
+        return retry_locked(write, budget=retry_s)
+    except OperationalError as exc:  # the publication is committed and its pending row with it
+        log.warning("search: published version(s) not indexed yet (%s); the next maintenance pass retries",
+                    str(exc.orig)[:120])
+        return 0
 
 
 def _write_doc(session: Session, version: str, record_id: str, title: str, tokens: str, title_tokens: str) -> bool:
@@ -170,6 +216,7 @@ def unindex(session: Session, versions: set[str] | list[str]) -> None:
     if not versions:
         return
     _ensure_in(session)
+    session.execute(delete(SearchPendingRow).where(SearchPendingRow.version.in_(list(versions))))
     session.execute(delete(SearchDocRow).where(SearchDocRow.version.in_(list(versions))))
     if session.get_bind().dialect.name == "sqlite":
         for v in versions:

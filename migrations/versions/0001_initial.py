@@ -152,6 +152,12 @@ def upgrade() -> None:
     with op.batch_alter_table('page_views', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_page_views_version'), ['version'], unique=False)
 
+    op.create_table('portal_counts',
+    sa.Column('facet', sa.String(length=16), nullable=False),
+    sa.Column('value', sa.String(length=320), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('facet', 'value')
+    )
     op.create_table('rate_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('key', sa.String(length=80), nullable=False),
@@ -194,6 +200,11 @@ def upgrade() -> None:
     with op.batch_alter_table('search_docs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_search_docs_record_id'), ['record_id'], unique=False)
 
+    op.create_table('search_pending',
+    sa.Column('version', sa.String(length=64), nullable=False),
+    sa.Column('queued_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('version')
+    )
     op.create_table('short_links',
     sa.Column('code', sa.String(length=16), nullable=False),
     sa.Column('record_id', sa.String(length=128), nullable=False),
@@ -480,6 +491,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_short_links_record_id'))
 
     op.drop_table('short_links')
+    op.drop_table('search_pending')
     with op.batch_alter_table('search_docs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_search_docs_record_id'))
 
@@ -490,6 +502,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_rate_events_key_at')
 
     op.drop_table('rate_events')
+    op.drop_table('portal_counts')
     with op.batch_alter_table('page_views', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_page_views_version'))
 
