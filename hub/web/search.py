@@ -109,9 +109,9 @@ def document_text(record: Record) -> str:
 
 
 _PENDING = "hub.search.pending"
-#: How long the write right after a publish is retried while another writer holds SQLite's lock (on top of
-#: the busy timeout of each try); after that the maintenance pass writes it (``index_pending``).
-AFTER_COMMIT_RETRY_S = 3.0
+#: How long the write right after a publish is retried while another writer holds SQLite's lock (counted from
+#: the first try, whose busy timeout is 5 s: so at least one more try); then the maintenance pass writes it.
+AFTER_COMMIT_RETRY_S = 8.0
 #: Pending versions indexed per maintenance pass (each is segmented, ≈1 ms a page of text).
 PENDING_BATCH = 200
 

@@ -8,11 +8,11 @@ from web_helpers import TestClient, make_record, publish_directly
 
 
 def indexed_versions() -> set[str]:
-    from hub.store.db import session_scope
+    from hub.store.db import read_scope
     from hub.store.models import SearchDocRow
 
-    with session_scope() as s:
-        return set(s.scalars(select(SearchDocRow.version)))
+    with read_scope() as conn:  # no lock taken: it also reads while another writer holds it
+        return set(conn.scalars(select(SearchDocRow.version)))
 
 
 def test_the_first_search_after_a_publish_builds_nothing(client: TestClient, users: list[str],
@@ -54,3 +54,91 @@ def test_sync_catches_up_versions_published_around_the_workflow(client: TestClie
         assert s.get(SearchDocRow, version) is None
         assert search.sync(s) == 1
     assert version in indexed_versions()
+
+
+class LockHolder:
+    """Another writer: a plain sqlite3 connection holding the database's write lock (BEGIN IMMEDIATE)."""
+
+    def __init__(self) -> None:
+        import sqlite3
+
+        from hub.settings import get_settings
+
+        self.path = get_settings().database_url.split("///", 1)[-1]
+        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.held = False
+
+    def take(self) -> None:
+        if not self.held:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.conn.execute("ROLLBACK")
+            self.held = False
+        self.conn.close()
+
+
+def pending_versions() -> set[str]:
+    from hub.store.db import read_scope
+    from hub.store.models import SearchPendingRow
+
+    with read_scope() as conn:
+        return set(conn.scalars(select(SearchPendingRow.version)))
+
+
+def lock_before_the_write(monkeypatch: pytest.MonkeyPatch, holder: LockHolder) -> None:
+    """Another writer takes the lock after the publish committed, before the search document is written."""
+    from hub.web import search
+
+    original = search.segment
+
+    def segment_after_locking(value: str) -> list[str]:
+        holder.take()
+        return original(value)
+
+    monkeypatch.setattr(search, "segment", segment_after_locking)
+
+
+@pytest.mark.slow
+def test_a_search_write_refused_by_a_writer_holding_the_lock_is_written_by_the_next_maintenance_pass(
+        client: TestClient, users: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never lost: the pending row commits with the publication; the maintenance pass writes the document."""
+    from hub.queue.runtime import MaintenanceLoop
+    from hub.web import search
+
+    monkeypatch.setattr(search, "AFTER_COMMIT_RETRY_S", 0.0)  # one try: the busy timeout, then give up
+    holder = LockHolder()
+    lock_before_the_write(monkeypatch, holder)
+    try:
+        version = publish_directly(make_record())  # returns although the index write was refused
+        assert holder.held and version not in indexed_versions()
+        assert version in pending_versions(), "the publication committed without its pending search row"
+    finally:
+        holder.release()
+    monkeypatch.undo()
+    counts = MaintenanceLoop().run_once()
+    assert counts["search"] == 1
+    assert version in indexed_versions() and version not in pending_versions()
+    html = client.get("/search", params={"q": "补偿款"}).text
+    assert "共找到 <strong>1</strong> 条结果" in html
+
+
+@pytest.mark.slow
+def test_a_search_write_after_a_publish_waits_for_a_writer_holding_the_lock_past_the_busy_timeout(
+        client: TestClient, users: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The write after the commit is retried (``retry_locked``) while another writer holds the lock."""
+    import threading
+
+    from hub.store.db import SQLITE_BUSY_TIMEOUT_MS
+
+    holder = LockHolder()
+    lock_before_the_write(monkeypatch, holder)
+    timer = threading.Timer(SQLITE_BUSY_TIMEOUT_MS / 1000 + 0.5, holder.release)
+    timer.start()
+    try:
+        version = publish_directly(make_record())
+    finally:
+        timer.join()
+    assert version in indexed_versions() and not pending_versions()
