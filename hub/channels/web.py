@@ -45,11 +45,11 @@ from hub.renderers.web import (
     INDEX,
     PAGE_SIZE,
     Counts,
+    Listing,
     SiteEntry,
     archive_page,
     feed_xml,
     first_page,
-    listing_files,
     listings_of,
     site_pages,
 )
@@ -77,10 +77,21 @@ def _entries_of(s: Session, versions: list[str]) -> list[SiteEntry]:
 
 
 def _counts(s: Session) -> Counts:
-    """Published records per stage, domain and level (the index page's facets), counted by the database."""
-    from hub.web import queries
+    """Published records per stage, domain and level (the index page's facets): the workflow's kept counts."""
+    from hub.web import counts
 
-    return {field: dict(queries.facet_counts(s, getattr(VersionRow, field))) for field in ("stage", "domain", "level")}
+    kept = counts.read(s)
+    return {field: kept[field] for field in ("stage", "domain", "level")}
+
+
+def _listings_of(row: VersionRow) -> list[Listing]:
+    """The listings a version appears in, from its own columns (no rendition needed)."""
+    return listings_of(SiteEntry(record_id=row.record_id, version=row.version, title="", url="", published="",
+                                 stage=row.stage, domain=row.domain, level=row.level, department=None, summary=""))
+
+
+def _filters(listing: Listing) -> dict[str, str | None]:
+    return {"stage": None, "domain": None, "level": None, **({listing.field: listing.value} if listing.field else {})}
 
 
 class WebChannel(ChannelBase):
@@ -133,53 +144,64 @@ class WebChannel(ChannelBase):
         files["feed.xml"] = self._with_tombstones(files["feed.xml"])
         return files
 
-    def changed_files(self, rendition: Rendition) -> dict[str, bytes] | None:
-        """Only the pages a first publication changes: the first page of each listing it appears in, the
-        archive page it completes (if any), the feed. Each comes from one page of rows read in the portal's
-        order, so the cost does not grow with the number of published records.
+    def changed_files(self, record_id: str) -> tuple[dict[str, bytes], list[str]]:
+        """The pages a publication, correction or withdrawal of ``record_id`` changes, and archive pages to remove.
 
-        A listing where the record does not land after every full archive page (a back-dated 公开日期) is
-        rebuilt whole; ``None`` when the version is not published in the store (the caller rebuilds all).
+        For each listing any published or withdrawn version of the record appears in: the first page, and
+        the archive pages from the oldest block whose entries moved to the newest block (the record left
+        or entered the listing at its place in the portal's order, shifting every later entry by one). The
+        rows come from one indexed read of the entries newer than that place, the listing's size from the
+        workflow's kept counts, so a publication (the record lands on top) reads one page per listing and
+        a withdrawal or correction reads the entries after the record's old place, never the whole site.
+        Plus the feed (newest ``FEED_SIZE`` and the tombstones).
         """
-        from hub.web import queries
+        from hub.web import counts, queries
 
-        if "entry" not in rendition.facts:
-            return None
-        entry = SiteEntry.from_json(rendition.facts["entry"])
         site_name = self.config.portal.site_name
         files = {"static/site.css": SITE_CSS.read_bytes()}
+        remove: list[str] = []
         with scope(self._sessions) as s:
-            if s.scalar(select(VersionRow.state).where(VersionRow.version == rendition.version)) != "published":
-                return None
-            facets = _counts(s)
-            exact = not queries.scheduled_versions(s)  # facet counts include versions waiting for 定时; listings not
-            for listing in listings_of(entry):
-                def rows(limit: int, f: str | None = listing.field, v: str | None = listing.value) -> list[str]:
-                    return [r.version for r in queries.published(s, limit=limit, stage=v if f == "stage" else None,
-                                                                 domain=v if f == "domain" else None,
-                                                                 level=v if f == "level" else None)]
-
-                if listing.field is not None and exact:  # the facet count is this listing's size
-                    total = facets[listing.field].get(listing.value or "", 0)
+            kept = counts.read(s)
+            facets: Counts = {field: kept[field] for field in ("stage", "domain", "level")}
+            exact = not queries.scheduled_versions(s)  # kept counts include versions waiting for 定时; listings not
+            versions = list(s.scalars(select(VersionRow).where(VersionRow.record_id == record_id,
+                                                               VersionRow.state.in_(("published", "withdrawn")))))
+            listings: dict[str, Listing] = {}
+            for row in versions:
+                listings.update((lst.path, lst) for lst in _listings_of(row))
+            for listing in listings.values():
+                filters = _filters(listing)
+                if not exact:
+                    total = queries.count_published(s, **filters)
+                elif listing.field is None:
+                    total = kept[counts.ALL].get("", 0)
                 else:
-                    total = queries.count_published(s, stage=listing.value if listing.field == "stage" else None,
-                                                    domain=listing.value if listing.field == "domain" else None,
-                                                    level=listing.value if listing.field == "level" else None)
-                newest = _entries_of(s, rows(PAGE_SIZE))
-                counts = facets if listing is INDEX else None
-                at = next((i for i, e in enumerate(newest) if e.record_id == entry.record_id), None)
-                if at is None or at > (total - 1) % PAGE_SIZE:  # it lands among full archive pages
-                    everything = _entries_of(s, rows(10**9))
-                    files.update(listing_files(listing, everything, site_name=site_name, counts=counts))
-                    continue
-                files[listing.path] = first_page(listing, newest, total, site_name=site_name, counts=counts)
-                if total % PAGE_SIZE == 0:  # this publication completes an archive page: the newest PAGE_SIZE
-                    k = total // PAGE_SIZE
-                    files[listing.archive_page(k)] = archive_page(listing, k, newest[::-1], site_name=site_name)
+                    total = facets[listing.field].get(listing.value or "", 0)
+                mine = [r for r in versions if listing.field is None or getattr(r, listing.field) == listing.value]
+                oldest = min(queries.listing_key(r) for r in mine)
+                present = any(r.state == "published" for r in mine)
+                newer = queries.count_newer(s, oldest, exclude=record_id, **filters)
+                unmoved = max(0, total - int(present) - newer)  # the oldest entries, which keep their places
+                first_block = unmoved // PAGE_SIZE + 1
+                full = total // PAGE_SIZE
+                wanted = max(PAGE_SIZE, total - (first_block - 1) * PAGE_SIZE) if first_block <= full else PAGE_SIZE
+                rows = [r.version for r in queries.published(s, limit=wanted, stage=filters["stage"],
+                                                             domain=filters["domain"], level=filters["level"])]
+                entries = {e.version: e for e in _entries_of(s, rows)}
+                files[listing.path] = first_page(listing, [entries[v] for v in rows[:PAGE_SIZE] if v in entries],
+                                                 total, site_name=site_name, counts=facets if listing is INDEX else None)
+                for k in range(first_block, full + 1):  # block k: positions (k-1)*PAGE_SIZE+1 .. k*PAGE_SIZE
+                    block = rows[max(0, total - k * PAGE_SIZE):total - (k - 1) * PAGE_SIZE]  # newest first
+                    files[listing.archive_page(k)] = archive_page(listing, k, [entries[v] for v in block[::-1]
+                                                                               if v in entries], site_name=site_name)
+                k = full + 1
+                while confined(self.root, listing.archive_page(k), what="web").is_file():
+                    remove.append(listing.archive_page(k))
+                    k += 1
             feed = _entries_of(s, [r.version for r in queries.published(s, limit=FEED_SIZE)])
         files["feed.xml"] = self._with_tombstones(feed_xml(feed, public_url=self.settings.public_url,
                                                            site_name=site_name, ordered=True))
-        return files
+        return files, remove
 
     def _with_tombstones(self, feed: bytes) -> bytes:
         """Withdrawn records stay in the feed as RFC 6721 tombstones, so readers drop them."""
@@ -193,19 +215,12 @@ class WebChannel(ChannelBase):
             if not (dest.is_file() and dest.read_bytes() == data):
                 write_atomic(dest, data)
 
-    def _rebuild(self, *, without: str | None = None) -> None:
-        """Write the whole site (only files whose bytes differ) and drop archive pages it no longer has."""
-        files = self.site_files(without=without)
+    def _update_site(self, record_id: str) -> None:
+        """Write the pages a change of ``record_id`` changes (bytes that differ only) and drop emptied archive pages."""
+        files, remove = self.changed_files(record_id)
         self._write_changed(files)
-        for listing_dir in ("archive", "stage", "domain", "level"):
-            folder = self.root / listing_dir
-            if not folder.is_dir():
-                continue
-            for path in folder.rglob("*.html"):
-                rel = path.relative_to(self.root).as_posix()
-                archive = listing_dir == "archive" or path.parent != folder  # not a first page like domain/2026.html
-                if archive and path.stem.isdigit() and rel not in files:
-                    path.unlink(missing_ok=True)
+        for rel in remove:
+            confined(self.root, rel, what="web").unlink(missing_ok=True)
 
     @typed_errors("web")
     def send(self, rendition: Rendition, target: Target, key: str) -> Receipt:
@@ -223,15 +238,8 @@ class WebChannel(ChannelBase):
                 except FileNotFoundError:
                     raise Permanent(f"web: the rendition's file for {rel} is missing from the artifact store") from None
                 write_atomic(dest, data)
-            if old and old.get("version") not in (None, rendition.version):
-                # a correction: the record leaves its place in the listings, which reorders their pages
-                self._rebuild()
-            else:
-                changed = self.changed_files(rendition)
-                if changed is None:
-                    self._rebuild()
-                else:
-                    self._write_changed(changed)
+            # the first page of each listing it is in, the archive pages a correction reorders, the feed
+            self._update_site(record_id)
             # files of an older version of this record that the new one no longer has
             prefix = f"records/{record_id}/"
             for rel in (old or {}).get("files", {}):
@@ -256,32 +264,36 @@ class WebChannel(ChannelBase):
 
     @typed_errors("web")
     def withdraw(self, receipt: Receipt, target: Target, key: str) -> Receipt:
-        """Remove the record's static copy and rebuild listings and feed without it (a tombstone instead).
+        """Replace the record's static page by the withdrawal notice; it leaves the listings, the feed names it gone.
 
-        Idempotent: files already gone are skipped, so running it again after an unknown outcome is safe.
-        The live portal answers 410 from the version's state; this is the static site's half.
+        The page keeps its address and says 该信息已撤回 (title, when), as the live portal's 410 page does:
+        a reader following an old link or a QR code learns it was withdrawn instead of finding nothing.
+        The record's other files are removed; the listings and feed change as ``changed_files`` says.
+        Idempotent: running it again after an unknown outcome writes the same bytes.
         """
-        record_id = withdrawal_notice(self._sessions, key).record_id
+        from hub.renderers.web import withdrawn_page
+
+        notice = withdrawal_notice(self._sessions, key)
+        record_id = notice.record_id
         manifest_path = self._manifest_path(record_id)
         manifest = self._read_manifest(manifest_path) or {}
+        prefix = f"records/{safe_id(record_id, what='web')}/"
+        main = str(manifest.get("main") or f"{prefix}index.html")
         removed = 0
         try:
-            prefix = f"records/{safe_id(record_id, what='web')}/"
             for rel in manifest.get("files", {}):
-                if rel.startswith(prefix):
+                if rel.startswith(prefix) and rel != main:
                     path = confined(self.root, rel, what="web")
                     if path.is_file():
                         path.unlink()
                         removed += 1
-            folder = confined(self.root, prefix.rstrip("/"), what="web")
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-            self._rebuild(without=record_id)
+            self._write_changed({main: withdrawn_page(notice.title, notice.at, site_name=self.config.portal.site_name)})
+            self._update_site(record_id)
             manifest_path.unlink(missing_ok=True)
         except OSError as exc:
             raise Retryable(f"web: cannot update the site ({type(exc).__name__}: {exc.strerror or ''})") from None
         return Receipt(provider_ref=f"withdrawn:{receipt.provider_ref}"[:200], accepted_at=utcnow(), confirmed=True,
-                       raw={"removed_files": removed, "record_id": record_id})
+                       raw={"removed_files": removed, "record_id": record_id, "notice": main})
 
     @typed_errors("web")
     def lookup(self, target: Target, key: str) -> Receipt | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -111,6 +112,12 @@ def render_web(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rend
     return Rendition(KIND, record.id, ctx.version, main,
                      facts={"site_path": f"records/{record.id}/index.html", "page_url": ctx.page_url,
                             "entry": entry.to_json()}, not_after=not_after(record, ctx, "web"))
+
+
+def withdrawn_page(title: str, at: datetime, *, site_name: str) -> bytes:
+    """The static page left at a withdrawn record's address: 该信息已撤回 (title, when), never the old text."""
+    html = render_template("web/withdrawn.html", title=title, at=at, **_site(site_name))
+    return html.encode("utf-8")
 
 
 # --- the site: listings and feed ---------------------------------------------------------

@@ -8,9 +8,10 @@ correction is published too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select, tuple_
 from sqlalchemy.orm import Session, defer
 
 from hub.channels.web import WebChannel
@@ -43,6 +44,29 @@ def listing_order() -> tuple[Any, ...]:
     order = func.coalesce(VersionRow.published_at, VersionRow.created_at)
     # every key descending, as in the ix_versions_listing* indexes read backwards: no sort of the rows
     return order.desc(), VersionRow.created_at.desc(), VersionRow.version.desc()
+
+
+ListingKey = tuple[datetime, datetime, str]
+
+
+def listing_key(row: VersionRow) -> ListingKey:
+    """Where ``row`` sorts in ``listing_order`` (the same three keys, as values)."""
+    return (row.published_at or row.created_at, row.created_at, row.version)
+
+
+def count_newer(session: Session, key: ListingKey, *, exclude: str, stage: str | None = None,
+                domain: str | None = None, level: str | None = None) -> int:
+    """How many records (other than ``exclude``) a listing shows at or before ``key`` in its order (newest first).
+
+    Read through the listing's index from its newest end down to ``key``: the cost grows with the answer,
+    not with the listing (the static site's page update after a publication, correction or withdrawal).
+    """
+    order = func.coalesce(VersionRow.published_at, VersionRow.created_at)
+    query = _filtered(select(func.count(func.distinct(VersionRow.record_id)))
+                      .where(VersionRow.state == PUBLISHED, _not_scheduled(), VersionRow.record_id != exclude,
+                             tuple_(order, VersionRow.created_at, VersionRow.version) >= tuple_(*key)),
+                      {"stage": stage, "domain": domain, "level": level})
+    return int(session.scalar(query) or 0)
 
 
 def _filtered(query: Any, filters: dict[str, str | None]) -> Any:

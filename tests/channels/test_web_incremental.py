@@ -104,6 +104,9 @@ def _clone(s: object, row: object, i: int) -> None:
     s.add(RenditionRow(version=vid, kind="web", sha256=row.sha256, path=row.path, bytes=row.bytes,
                        data={**row.data, "facts": {**row.data["facts"], "entry": entry}}, created_at=row.created_at))
     s.execute(update(VersionRow).where(VersionRow.version == vid).values(state="published"))
+    from hub.web import counts
+
+    counts.published(s, s.get(VersionRow, vid))
 
 
 def test_a_correction_moves_the_record_to_the_top_and_rewrites_the_archive_pages_it_reorders(web: WebChannel) -> None:
@@ -128,6 +131,9 @@ def withdraw_record(web: WebChannel, record_id: str) -> None:
     with session_scope() as s:
         version = s.query(VersionRow).filter(VersionRow.record_id == record_id).one().version
         s.execute(update(VersionRow).where(VersionRow.version == version).values(state="withdrawn"))
+        from hub.web import counts
+
+        counts.withdrawn(s, s.get(VersionRow, version))
         s.add(WorkflowEventRow(version=version, from_state="published", to_state="withdrawn", actor="office",
                                comment="数据有误", at=now))
         s.add(DeliveryRow(record_id=record_id, version=version, channel="web", target="portal",
@@ -136,11 +142,14 @@ def withdraw_record(web: WebChannel, record_id: str) -> None:
     web.withdraw(receipt, TARGET, key)
 
 
-def test_a_withdrawal_removes_the_page_shifts_the_archive_and_leaves_a_tombstone_in_the_feed(web: WebChannel) -> None:
+def test_a_withdrawal_leaves_the_notice_at_the_page_shifts_the_archive_and_leaves_a_tombstone_in_the_feed(
+        web: WebChannel) -> None:
     publish_n(web, PAGE_SIZE + 1)
     assert "第005号" in (site() / "archive/1.html").read_text("utf-8")
     withdraw_record(web, "hanyin-inc-005")
-    assert not (site() / "records" / "hanyin-inc-005").exists()
+    page = (site() / "records" / "hanyin-inc-005" / "index.html").read_text("utf-8")
+    assert "该信息已撤回" in page and "《第005号公开信息》已于" in page and "正文。" not in page
+    assert [p.name for p in (site() / "records" / "hanyin-inc-005").iterdir()] == ["index.html"]
     assert "第005号" not in (site() / "index.html").read_text("utf-8")
     archive = (site() / "archive/1.html").read_text("utf-8")  # the 20 left make one full block: it shifted
     assert "第005号" not in archive and "第020号" in archive
@@ -154,3 +163,28 @@ def test_an_archive_page_a_listing_no_longer_fills_is_removed(web: WebChannel) -
     withdraw_record(web, "hanyin-inc-003")
     assert not (site() / "archive/1.html").exists() and not (site() / "domain/财政预决算/1.html").exists()
     assert (site() / "domain/财政预决算.html").is_file()
+
+
+def test_a_withdrawal_rewrites_only_the_pages_from_the_records_place_on(web: WebChannel) -> None:
+    """Withdrawing the 45th of 63 changes its page, the first pages, archive page 3 (now full) and the feed;
+    archive pages 1 and 2 (older entries) keep their bytes and their files."""
+    publish_n(web, PAGE_SIZE * 3 + 3)
+    before = snapshot()
+    stamp = {rel: os.stat(site() / rel).st_mtime_ns for rel in before}
+    withdraw_record(web, "hanyin-inc-044")
+    after = snapshot()
+    changed = {rel for rel in after if before.get(rel) != after[rel]}
+    assert changed == {"records/hanyin-inc-044/index.html", "index.html", "domain/财政预决算.html",
+                       "level/county.html", "archive/3.html", "domain/财政预决算/3.html", "level/county/3.html",
+                       "feed.xml"}
+    assert all(os.stat(site() / rel).st_mtime_ns == stamp[rel] for rel in before if rel not in changed)
+    third = (site() / "archive/3.html").read_text("utf-8")
+    assert "第044号" not in third and "第040号" in third and "第060号" in third
+
+
+def test_withdrawing_the_only_record_of_a_full_page_removes_the_archive_page_it_no_longer_fills(
+        web: WebChannel) -> None:
+    publish_n(web, PAGE_SIZE * 2)
+    withdraw_record(web, "hanyin-inc-039")
+    assert (site() / "archive/1.html").is_file() and not (site() / "archive/2.html").exists()
+    assert "第039号" not in (site() / "index.html").read_text("utf-8")
