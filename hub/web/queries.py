@@ -56,7 +56,13 @@ def listing_key(row: VersionRow) -> ListingKey:
 
 def count_newer(session: Session, key: ListingKey, *, exclude: str, stage: str | None = None,
                 domain: str | None = None, level: str | None = None) -> int:
-    """How many records (other than ``exclude``) a listing shows at or before ``key`` in its order (newest first).
+    """How many records (other than ``exclude``) a listing shows at or before ``key`` (``count_newer_query``)."""
+    return int(session.scalar(count_newer_query(key, exclude=exclude, stage=stage, domain=domain, level=level)) or 0)
+
+
+def count_newer_query(key: ListingKey, *, exclude: str, stage: str | None = None, domain: str | None = None,
+                      level: str | None = None) -> Select[Any]:
+    """The count of records (other than ``exclude``) a listing shows at or before ``key`` in its order.
 
     Read through the listing's index from its newest end down to ``key``: the cost grows with the answer,
     not with the listing (the static site's page update after a publication, correction or withdrawal).
@@ -64,9 +70,10 @@ def count_newer(session: Session, key: ListingKey, *, exclude: str, stage: str |
     order = func.coalesce(VersionRow.published_at, VersionRow.created_at)
     query = _filtered(select(func.count(func.distinct(VersionRow.record_id)))
                       .where(VersionRow.state == PUBLISHED, _not_scheduled(), VersionRow.record_id != exclude,
+                             order >= key[0],  # the index range (SQLite does not range-scan the row value)
                              tuple_(order, VersionRow.created_at, VersionRow.version) >= tuple_(*key)),
                       {"stage": stage, "domain": domain, "level": level})
-    return int(session.scalar(query) or 0)
+    return query  # type: ignore[no-any-return]
 
 
 def _filtered(query: Any, filters: dict[str, str | None]) -> Any:
@@ -149,14 +156,6 @@ class Facets:
     levels: list[tuple[str, int]]
     regions: list[tuple[str, int]]
     total: int
-
-
-def facet_counts(session: Session, column: Any) -> list[tuple[str, int]]:
-    """Published records per value of ``column``, most first: read from the (state, column, record_id) index
-    alone (``hub.store.models``), the few groups sorted here rather than by the database."""
-    q = (select(column, func.count(func.distinct(VersionRow.record_id)))
-         .where(VersionRow.state == PUBLISHED, column.is_not(None)).group_by(column))
-    return sorted(((str(k), int(n)) for k, n in session.execute(q)), key=lambda kv: (-kv[1], kv[0]))
 
 
 def facets(session: Session) -> Facets:

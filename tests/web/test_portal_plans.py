@@ -62,3 +62,19 @@ def test_facet_counts_read_an_index_and_group_in_its_order(db_url: str, column: 
         assert "COVERING INDEX ix_versions_count" in text and "TEMP B-TREE FOR GROUP BY" not in text, text
     else:
         assert "Seq Scan on record_versions" not in text and "ix_versions_" in text, text
+
+
+@pytest.mark.parametrize("filters", LISTINGS, ids=["home", "stage", "domain", "level"])
+def test_the_static_sites_count_of_newer_entries_reads_the_listing_index_from_its_newest_end(
+        db_url: str, filters: dict[str, str]) -> None:
+    """A web delivery counts the entries newer than the record's place: an index range, not every published row."""
+    import datetime as dt
+
+    at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    engine = get_engine(db_url)
+    with engine.connect() as conn:
+        text = plan(conn, queries.count_newer_query((at, at, "0" * 64), exclude="r", **filters))
+    if engine.dialect.name == "sqlite":
+        assert "SCAN record_versions" not in text and "ix_versions_listing" in text and ">?" in text, text
+    else:
+        assert "Seq Scan on record_versions" not in text and "ix_versions_listing" in text, text
