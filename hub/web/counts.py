@@ -20,6 +20,8 @@ from hub.store.models import PortalCountRow, VersionRow
 
 #: the facet of the total (value ``""``)
 ALL = "all"
+#: a counter every publication and withdrawal adds one to (value ``""``): what the portal's page caches key on
+GENERATION = "generation"
 #: facets counted by one column of the version
 COLUMNS = ("stage", "domain", "level", "region")
 #: domain and item together (value ``<domain>\t<item>``): the browse page's items under each domain
@@ -64,6 +66,7 @@ def _add(s: Session, facet: str, value: str, delta: int) -> None:
 
 def published(s: Session, row: VersionRow) -> None:
     """``row`` was just published (in ``s``'s transaction): count its record under each of its values."""
+    _add(s, GENERATION, "", 1)
     for facet, value in _values(row):
         if not _shared(s, row, facet):
             _add(s, facet, value, 1)
@@ -71,6 +74,7 @@ def published(s: Session, row: VersionRow) -> None:
 
 def withdrawn(s: Session, row: VersionRow) -> None:
     """``row`` (published until now) was just withdrawn: its record leaves each value no other version keeps."""
+    _add(s, GENERATION, "", 1)
     for facet, value in _values(row):
         if not _shared(s, row, facet):
             _add(s, facet, value, -1)
@@ -85,9 +89,17 @@ def read(s: Session) -> dict[str, dict[str, int]]:
     return out
 
 
+def generation(s: Session) -> int:
+    """How many publications and withdrawals the workflow has counted (one primary-key read)."""
+    return int(s.scalar(select(PortalCountRow.n).where(PortalCountRow.facet == GENERATION,
+                                                       PortalCountRow.value == "")) or 0)
+
+
 def recount(s: Session) -> None:
     """Rebuild the counts from the versions (``GROUP BY``; once, after rows were published around the workflow)."""
+    was = generation(s)
     s.execute(delete(PortalCountRow))
+    s.add(PortalCountRow(facet=GENERATION, value="", n=was + 1))
     distinct = func.count(func.distinct(VersionRow.record_id))
     where = VersionRow.state == PUBLISHED
     rows: list[tuple[str, str, int]] = [(ALL, "", int(s.scalar(select(distinct).where(where)) or 0))]

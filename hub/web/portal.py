@@ -36,11 +36,13 @@ SEARCH_LIMIT = 30
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
+    def build() -> dict[str, Any]:
+        return {"latest": queries.published(s, limit=12), "facets": queries.facets(s),
+                "by_stage": {st.value: queries.published(s, stage=st.value, limit=5) for st in Stage}}
+
     with session_scope() as s:
-        latest = queries.published(s, limit=12)
-        facets = queries.facets(s)
-        by_stage = {st.value: queries.published(s, stage=st.value, limit=5) for st in Stage}
-    return render(request, "portal/home.html", {"latest": latest, "facets": facets, "by_stage": by_stage})
+        context = queries.cached(s, "home", (), build)
+    return render(request, "portal/home.html", context)
 
 
 @router.get("/browse", response_class=HTMLResponse)
@@ -50,8 +52,9 @@ def browse(request: Request, stage: str | None = None, domain: str | None = None
     filters = {"stage": stage, "domain": domain, "item": item, "level": level, "region": region,
                "department": department}
     with session_scope() as s:
-        rows = queries.published(s, **filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-        facets = queries.facets(s)
+        rows = queries.cached(s, "browse", (*filters.values(), page), lambda: queries.published(
+            s, **filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE))
+        facets = queries.cached(s, "facets", (), lambda: queries.facets(s))
     more = len(rows) > PAGE_SIZE
     active = {k: v for k, v in filters.items() if v}
     return render(request, "portal/browse.html", {"rows": rows[:PAGE_SIZE], "facets": facets, "active": active,

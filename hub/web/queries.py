@@ -7,9 +7,10 @@ correction is published too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, select, tuple_
 from sqlalchemy.orm import Session, defer
@@ -20,6 +21,7 @@ from hub.store.models import DeliveryRow, ShortLinkRow, VersionRow
 from hub.timeutil import utcnow
 
 PUBLISHED = "published"
+T = TypeVar("T")
 
 
 def _not_scheduled() -> ColumnElement[bool]:
@@ -109,8 +111,9 @@ def published_query(*, stage: str | None = None, domain: str | None = None, item
     With no filter, or one of stage, domain or level, the database reads it through an ``ix_versions_listing*``
     index and stops after the page (tests/web/test_portal_plans.py checks the plan on SQLite and PostgreSQL).
     """
-    # listings never need the canonical JSON: leave the largest column in the database
-    query = _filtered(select(VersionRow).options(defer(VersionRow.content))
+    # listings never need the canonical JSON nor the JSON columns: left in the database (each row decoded costs)
+    query = _filtered(select(VersionRow).options(defer(VersionRow.content), defer(VersionRow.source),
+                                                 defer(VersionRow.warnings))
                       .where(VersionRow.state == PUBLISHED, _not_scheduled()),
                       {"stage": stage, "domain": domain, "item": item, "level": level, "region": region,
                        "department": department})
@@ -128,13 +131,41 @@ def published(session: Session, *, stage: str | None = None, domain: str | None 
     query = published_query(stage=stage, domain=domain, item=item, level=level, region=region,
                             department=department)
     want = offset + limit
-    window = max(2 * want, 50)
+    window = 2 * want + 2  # twice the page: a record rarely has two published versions (a correction)
     while True:
         rows = list(session.scalars(query.limit(window)))
         unique = _newest_first(rows)
         if len(unique) >= want or len(rows) < window:
             return unique[offset:want]
         window *= 4
+
+
+#: The portal's cached page data: (what, key, workflow generation, versions waiting for 定时) → value.
+_CACHE: dict[tuple[Any, ...], Any] = {}
+_CACHE_SIZE = 256
+
+
+def cached(session: Session, what: str, key: tuple[Any, ...], build: Callable[[], T]) -> T:
+    """``build()``, reused while nothing the portal lists changed (issue 19: home ≥ 200 req/s).
+
+    What a listing shows changes only when the workflow publishes or withdraws (``counts.generation``,
+    bumped in the same transaction, so every process sees it) or when a 定时 version's time comes
+    (the set of ``scheduled_versions`` changes). Checking both is two index reads, against the six
+    listing queries and the counts of the home page. Rows are returned detached, as after any session.
+    """
+    from hub.web import counts
+
+    bind = session.get_bind()
+    full = (what, key, str(bind.engine.url), counts.generation(session), tuple(scheduled_versions(session)))
+    try:
+        return _CACHE[full]  # type: ignore[no-any-return]
+    except KeyError:
+        pass
+    value = build()
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[full] = value
+    return value
 
 
 def published_version(session: Session, record_id: str) -> VersionRow | None:
