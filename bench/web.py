@@ -145,6 +145,21 @@ def main() -> None:
         print(f"requests/s with {args.concurrency} clients for {args.seconds:.0f} s: /healthz {base_rps:.0f}, "
               f"home / {home_rps:.0f} ({home_rps / base_rps:.2f}x /healthz)")
 
+        def server_cpu_ms(path: str, n: int = 200) -> float:
+            """The server process's CPU time per request (from /proc): what the load of others does not blur."""
+            def cpu() -> float:
+                fields = open(f"/proc/{server.pid}/stat").read().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+            c0 = cpu()
+            for _ in range(n):
+                client.get(path)
+            return (cpu() - c0) * 1000 / n
+
+        cpu_base, cpu_home = server_cpu_ms("/healthz"), server_cpu_ms("/")
+        print(f"server CPU per request: /healthz {cpu_base:.2f} ms, home / {cpu_home:.2f} ms "
+              f"({cpu_home / cpu_base:.2f}x); one core serves ≈{1000 / cpu_base:.0f} and ≈{1000 / cpu_home:.0f} req/s")
+
         # the first search after a publish through the workflow (indexed after the publish commits)
         fresh = record(args.records, extra="旱厕改造补助")
         with session_scope() as s:

@@ -108,6 +108,8 @@ for _facet in ("stage", "level", "region"):  # domain: ix_versions_count_item's 
     Index(f"ix_versions_count_{_facet}", VersionRow.state, getattr(VersionRow, _facet), VersionRow.record_id)
 Index("ix_versions_count_item", VersionRow.state, VersionRow.domain, VersionRow.item, VersionRow.record_id)
 Index("ix_versions_count", VersionRow.state, VersionRow.record_id)
+# the record page's 解读 links (hub.web.queries.interpretations), not a pass over every published version
+Index("ix_versions_interprets", VersionRow.interprets, VersionRow.state)
 
 
 class FindingRow(Base):
@@ -219,6 +221,8 @@ class ShortLinkRow(Base):
     target_url: Mapped[str] = mapped_column(String(1000))
     scans: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+    #: the record page's short link (``hub.web.queries.short_link``) without a pass over every link (issue 19)
+    __table_args__ = (Index("ix_short_links_version", "version", "channel"),)
 
 
 class ScanRow(Base):

@@ -169,12 +169,14 @@ def cached(session: Session, what: str, key: tuple[Any, ...], build: Callable[[]
 
 
 def published_version(session: Session, record_id: str) -> VersionRow | None:
-    """The newest published version of a record, or None when nothing of it is public."""
-    order = func.coalesce(VersionRow.published_at, VersionRow.created_at)
-    query = (select(VersionRow).where(VersionRow.record_id == record_id, VersionRow.state == PUBLISHED,
-                                      _not_scheduled())
-             .order_by(order.desc(), VersionRow.created_at.desc()).limit(1))
-    return session.scalars(query).first()
+    """The newest published version of a record, or None when nothing of it is public.
+
+    The record's few published versions are read through (state, record_id) and ordered here: with the
+    ORDER BY in SQL, SQLite walked the listing index from the newest version of every record instead.
+    """
+    rows = session.scalars(select(VersionRow).where(VersionRow.record_id == record_id, VersionRow.state == PUBLISHED,
+                                                    _not_scheduled()))
+    return max(rows, key=listing_key, default=None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -217,6 +217,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('short_links', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_short_links_record_id'), ['record_id'], unique=False)
+        batch_op.create_index('ix_short_links_version', ['version', 'channel'], unique=False)
 
     op.create_table('sms_replies',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -345,6 +346,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_versions_count_level', ['state', 'level', 'record_id'], unique=False)
         batch_op.create_index('ix_versions_count_region', ['state', 'region', 'record_id'], unique=False)
         batch_op.create_index('ix_versions_count_stage', ['state', 'stage', 'record_id'], unique=False)
+        batch_op.create_index('ix_versions_interprets', ['interprets', 'state'], unique=False)
         batch_op.create_index('ix_versions_published', ['state', 'published_at'], unique=False)
 
     op.create_table('scans',
@@ -454,6 +456,7 @@ def downgrade() -> None:
     op.drop_table('scans')
     with op.batch_alter_table('record_versions', schema=None) as batch_op:
         batch_op.drop_index('ix_versions_published')
+        batch_op.drop_index('ix_versions_interprets')
         batch_op.drop_index('ix_versions_count_stage')
         batch_op.drop_index('ix_versions_count_region')
         batch_op.drop_index('ix_versions_count_level')
@@ -488,6 +491,7 @@ def downgrade() -> None:
 
     op.drop_table('sms_replies')
     with op.batch_alter_table('short_links', schema=None) as batch_op:
+        batch_op.drop_index('ix_short_links_version')
         batch_op.drop_index(batch_op.f('ix_short_links_record_id'))
 
     op.drop_table('short_links')

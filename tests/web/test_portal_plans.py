@@ -78,3 +78,48 @@ def test_the_static_sites_count_of_newer_entries_reads_the_listing_index_from_it
         assert "SCAN record_versions" not in text and "ix_versions_listing" in text and ">?" in text, text
     else:
         assert "Seq Scan on record_versions" not in text and "ix_versions_listing" in text, text
+
+
+#: tables that grow with the county's history: a portal request never reads one of them whole
+LARGE = ("record_versions", "short_links", "search_docs", "deliveries", "renditions", "workflow_events")
+
+
+def test_every_query_of_the_portal_pages_reads_the_large_tables_through_an_index(
+        client: Any, users: list[str]) -> None:
+    """SQLite: every statement the home, browse, record, feed and search pages run, under EXPLAIN QUERY PLAN."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from web_helpers import make_record, publish_directly
+
+    publish_directly(make_record())
+    engine = get_engine()
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, _context: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        for path in ("/", "/browse?stage=结果", "/browse?domain=征地补偿", "/records/rec-2026-001", "/feed.xml",
+                     "/search?q=补偿款"):
+            assert client.get(path).status_code == 200, path
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    db = sqlite3.connect(str(engine.url.database))
+    try:
+        for statement, params in seen:
+            steps = [str(r[3]) for r in db.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()]
+            full = [s for s in steps if any(s.startswith(f"SCAN {t}") and "INDEX" not in s for t in LARGE)]
+            assert not full, f"{statement}\n{steps}"
+            for column in ("record_id", "interprets"):  # one record's rows: found by it, not among all published
+                if f"record_versions.{column} = ?" in statement:
+                    assert any(f"{column}=?" in s for s in steps if "record_versions" in s), f"{statement}\n{steps}"
+            walks = [s for s in steps if s.startswith("SEARCH record_versions") and s.endswith("(state=?)")]
+            if walks and "withdrawn" not in params:  # published rows by state alone: only a listing's page
+                assert "ORDER BY coalesce(record_versions.published_at" in statement and "LIMIT" in statement, \
+                    f"{statement}\n{steps}"
+    finally:
+        db.close()
+    assert len(seen) > 10
