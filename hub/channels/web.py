@@ -12,15 +12,18 @@ What is written: the web rendition's main page at ``facts["site_path"]``
 (default ``records/<id>/index.html``), its other files under ``records/<id>/``,
 and the site around it: listings by stage, domain and level and ``index.html``
 (``PAGE_SIZE`` newest per first page, older ones on archive pages numbered from
-the oldest, which a new publication never changes) and ``feed.xml``. A first
-publication rewrites only its pages (``changed_files``: the first page of each
-listing it appears in, the archive page it completes, the feed), each from one
-page of rows in the portal's order (``hub.web.queries``), so its cost does not
-grow with the number of published records. A correction or a withdrawal
-reorders listings: the whole site is rebuilt (``site_files``), only files whose
-bytes differ are written, and archive pages a listing no longer has are removed.
-Withdrawn records leave the listings and stay in the feed as tombstones. Every
-path is confined to the site directory (F18).
+the oldest) and ``feed.xml``. A publication, a correction and a withdrawal rewrite
+only the pages they change (``changed_files``): the first page of each listing the
+record is or was in, the archive pages from the record's place on (a publication
+lands on top, so at most the archive page it completes; a correction or withdrawal
+of an older record shifts the entries after it by one), the feed. Listing sizes come
+from the workflow's kept counts (``hub.web.counts``), rows from one indexed read of the
+entries newer than the record's place (``hub.web.queries``), so the cost does not grow
+with the number of published records. A withdrawn record's page becomes the withdrawal
+notice (该信息已撤回, as the live portal's 410 page); it leaves the listings and stays in
+the feed as a tombstone. A corrected record's page carries the 更正说明 (rendered in,
+``hub.renderers.service.correction_of``). ``site_files`` still builds the whole site
+(a reference for the benchmark). Every path is confined to the site directory (F18).
 """
 
 from __future__ import annotations

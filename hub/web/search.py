@@ -13,13 +13,17 @@ has to match whole tokens:
 Neither the FTS5 virtual table nor an expression GIN index can be declared in
 the SQLAlchemy models, so ``ensure_index`` creates them with ``IF NOT EXISTS``
 at start-up (and lazily before the first write): idempotent, safe to run from
-every process. The index is derived data kept current by the workflow itself:
-``index_after_commit`` (the publish transition's version is segmented and indexed
-right after its transaction commits, outside SQLite's write lock) and ``unindex`` in
-the withdrawal's own transaction (``hub.workflow.transition``), so a citizen's search never builds
-anything (issue 19: the first search after publishing 1,000 records took 12 s).
-``sync`` catches an index up with what is published (a database from before this,
-or rows written around the workflow) and is never called from a request.
+every process. The index is derived data kept current by the workflow itself, never
+by a citizen's request (issue 19: the first search after publishing 1,000 records took
+12 s): the publish transition writes a ``search_pending`` row in its own transaction
+(``index_after_commit``), so the intent commits with the publication; right after the
+commit the version is segmented (outside SQLite's write lock) and its document written
+through ``session_scope`` (``BEGIN IMMEDIATE``), retried while another writer holds the
+lock (``hub.store.db.retry_locked``); if that still fails, the pending row stays and
+every maintenance pass (``hub.queue.runtime``) writes what is pending (``index_pending``).
+The withdrawal drops the version in its own transaction (``unindex``). ``sync`` catches
+an index up with what is published (a database from before this, or rows written around
+the workflow) and is never called from a request.
 """
 
 from __future__ import annotations
