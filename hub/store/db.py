@@ -181,6 +181,19 @@ def read_scope(url: str | None = None) -> Iterator[Connection]:
 
 
 @contextmanager
+def read_session(url: str | None = None) -> Iterator[Session]:
+    """An ORM session over ``read_scope``'s connection: for pages that only read (the public portal).
+
+    Why: ``session_scope`` takes SQLite's write lock at BEGIN, so concurrent page views queued behind each
+    other and met in SQLite's busy handler (sleeps of 1–100 ms): the home page served 77 req/s with four
+    clients against 2.8 ms for one. Here each statement reads its own snapshot with no lock. Rows are
+    detached when the block ends, with what was loaded.
+    """
+    with read_scope(url) as conn, Session(bind=conn, expire_on_commit=False) as session:
+        yield session
+
+
+@contextmanager
 def connection_scope(url: str | None = None) -> Iterator[Connection]:
     """One short write transaction on a bare Core connection (commit on success, roll back on error).
 

@@ -20,7 +20,7 @@ from hub.channels.web import WebChannel
 from hub.errors import NotFound
 from hub.record import Stage
 from hub.settings import get_settings
-from hub.store.db import session_scope
+from hub.store.db import read_session, session_scope
 from hub.store.models import ScanRow, ShortLinkRow, VersionRow, WorkflowEventRow
 from hub.timeutil import utcnow
 from hub.web import queries, search
@@ -40,7 +40,7 @@ def home(request: Request) -> HTMLResponse:
         return {"latest": queries.published(s, limit=12), "facets": queries.facets(s),
                 "by_stage": {st.value: queries.published(s, stage=st.value, limit=5) for st in Stage}}
 
-    with session_scope() as s:
+    with read_session() as s:  # no write lock: page views run side by side
         context = queries.cached(s, "home", (), build)
     return render(request, "portal/home.html", context)
 
@@ -51,7 +51,7 @@ def browse(request: Request, stage: str | None = None, domain: str | None = None
            page: int = Query(1, ge=1, le=10_000)) -> HTMLResponse:
     filters = {"stage": stage, "domain": domain, "item": item, "level": level, "region": region,
                "department": department}
-    with session_scope() as s:
+    with read_session() as s:
         rows = queries.cached(s, "browse", (*filters.values(), page), lambda: queries.published(
             s, **filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE))
         facets = queries.cached(s, "facets", (), lambda: queries.facets(s))
