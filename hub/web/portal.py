@@ -146,7 +146,7 @@ def search_page(request: Request, q: str = Query("", max_length=200)) -> HTMLRes
     answers: list[object] = []
     query = q.strip()
     if query:
-        with session_scope() as s:
+        with read_session() as s:  # search never writes (the index is kept by the workflow)
             hits = search.search(s, query, limit=SEARCH_LIMIT)
             answers = list(search_answers(s, query))  # published 群众咨询 answers (hub.consult)
             s.expunge_all()
@@ -156,7 +156,7 @@ def search_page(request: Request, q: str = Query("", max_length=200)) -> HTMLRes
 @router.get("/feed.xml")
 def feed(request: Request) -> Response:
     """The Atom feed of the latest published records (RFC 4287)."""
-    with session_scope() as s:
+    with read_session() as s:
         rows = queries.published(s, limit=50)
     base = get_settings().public_url
     updated: datetime = max((r.published_at or r.created_at for r in rows), default=utcnow())

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jieba
-from sqlalchemy import Engine, delete, event, select, text
+from sqlalchemy import Engine, delete, event, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -274,7 +274,7 @@ def search(session: Session, query: str, *, limit: int = 50) -> list[Hit]:
     tokens = _query_tokens(query)
     if not tokens:
         return []
-    ensure_index(session.get_bind())  # type: ignore[arg-type]
+    ensure_index(_engine_of(session))
     # a version withdrawn a moment ago may still be in another process's uncommitted view: its state decides
     versions = _match(session, tokens, any_token=False, limit=limit) or \
         _match(session, tokens, any_token=True, limit=limit)
@@ -314,4 +314,4 @@ def snippet(body: str, tokens: list[str], width: int = 60) -> list[tuple[str, bo
 
 def stats(session: Session) -> dict[str, Any]:
     """How many versions the index holds (for /metrics and the docs)."""
-    return {"documents": len(list(session.scalars(select(SearchDocRow.version))))}
+    return {"documents": int(session.scalar(select(func.count()).select_from(SearchDocRow)) or 0)}
