@@ -59,25 +59,35 @@ def test_sync_catches_up_versions_published_around_the_workflow(client: TestClie
 class LockHolder:
     """Another writer: a plain sqlite3 connection holding the database's write lock (BEGIN IMMEDIATE)."""
 
-    def __init__(self) -> None:
+    def __init__(self, release_after: float | None = None) -> None:
         import sqlite3
+        import threading
 
         from hub.settings import get_settings
 
         self.path = get_settings().database_url.split("///", 1)[-1]
         self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.held = False
+        self.release_after = release_after
+        self.timer: threading.Timer | None = None
+        self._lock = threading.Lock()
 
     def take(self) -> None:
-        if not self.held:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.held = True
+        import threading
+
+        with self._lock:
+            if not self.held:
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.held = True
+                if self.release_after is not None:  # counted from when the lock is held
+                    self.timer = threading.Timer(self.release_after, self.release)
+                    self.timer.start()
 
     def release(self) -> None:
-        if self.held:
-            self.conn.execute("ROLLBACK")
-            self.held = False
-        self.conn.close()
+        with self._lock:
+            if self.held:
+                self.conn.execute("ROLLBACK")
+                self.held = False
 
 
 def pending_versions() -> set[str]:
@@ -117,6 +127,7 @@ def test_a_search_write_refused_by_a_writer_holding_the_lock_is_written_by_the_n
         assert version in pending_versions(), "the publication committed without its pending search row"
     finally:
         holder.release()
+        holder.conn.close()
     monkeypatch.undo()
     counts = MaintenanceLoop().run_once()
     assert counts["search"] == 1
@@ -129,16 +140,19 @@ def test_a_search_write_refused_by_a_writer_holding_the_lock_is_written_by_the_n
 def test_a_search_write_after_a_publish_waits_for_a_writer_holding_the_lock_past_the_busy_timeout(
         client: TestClient, users: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """The write after the commit is retried (``retry_locked``) while another writer holds the lock."""
-    import threading
+    import time
 
     from hub.store.db import SQLITE_BUSY_TIMEOUT_MS
 
-    holder = LockHolder()
+    holder = LockHolder(release_after=SQLITE_BUSY_TIMEOUT_MS / 1000 + 0.5)
     lock_before_the_write(monkeypatch, holder)
-    timer = threading.Timer(SQLITE_BUSY_TIMEOUT_MS / 1000 + 0.5, holder.release)
-    timer.start()
+    started = time.monotonic()
     try:
         version = publish_directly(make_record())
     finally:
-        timer.join()
+        if holder.timer is not None:
+            holder.timer.join()
+        holder.release()
+        holder.conn.close()
+    assert time.monotonic() - started > SQLITE_BUSY_TIMEOUT_MS / 1000  # the first try timed out, a retry wrote it
     assert version in indexed_versions() and not pending_versions()
