@@ -9,7 +9,8 @@ archive page it completes, the feed), printing the median and the ratio to the f
 size (target ≤ 1.2x). The filler records are copies of one rendered record's web
 rendition with their own ids, titles, stages, domains and levels (rendering 10,000 pages
 would take longer than the measurement). For reference it also times the whole-site
-rebuild a correction or withdrawal runs. Not a test: numbers only; CI does not run it.
+rebuild (``site_files``; no delivery runs it any more). CPU time is printed beside wall time: on a
+shared machine the wall clock swings with the others' load. Not a test: numbers only; CI does not run it.
 """
 
 from __future__ import annotations

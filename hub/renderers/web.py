@@ -278,8 +278,8 @@ def build_site(entries: list[SiteEntry], *, public_url: str, site_name: str) -> 
 
     Paths: ``index.html`` (+ ``archive/<k>.html``), ``stage/<slug>.html`` (+ ``stage/<slug>/<k>.html``),
     ``domain/<领域>.html``, ``level/<level>.html`` (same archive scheme), ``feed.xml``. The web channel
-    builds the same pages from the database's order (``site_pages``), and after a first publication only the
-    pages that publication changes (``first_page`` of each of ``listings_of(entry)``).
+    builds the same pages from the database's order: after each publication, correction or withdrawal only
+    the pages it changes (``first_page``, ``archive_page`` of each of ``listings_of(entry)``; ``WebChannel.changed_files``).
     """
     return site_pages(newest_first(entries), public_url=public_url, site_name=site_name)
 
