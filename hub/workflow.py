@@ -181,6 +181,18 @@ def transition(
     if getattr(result, "rowcount", 1) != 1:
         raise WorkflowError(f"cannot {name} {_label(row)}: someone changed it meanwhile; reload and retry")
     session.refresh(row, ["state"])
+    if t.target in (State.PUBLISHED, State.WITHDRAWN):
+        # the portal follows the workflow, never a citizen's request: its facet counts change in this
+        # transaction; search is queued here (a pending row) and indexed when this commits, or dropped here
+        from hub.web import counts, search
+
+        if t.target is State.PUBLISHED:
+            counts.published(session, row)
+            search.index_after_commit(session, row.version)
+        else:
+            if current is State.PUBLISHED:  # an approved version withdrawn was never counted
+                counts.withdrawn(session, row)
+            search.unindex(session, [row.version])
     session.add(
         WorkflowEventRow(
             version=row.version,

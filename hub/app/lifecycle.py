@@ -5,7 +5,8 @@ reason), cancels what has not been sent yet (a 定时 publication included), and
 ledger row with purpose ``withdraw`` per delivery that reached a platform: the engine then
 runs each adapter's ``withdraw(receipt, target, key)`` with the same exactly-once, retry and
 unknown/reconcile rules as a publication. The live portal answers 410 at once and the record
-leaves search (which indexes only published versions, synced on every query); the static site, WeChat, Weibo, SMS, newspaper and TV
+leaves search and the portal's counts in the withdrawal's own transaction (``hub.workflow.transition``);
+the static site (a withdrawal notice at the page's address), WeChat, Weibo, SMS, newspaper and TV
 follow through the ledger.
 """
 

@@ -16,7 +16,6 @@ The caller (the Dramatiq actor, or a test) gets an ``Outcome`` saying what to sc
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +34,7 @@ from hub.queue.hooks import crash_point
 from hub.queue.policy import Action, Decision, EngineSettings, decide
 from hub.queue.states import CLAIMABLE, TERMINAL, State, is_terminal
 from hub.redact import redact_value
+from hub.store.db import retry_locked
 from hub.store.models import DeliveryRow
 
 T = TypeVar("T")
@@ -76,16 +76,7 @@ def receipt_from_json(data: dict[str, Any]) -> Receipt:
 
 def write_with_retry(deps: Deps, write: Callable[[], T]) -> T:
     """Run one short write (``write`` opens its own transaction), retrying while the database is locked (bounded)."""
-    deadline = time.monotonic() + deps.settings.write_retry
-    pause = 0.05
-    while True:
-        try:
-            return write()
-        except OperationalError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(pause)
-            pause = min(pause * 2, 1.0)
+    return retry_locked(write, budget=deps.settings.write_retry)
 
 
 def _in_session(deps: Deps, fn: Callable[[Session], T]) -> T:

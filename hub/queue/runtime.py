@@ -52,6 +52,9 @@ class MaintenanceLoop:
 
         counts["metrics"] = enqueue_if_due(actors.ACTORS["collect_metrics"], sessions=self.deps.sessions,
                                            now=self.deps.clock(), reads=self.deps.reads)
+        from hub.web.search import index_pending  # issue 19: a search write refused after a publish
+
+        counts["search"] = index_pending()
         self.passes += 1
         return counts
 

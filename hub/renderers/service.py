@@ -62,6 +62,31 @@ def related_for(session: Session, record: Record) -> dict[str, Any]:
     return out
 
 
+def correction_of(session: Session, vrow: VersionRow) -> dict[str, Any] | None:
+    """The 更正说明 of a version that replaces an earlier published one (None for a first publication).
+
+    ``{"short", "url", "at"}``: the earlier version's short hash and its page on the live portal (where
+    earlier versions stay readable), and when this one was published (None before it is). The live
+    portal prints the same note (``hub.web.portal.corrections``); the static copy needs it in the page.
+    """
+    from hub.store.models import WorkflowEventRow
+    from hub.timeutil import to_local
+
+    older = session.scalars(select(VersionRow).where(VersionRow.record_id == vrow.record_id,
+                                                     VersionRow.state == "published",
+                                                     VersionRow.version != vrow.version,
+                                                     VersionRow.created_at < vrow.created_at)
+                            .order_by(VersionRow.created_at.desc()).limit(1)).first()
+    if older is None:
+        return None
+    at = session.scalar(select(WorkflowEventRow.at).where(WorkflowEventRow.version == vrow.version,
+                                                          WorkflowEventRow.to_state == "published")
+                        .order_by(WorkflowEventRow.id.desc()).limit(1))
+    short = older.version[:12]
+    return {"short": short, "url": f"{get_settings().public_url}/records/{vrow.record_id}?v={short}",
+            "at": to_local(at).strftime("%Y-%m-%d %H:%M") if at is not None else None}
+
+
 def _store_links(session: Session, ctx: RenderContext) -> None:
     codes = list(ctx.short_codes.values())
     existing = {r.code: r for r in session.scalars(select(ShortLinkRow).where(ShortLinkRow.code.in_(codes)))}
@@ -106,7 +131,11 @@ def _plan(session: Session, ref: str, kinds: list[str] | None) -> _Plan:
     for kind in wanted:
         if kind not in RENDERERS:
             raise NotFound(f"no rendition kind {kind!r} (kinds: {', '.join(RENDERERS)})")
-    ctx = build_context(record, vrow.version, related=related_for(session, record))
+    related = related_for(session, record)
+    correction = correction_of(session, vrow)
+    if correction is not None:  # only then: a first publication's context (and its renditions) stay as they were
+        related["corrects"] = correction
+    ctx = build_context(record, vrow.version, related=related)
     key = context_key(ctx)
     if _unresolved_personal_data(session, vrow):
         # never write ID/card/phone numbers in clear while a blocking finding stands (issue 11):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -113,10 +114,17 @@ def render_web(record: Record, ctx: RenderContext, store: ArtifactStore) -> Rend
                             "entry": entry.to_json()}, not_after=not_after(record, ctx, "web"))
 
 
+def withdrawn_page(title: str, at: datetime, *, site_name: str) -> bytes:
+    """The static page left at a withdrawn record's address: 该信息已撤回 (title, when), never the old text."""
+    html = render_template("web/withdrawn.html", title=title, at=at, **_site(site_name))
+    return html.encode("utf-8")
+
+
 # --- the site: listings and feed ---------------------------------------------------------
 
 
-def _sorted(entries: list[SiteEntry]) -> list[SiteEntry]:
+def newest_first(entries: list[SiteEntry]) -> list[SiteEntry]:
+    """One entry per record (its newest publication), newest first."""
     latest: dict[str, SiteEntry] = {}
     for e in entries:  # one entry per record: the newest publication wins
         if e.record_id not in latest or (e.published, e.version) > (latest[e.record_id].published,
@@ -125,49 +133,155 @@ def _sorted(entries: list[SiteEntry]) -> list[SiteEntry]:
     return sorted(latest.values(), key=lambda e: (e.published, e.record_id), reverse=True)
 
 
-def _facets(entries: list[SiteEntry]) -> list[tuple[str, list[tuple[str, str, int]]]]:
-    def count(key: str, value: str) -> int:
-        return sum(1 for e in entries if getattr(e, key) == value)
+#: Entries per listing page. The first page of a listing shows the newest ``PAGE_SIZE``; older entries sit on
+#: archive pages numbered from the oldest (page k = the k-th full block of ``PAGE_SIZE`` in publication order),
+#: so a new publication writes the first page and at most one archive page, never the older ones.
+PAGE_SIZE = 20
 
-    stages = [(f"/stage/{STAGE_SLUGS[s]}.html", f"{s.value}公开", count("stage", s.value)) for s in Stage]
-    domains = sorted({e.domain for e in entries if e.domain})
-    levels = [(f"/level/{lv.value}.html", LEVEL_NAMES[lv], count("level", lv.value)) for lv in Level]
+#: field → value → number of published records (the home page's facet counts).
+Counts = dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One listing of the static site: its first page's path, heading and which entries it holds."""
+
+    path: str
+    heading: str
+    field: str | None = None  # the SiteEntry (and VersionRow) field it filters on; None = every record
+    value: str | None = None
+
+    @property
+    def archive_dir(self) -> str:
+        return self.path.removesuffix(".html") if self.field else "archive"
+
+    def archive_page(self, k: int) -> str:
+        """The path of archive page ``k`` (1 = the oldest ``PAGE_SIZE`` entries)."""
+        return f"{self.archive_dir}/{k}.html"
+
+    def holds(self, entry: SiteEntry) -> bool:
+        return self.field is None or getattr(entry, self.field) == self.value
+
+
+INDEX = Listing("index.html", "最新公开信息")
+
+
+def stage_listing(stage: Stage) -> Listing:
+    return Listing(f"stage/{STAGE_SLUGS[stage]}.html", f"{stage.value}公开", "stage", stage.value)
+
+
+def domain_listing(domain: str) -> Listing:
+    return Listing(f"domain/{domain.replace('/', '／')}.html", domain, "domain", domain)
+
+
+def level_listing(level: Level) -> Listing:
+    return Listing(f"level/{level.value}.html", LEVEL_NAMES[level], "level", level.value)
+
+
+def listings_of(entry: SiteEntry) -> list[Listing]:
+    """The listings ``entry`` appears in: the index, its stage, its domain, its level."""
+    out = [INDEX]
+    if entry.stage:
+        out += [stage_listing(s) for s in Stage if s.value == entry.stage]
+    if entry.domain:
+        out.append(domain_listing(entry.domain))
+    out += [level_listing(lv) for lv in Level if lv.value == entry.level]
+    return out
+
+
+def all_listings(domains: list[str]) -> list[Listing]:
+    """Every listing of the site: the index, the five stages, these domains, every level."""
+    return [INDEX, *(stage_listing(s) for s in Stage), *(domain_listing(d) for d in sorted(domains)),
+            *(level_listing(lv) for lv in Level)]
+
+
+def count_entries(entries: list[SiteEntry]) -> Counts:
+    counts: Counts = {"stage": {}, "domain": {}, "level": {}}
+    for e in entries:
+        for field in counts:
+            value = getattr(e, field)
+            if value:
+                counts[field][value] = counts[field].get(value, 0) + 1
+    return counts
+
+
+def _facets(counts: Counts) -> list[tuple[str, list[tuple[str, str, int]]]]:
+    stages = [(f"/stage/{STAGE_SLUGS[s]}.html", f"{s.value}公开", counts["stage"].get(s.value, 0)) for s in Stage]
+    domains = sorted(counts["domain"])
+    levels = [(f"/level/{lv.value}.html", LEVEL_NAMES[lv], counts["level"].get(lv.value, 0)) for lv in Level]
     return [("五公开", stages),
-            ("公开领域", [(f"/domain/{quote(d)}.html", d, count("domain", d)) for d in domains]),
+            ("公开领域", [(f"/domain/{quote(d)}.html", d, counts["domain"][d]) for d in domains]),
             ("公开层级", levels)]
 
 
-def _listing(heading: str, entries: list[SiteEntry], site: dict[str, Any], facets: bool = False) -> bytes:
-    html = render_template("web/listing.html", heading=heading, entries=entries,
-                           facets=_facets(entries) if facets else [], **site)
+def _site(site_name: str) -> dict[str, Any]:
+    return {"site_name": site_name, "stages": [(STAGE_SLUGS[s], s.value) for s in Stage]}
+
+
+def first_page(listing: Listing, newest: list[SiteEntry], total: int, *, site_name: str,
+               counts: Counts | None = None) -> bytes:
+    """A listing's first page: its newest ``PAGE_SIZE`` entries of ``total``, a link to the archive if older ones."""
+    older = f"/{listing.archive_page(total // PAGE_SIZE)}" if total > PAGE_SIZE else None
+    html = render_template("web/listing.html", heading=listing.heading, entries=newest[:PAGE_SIZE],
+                           facets=_facets(counts) if counts is not None else [], older=older, newest=None,
+                           **_site(site_name))
     return html.encode("utf-8")
 
 
-def feed_xml(entries: list[SiteEntry], *, public_url: str, site_name: str) -> bytes:
-    """The Atom feed of the newest ``FEED_SIZE`` entries (``updated`` = the newest entry, never now)."""
-    newest = _sorted(entries)[:FEED_SIZE]
-    updated = newest[0].published if newest else "2000-01-01T00:00:00+00:00"
+def archive_page(listing: Listing, k: int, block: list[SiteEntry], *, site_name: str) -> bytes:
+    """Archive page ``k`` of a listing (``block``: its ``PAGE_SIZE`` entries, oldest first), newest shown first.
+
+    It links only to the older page and to the first page, so it never changes when newer records arrive.
+    """
+    html = render_template("web/listing.html", heading=f"{listing.heading}（第{k}页）", entries=block[::-1],
+                           facets=[], older=f"/{listing.archive_page(k - 1)}" if k > 1 else None,
+                           newest=f"/{listing.path}", **_site(site_name))
+    return html.encode("utf-8")
+
+
+def feed_xml(entries: list[SiteEntry], *, public_url: str, site_name: str, ordered: bool = False) -> bytes:
+    """The Atom feed of the newest ``FEED_SIZE`` entries (``updated`` = the newest entry, never now).
+
+    ``ordered``: the entries are already one per record, newest first (the database's order).
+    """
+    newest = (entries if ordered else newest_first(entries))[:FEED_SIZE]
+    updated = max((e.published for e in newest), default="2000-01-01T00:00:00+00:00")
     xml = render_template("web/feed.xml", entries=newest, base=public_url, site_name=site_name, updated=updated)
     return xml.encode("utf-8")
 
 
-def build_site(entries: list[SiteEntry], *, public_url: str, site_name: str) -> dict[str, bytes]:
-    """Listing pages and the feed for these entries: relative path → bytes (the web channel writes them).
-
-    Paths: ``index.html``, ``stage/<slug>.html``, ``domain/<领域>.html``, ``level/<level>.html``, ``feed.xml``.
-    """
-    ordered = _sorted(entries)
-    site = {"site_name": site_name, "stages": [(STAGE_SLUGS[s], s.value) for s in Stage]}
-    out = {"index.html": _listing("最新公开信息", ordered, site, facets=True)}
-    for stage in Stage:
-        out[f"stage/{STAGE_SLUGS[stage]}.html"] = _listing(
-            f"{stage.value}公开", [e for e in ordered if e.stage == stage.value], site)
-    for domain in sorted({e.domain for e in ordered if e.domain}):
-        out[f"domain/{domain.replace('/', '／')}.html"] = _listing(domain, [e for e in ordered if e.domain == domain], site)
-    for level in Level:
-        out[f"level/{level.value}.html"] = _listing(LEVEL_NAMES[level], [e for e in ordered if e.level == level.value], site)
-    out["feed.xml"] = feed_xml(ordered, public_url=public_url, site_name=site_name)
+def listing_files(listing: Listing, ordered: list[SiteEntry], *, site_name: str,
+                  counts: Counts | None = None) -> dict[str, bytes]:
+    """Every page of one listing over ``ordered`` (newest first, already filtered to the listing)."""
+    out = {listing.path: first_page(listing, ordered, len(ordered), site_name=site_name, counts=counts)}
+    oldest_first = ordered[::-1]
+    for k in range(1, len(ordered) // PAGE_SIZE + 1):
+        out[listing.archive_page(k)] = archive_page(listing, k, oldest_first[(k - 1) * PAGE_SIZE:k * PAGE_SIZE],
+                                                    site_name=site_name)
     return out
+
+
+def site_pages(ordered: list[SiteEntry], *, public_url: str, site_name: str,
+               counts: Counts | None = None) -> dict[str, bytes]:
+    """Every listing page and the feed over ``ordered`` (one entry per record, newest first)."""
+    counts = counts if counts is not None else count_entries(ordered)
+    out: dict[str, bytes] = {}
+    for listing in all_listings(list(counts["domain"])):
+        out.update(listing_files(listing, [e for e in ordered if listing.holds(e)], site_name=site_name,
+                                 counts=counts if listing is INDEX else None))
+    out["feed.xml"] = feed_xml(ordered, public_url=public_url, site_name=site_name, ordered=True)
+    return out
+
+
+def build_site(entries: list[SiteEntry], *, public_url: str, site_name: str) -> dict[str, bytes]:
+    """Every listing page and the feed for these entries (newest publication first): relative path → bytes.
+
+    Paths: ``index.html`` (+ ``archive/<k>.html``), ``stage/<slug>.html`` (+ ``stage/<slug>/<k>.html``),
+    ``domain/<领域>.html``, ``level/<level>.html`` (same archive scheme), ``feed.xml``. The web channel
+    builds the same pages from the database's order: after each publication, correction or withdrawal only
+    the pages it changes (``first_page``, ``archive_page`` of each of ``listings_of(entry)``; ``WebChannel.changed_files``).
+    """
+    return site_pages(newest_first(entries), public_url=public_url, site_name=site_name)
 
 
 def entries_from_renditions(renditions: list[Rendition]) -> list[SiteEntry]:
@@ -176,4 +290,4 @@ def entries_from_renditions(renditions: list[Rendition]) -> list[SiteEntry]:
 
 
 def site_json(entries: list[SiteEntry]) -> str:
-    return json.dumps([e.to_json() for e in _sorted(entries)], ensure_ascii=False, sort_keys=True)
+    return json.dumps([e.to_json() for e in newest_first(entries)], ensure_ascii=False, sort_keys=True)

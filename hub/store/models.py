@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -94,6 +95,22 @@ class VersionRow(Base):
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime]
     __table_args__ = (Index("ix_versions_published", "state", "published_at"),)
+
+
+# The portal's listings (hub.web.queries.listing_order: newest publication first) and the static site's pages
+# read one page of rows through these instead of sorting every published row (issue 19); the facet counts read
+# (state, facet, record_id) without touching the table.
+_LISTED_AT = func.coalesce(VersionRow.published_at, VersionRow.created_at)
+Index("ix_versions_listing", VersionRow.state, _LISTED_AT, VersionRow.created_at, VersionRow.version)
+for _facet in ("stage", "domain", "level"):
+    Index(f"ix_versions_listing_{_facet}", VersionRow.state, getattr(VersionRow, _facet), _LISTED_AT,
+          VersionRow.created_at, VersionRow.version)
+for _facet in ("stage", "level", "region"):  # domain: ix_versions_count_item's prefix
+    Index(f"ix_versions_count_{_facet}", VersionRow.state, getattr(VersionRow, _facet), VersionRow.record_id)
+Index("ix_versions_count_item", VersionRow.state, VersionRow.domain, VersionRow.item, VersionRow.record_id)
+Index("ix_versions_count", VersionRow.state, VersionRow.record_id)
+# the record page's 解读 links (hub.web.queries.interpretations), not a pass over every published version
+Index("ix_versions_interprets", VersionRow.interprets, VersionRow.state)
 
 
 class FindingRow(Base):
@@ -205,6 +222,8 @@ class ShortLinkRow(Base):
     target_url: Mapped[str] = mapped_column(String(1000))
     scans: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+    #: the record page's short link (``hub.web.queries.short_link``) without a pass over every link (issue 19)
+    __table_args__ = (Index("ix_short_links_version", "version", "channel"),)
 
 
 class ScanRow(Base):
@@ -338,6 +357,36 @@ class SearchDocRow(Base):
     #: space-separated jieba tokens (search mode) of title, metadata and body, lower-cased.
     tokens: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class SearchPendingRow(Base):
+    """A published version whose search document is not written yet (issue 19: never lost).
+
+    Written in the publish transition's own transaction, so the intent commits with the
+    publication; ``hub.web.search.index_pending`` writes the document and deletes the row in
+    one transaction, right after the publish commits and again at every maintenance pass
+    (a write the database refused is retried there, never in a citizen's request).
+    """
+
+    __tablename__ = "search_pending"
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queued_at: Mapped[datetime]
+
+
+class PortalCountRow(Base):
+    """Published records per facet value (the portal's and the static site's facet counts), kept by the workflow.
+
+    ``facet`` is ``all`` (value ``""``), ``stage``, ``domain``, ``level``, ``region`` or ``item``
+    (value: the domain, a tab, the item); ``n`` counts distinct records with a published version of that
+    value, as ``GROUP BY`` over the versions would. The publish and withdraw transitions adjust it
+    in their own transaction (``hub.web.counts``), so a page or a web delivery reads a few rows
+    instead of a pass over every published version; ``hub.web.counts.recount`` rebuilds it.
+    """
+
+    __tablename__ = "portal_counts"
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(320), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 # --- the office's desk ---------------------------------------------------------------

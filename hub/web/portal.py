@@ -20,7 +20,7 @@ from hub.channels.web import WebChannel
 from hub.errors import NotFound
 from hub.record import Stage
 from hub.settings import get_settings
-from hub.store.db import session_scope
+from hub.store.db import read_session, session_scope
 from hub.store.models import ScanRow, ShortLinkRow, VersionRow, WorkflowEventRow
 from hub.timeutil import utcnow
 from hub.web import queries, search
@@ -36,11 +36,13 @@ SEARCH_LIMIT = 30
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
-    with session_scope() as s:
-        latest = queries.published(s, limit=12)
-        facets = queries.facets(s)
-        by_stage = {st.value: queries.published(s, stage=st.value, limit=5) for st in Stage}
-    return render(request, "portal/home.html", {"latest": latest, "facets": facets, "by_stage": by_stage})
+    def build() -> dict[str, Any]:
+        return {"latest": queries.published(s, limit=12), "facets": queries.facets(s),
+                "by_stage": {st.value: queries.published(s, stage=st.value, limit=5) for st in Stage}}
+
+    with read_session() as s:  # no write lock: page views run side by side
+        context = queries.cached(s, "home", (), build)
+    return render(request, "portal/home.html", context)
 
 
 @router.get("/browse", response_class=HTMLResponse)
@@ -49,9 +51,10 @@ def browse(request: Request, stage: str | None = None, domain: str | None = None
            page: int = Query(1, ge=1, le=10_000)) -> HTMLResponse:
     filters = {"stage": stage, "domain": domain, "item": item, "level": level, "region": region,
                "department": department}
-    with session_scope() as s:
-        rows = queries.published(s, **filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-        facets = queries.facets(s)
+    with read_session() as s:
+        rows = queries.cached(s, "browse", (*filters.values(), page), lambda: queries.published(
+            s, **filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE))
+        facets = queries.cached(s, "facets", (), lambda: queries.facets(s))
     more = len(rows) > PAGE_SIZE
     active = {k: v for k, v in filters.items() if v}
     return render(request, "portal/browse.html", {"rows": rows[:PAGE_SIZE], "facets": facets, "active": active,
@@ -143,7 +146,7 @@ def search_page(request: Request, q: str = Query("", max_length=200)) -> HTMLRes
     answers: list[object] = []
     query = q.strip()
     if query:
-        with session_scope() as s:
+        with read_session() as s:  # search never writes (the index is kept by the workflow)
             hits = search.search(s, query, limit=SEARCH_LIMIT)
             answers = list(search_answers(s, query))  # published 群众咨询 answers (hub.consult)
             s.expunge_all()
@@ -153,7 +156,7 @@ def search_page(request: Request, q: str = Query("", max_length=200)) -> HTMLRes
 @router.get("/feed.xml")
 def feed(request: Request) -> Response:
     """The Atom feed of the latest published records (RFC 4287)."""
-    with session_scope() as s:
+    with read_session() as s:
         rows = queries.published(s, limit=50)
     base = get_settings().public_url
     updated: datetime = max((r.published_at or r.created_at for r in rows), default=utcnow())

@@ -12,11 +12,18 @@ has to match whole tokens:
 
 Neither the FTS5 virtual table nor an expression GIN index can be declared in
 the SQLAlchemy models, so ``ensure_index`` creates them with ``IF NOT EXISTS``
-at start-up (and lazily before the first search): idempotent, safe to run from
-every process. The index is derived data: ``sync`` adds published versions that
-are missing and drops versions that are no longer published (withdrawn), so a
-record published by ``hub demo`` or the CLI is found without any hook in the
-publish path.
+at start-up (and lazily before the first write): idempotent, safe to run from
+every process. The index is derived data kept current by the workflow itself, never
+by a citizen's request (issue 19: the first search after publishing 1,000 records took
+12 s): the publish transition writes a ``search_pending`` row in its own transaction
+(``index_after_commit``), so the intent commits with the publication; right after the
+commit the version is segmented (outside SQLite's write lock) and its document written
+through ``session_scope`` (``BEGIN IMMEDIATE``), retried while another writer holds the
+lock (``hub.store.db.retry_locked``); if that still fails, the pending row stays and
+every maintenance pass (``hub.queue.runtime``) writes what is pending (``index_pending``).
+The withdrawal drops the version in its own transaction (``unindex``). ``sync`` catches
+an index up with what is published (a database from before this, or rows written around
+the workflow) and is never called from a request.
 """
 
 from __future__ import annotations
@@ -28,12 +35,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import jieba
-from sqlalchemy import Engine, delete, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, delete, event, func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hub.record import Record
-from hub.store.models import SearchDocRow, VersionRow
+from hub.store.models import SearchDocRow, SearchPendingRow, VersionRow
 from hub.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -44,6 +51,8 @@ _LOCK = threading.Lock()
 _WORDISH = re.compile(r"\w", re.UNICODE)
 #: The longest query we segment (a pasted paragraph is cut, not refused).
 MAX_QUERY_CHARS = 100
+_FTS_DDL = ("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
+            "version UNINDEXED, title, tokens, tokenize = 'unicode61')")
 
 
 def warm_up() -> None:
@@ -61,12 +70,23 @@ def ensure_index(engine: Engine) -> None:
             return
         with engine.begin() as conn:
             if engine.dialect.name == "sqlite":
-                conn.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
-                                  "version UNINDEXED, title, tokens, tokenize = 'unicode61')"))
+                conn.execute(text(_FTS_DDL))
             elif engine.dialect.name == "postgresql":
                 conn.execute(text("CREATE INDEX IF NOT EXISTS ix_search_docs_tsv ON search_docs "
                                   "USING gin (to_tsvector('simple', tokens))"))
         _READY.add(key)
+
+
+def _ensure_in(session: Session) -> None:
+    """``ensure_index`` from inside a writing transaction: on SQLite through the session's own connection
+    (another connection would wait for this transaction's write lock)."""
+    engine: Engine = session.get_bind()  # type: ignore[assignment]
+    if str(engine.url) in _READY:
+        return
+    if engine.dialect.name == "sqlite":
+        session.execute(text(_FTS_DDL))
+    else:
+        ensure_index(engine)
 
 
 def segment(value: str) -> list[str]:
@@ -92,32 +112,132 @@ def document_text(record: Record) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def sync(session: Session) -> int:
-    """Bring the index in line with what is published now; returns how many versions changed."""
-    ensure_index(session.get_bind())  # type: ignore[arg-type]
-    published = set(session.scalars(select(VersionRow.version).where(VersionRow.state == "published")))
-    indexed = set(session.scalars(select(SearchDocRow.version)))
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    gone = indexed - published
-    if gone:
-        session.execute(delete(SearchDocRow).where(SearchDocRow.version.in_(gone)))
-        if sqlite:
-            for v in gone:
-                session.execute(text("DELETE FROM search_fts WHERE version = :v"), {"v": v})
+_PENDING = "hub.search.pending"
+#: How long the write right after a publish is retried while another writer holds SQLite's lock (counted from
+#: the first try, whose busy timeout is 5 s: so at least one more try); then the maintenance pass writes it.
+AFTER_COMMIT_RETRY_S = 8.0
+#: Pending versions indexed per maintenance pass (each is segmented, ≈1 ms a page of text).
+PENDING_BATCH = 200
+
+
+def index_after_commit(session: Session, version: str) -> None:
+    """Have ``version`` indexed: a ``search_pending`` row in ``session``'s transaction (the publish transition's),
+    then the document written right after that transaction commits.
+
+    The pending row commits with the publication, so the intent cannot be lost: if the write after the
+    commit fails (a writer held SQLite's lock past the retries, the process died), the next maintenance pass
+    writes it (``index_pending``). After the commit, not inside: segmenting a long document (and loading
+    jieba's dictionary, ≈1 s, the first time in a process) inside the publishing transaction would hold
+    SQLite's write lock meanwhile.
+    """
+    if session.get(SearchPendingRow, version) is None:
+        session.add(SearchPendingRow(version=version, queued_at=utcnow()))
+    session.info.setdefault(_PENDING, set()).add(version)
+
+
+def _engine_of(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+@event.listens_for(Session, "after_commit")
+def _index_after_commit(session: Session) -> None:
+    pending: set[str] = session.info.pop(_PENDING, set())
+    if pending:
+        index_pending(_engine_of(session), versions=sorted(pending), retry_s=AFTER_COMMIT_RETRY_S)
+
+
+def index_pending(engine: Engine | None = None, *, versions: list[str] | None = None,
+                  retry_s: float = AFTER_COMMIT_RETRY_S) -> int:
+    """Write the search documents of pending versions (``versions``, else the oldest ``PENDING_BATCH``); how many.
+
+    Read and segmented outside any transaction; then one write transaction through the project's write path
+    (``session_scope``: ``BEGIN IMMEDIATE`` on SQLite) writes the documents and deletes their pending rows,
+    retried while the database is locked (``retry_locked``). A version no longer published only loses its
+    pending row. When the write still fails, the pending rows stay and the next maintenance pass
+    (``hub.queue.runtime``) tries again: never a citizen's request.
+    """
+    from hub.store.db import get_engine, read_scope, retry_locked, session_scope
     from hub.store.repo import record_of
 
+    engine = engine or get_engine()
+    url = engine.url.render_as_string(hide_password=False)
+    try:
+        with read_scope(url) as conn, Session(bind=conn) as reader:
+            query = select(SearchPendingRow.version)
+            if versions is not None:
+                query = query.where(SearchPendingRow.version.in_(versions))
+            wanted = list(reader.scalars(query.order_by(SearchPendingRow.queued_at).limit(PENDING_BATCH)))
+            rows = [(v, reader.get(VersionRow, v)) for v in wanted]
+            docs = [(v, row.record_id, row.title, record_of(row)) for v, row in rows
+                    if row is not None and row.state == "published"]
+        if not wanted:
+            return 0
+        segmented = [(v, rid, title, " ".join(segment(document_text(r))), " ".join(segment(r.title)))
+                     for v, rid, title, r in docs]  # before the write transaction starts
+
+        def write() -> int:
+            written = 0
+            with session_scope(url) as s:
+                for version, record_id, title, tokens, title_tokens in segmented:
+                    if s.scalar(select(VersionRow.state).where(VersionRow.version == version)) == "published":
+                        written += int(_write_doc(s, version, record_id, title, tokens, title_tokens))
+                s.execute(delete(SearchPendingRow).where(SearchPendingRow.version.in_(wanted)))
+            return written
+
+        return retry_locked(write, budget=retry_s)
+    except OperationalError as exc:  # the publication is committed and its pending row with it
+        log.warning("search: published version(s) not indexed yet (%s); the next maintenance pass retries",
+                    str(exc.orig)[:120])
+        return 0
+
+
+def _write_doc(session: Session, version: str, record_id: str, title: str, tokens: str, title_tokens: str) -> bool:
+    _ensure_in(session)
+    if session.get(SearchDocRow, version) is not None:
+        return False
+    session.add(SearchDocRow(version=version, record_id=record_id, title=title, tokens=tokens, updated_at=utcnow()))
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("INSERT INTO search_fts(version, title, tokens) VALUES (:v, :t, :b)"),
+                        {"v": version, "t": title_tokens, "b": tokens})
+    session.flush()
+    return True
+
+
+def index_version(session: Session, row: VersionRow) -> bool:
+    """Add one version to the index in ``session``'s transaction (``sync``); False when it is there already."""
+    if session.get(SearchDocRow, row.version) is not None:
+        return False
+    from hub.store.repo import record_of
+
+    record = record_of(row)
+    return _write_doc(session, row.version, row.record_id, row.title, " ".join(segment(document_text(record))),
+                      " ".join(segment(record.title)))
+
+
+def unindex(session: Session, versions: set[str] | list[str]) -> None:
+    """Drop versions from the index (the withdrawal transition calls it)."""
+    if not versions:
+        return
+    _ensure_in(session)
+    session.execute(delete(SearchPendingRow).where(SearchPendingRow.version.in_(list(versions))))
+    session.execute(delete(SearchDocRow).where(SearchDocRow.version.in_(list(versions))))
+    if session.get_bind().dialect.name == "sqlite":
+        for v in versions:
+            session.execute(text("DELETE FROM search_fts WHERE version = :v"), {"v": v})
+
+
+def sync(session: Session) -> int:
+    """Bring the index in line with what is published now; returns how many versions changed."""
+    _ensure_in(session)
+    published = set(session.scalars(select(VersionRow.version).where(VersionRow.state == "published")))
+    indexed = set(session.scalars(select(SearchDocRow.version)))
+    gone = indexed - published
+    unindex(session, gone)
     for version in sorted(published - indexed):
         row = session.get(VersionRow, version)
-        if row is None:
-            continue
-        record = record_of(row)
-        tokens = " ".join(segment(document_text(record)))
-        title_tokens = " ".join(segment(record.title))
-        session.add(SearchDocRow(version=version, record_id=row.record_id, title=row.title, tokens=tokens,
-                                 updated_at=utcnow()))
-        if sqlite:
-            session.execute(text("INSERT INTO search_fts(version, title, tokens) VALUES (:v, :t, :b)"),
-                            {"v": version, "t": title_tokens, "b": tokens})
+        if row is not None:
+            index_version(session, row)
     session.flush()
     return len(gone) + len(published - indexed)
 
@@ -154,11 +274,8 @@ def search(session: Session, query: str, *, limit: int = 50) -> list[Hit]:
     tokens = _query_tokens(query)
     if not tokens:
         return []
-    try:
-        with session.begin_nested():
-            sync(session)
-    except IntegrityError:  # another request indexed the same version first: its rows serve us
-        log.debug("search index sync raced another request")
+    ensure_index(_engine_of(session))
+    # a version withdrawn a moment ago may still be in another process's uncommitted view: its state decides
     versions = _match(session, tokens, any_token=False, limit=limit) or \
         _match(session, tokens, any_token=True, limit=limit)
     from hub.store.repo import record_of
@@ -197,4 +314,4 @@ def snippet(body: str, tokens: list[str], width: int = 60) -> list[tuple[str, bo
 
 def stats(session: Session) -> dict[str, Any]:
     """How many versions the index holds (for /metrics and the docs)."""
-    return {"documents": len(list(session.scalars(select(SearchDocRow.version))))}
+    return {"documents": int(session.scalar(select(func.count()).select_from(SearchDocRow)) or 0)}

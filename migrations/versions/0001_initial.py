@@ -152,6 +152,12 @@ def upgrade() -> None:
     with op.batch_alter_table('page_views', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_page_views_version'), ['version'], unique=False)
 
+    op.create_table('portal_counts',
+    sa.Column('facet', sa.String(length=16), nullable=False),
+    sa.Column('value', sa.String(length=320), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('facet', 'value')
+    )
     op.create_table('rate_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('key', sa.String(length=80), nullable=False),
@@ -194,6 +200,11 @@ def upgrade() -> None:
     with op.batch_alter_table('search_docs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_search_docs_record_id'), ['record_id'], unique=False)
 
+    op.create_table('search_pending',
+    sa.Column('version', sa.String(length=64), nullable=False),
+    sa.Column('queued_at', hub.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('version')
+    )
     op.create_table('short_links',
     sa.Column('code', sa.String(length=16), nullable=False),
     sa.Column('record_id', sa.String(length=128), nullable=False),
@@ -206,6 +217,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('short_links', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_short_links_record_id'), ['record_id'], unique=False)
+        batch_op.create_index('ix_short_links_version', ['version', 'channel'], unique=False)
 
     op.create_table('sms_replies',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -330,6 +342,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_record_versions_index_no'), ['index_no'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_versions_record_id'), ['record_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_versions_state'), ['state'], unique=False)
+        batch_op.create_index('ix_versions_count', ['state', 'record_id'], unique=False)
+        batch_op.create_index('ix_versions_count_item', ['state', 'domain', 'item', 'record_id'], unique=False)
+        batch_op.create_index('ix_versions_count_level', ['state', 'level', 'record_id'], unique=False)
+        batch_op.create_index('ix_versions_count_region', ['state', 'region', 'record_id'], unique=False)
+        batch_op.create_index('ix_versions_count_stage', ['state', 'stage', 'record_id'], unique=False)
+        batch_op.create_index('ix_versions_interprets', ['interprets', 'state'], unique=False)
         batch_op.create_index('ix_versions_published', ['state', 'published_at'], unique=False)
 
     op.create_table('scans',
@@ -407,6 +425,10 @@ def upgrade() -> None:
     with op.batch_alter_table('workflow_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_workflow_events_version'), ['version'], unique=False)
 
+    op.create_index('ix_versions_listing', 'record_versions', ['state', sa.literal_column('coalesce(published_at, created_at)'), 'created_at', 'version'], unique=False)
+    op.create_index('ix_versions_listing_domain', 'record_versions', ['state', 'domain', sa.literal_column('coalesce(published_at, created_at)'), 'created_at', 'version'], unique=False)
+    op.create_index('ix_versions_listing_level', 'record_versions', ['state', 'level', sa.literal_column('coalesce(published_at, created_at)'), 'created_at', 'version'], unique=False)
+    op.create_index('ix_versions_listing_stage', 'record_versions', ['state', 'stage', sa.literal_column('coalesce(published_at, created_at)'), 'created_at', 'version'], unique=False)
     # ### end Alembic commands ###
 
 
@@ -435,6 +457,12 @@ def downgrade() -> None:
     op.drop_table('scans')
     with op.batch_alter_table('record_versions', schema=None) as batch_op:
         batch_op.drop_index('ix_versions_published')
+        batch_op.drop_index('ix_versions_interprets')
+        batch_op.drop_index('ix_versions_count_stage')
+        batch_op.drop_index('ix_versions_count_region')
+        batch_op.drop_index('ix_versions_count_level')
+        batch_op.drop_index('ix_versions_count_item')
+        batch_op.drop_index('ix_versions_count')
         batch_op.drop_index(batch_op.f('ix_record_versions_state'))
         batch_op.drop_index(batch_op.f('ix_record_versions_record_id'))
         batch_op.drop_index(batch_op.f('ix_record_versions_index_no'))
@@ -464,9 +492,11 @@ def downgrade() -> None:
 
     op.drop_table('sms_replies')
     with op.batch_alter_table('short_links', schema=None) as batch_op:
+        batch_op.drop_index('ix_short_links_version')
         batch_op.drop_index(batch_op.f('ix_short_links_record_id'))
 
     op.drop_table('short_links')
+    op.drop_table('search_pending')
     with op.batch_alter_table('search_docs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_search_docs_record_id'))
 
@@ -477,6 +507,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_rate_events_key_at')
 
     op.drop_table('rate_events')
+    op.drop_table('portal_counts')
     with op.batch_alter_table('page_views', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_page_views_version'))
 

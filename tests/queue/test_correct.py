@@ -96,5 +96,10 @@ def test_the_portal_shows_the_correction_note_and_links_the_earlier_version(publ
     client = TestClient(create_app(warm_search=False), base_url="http://127.0.0.1")
     page = client.get(f"/records/{done.record_id}")
     assert page.status_code == 200 and "更正说明" in page.text and CORRECTION_TEXT in page.text
+    from hub.settings import get_settings
+
+    static = (get_settings().site_dir / "records" / done.record_id / "index.html").read_text("utf-8")
+    assert "更正说明：本信息已于" in static and CORRECTION_TEXT in static  # the static site's copy says so too
+    assert f"/records/{done.record_id}?v={published[:12]}" in static
     old = client.get(f"/records/{done.record_id}", params={"v": published[:12]})
     assert old.status_code == 200 and "此为更正前的版本" in old.text and CORRECTION_TEXT not in old.text

@@ -75,7 +75,11 @@ def check_withdrawn(sandbox: Any, version: str, wids: list[int]) -> None:
     assert sum(1 for c in mails if str(c.get("subject", "")).startswith("[撤稿]")) == 1
     site = get_settings().site_dir
     record_id = rows[wids[0]].record_id
-    assert not (site / "records" / record_id).exists()
+    # the static page keeps its address and says it was withdrawn (as the live portal's 410), nothing else is left
+    assert [p.name for p in (site / "records" / record_id).iterdir()] == ["index.html"]
+    notice = (site / "records" / record_id / "index.html").read_text("utf-8")
+    assert "该信息已撤回" in notice and "doc-body" not in notice
+    assert f'href="/records/{record_id}"' not in (site / "index.html").read_text("utf-8")
     feed = (site / "feed.xml").read_text("utf-8")
     assert f'<at:deleted-entry ref="http://127.0.0.1:8000/records/{record_id}"' in feed or \
         f'/records/{record_id}" when=' in feed
