@@ -153,3 +153,49 @@ def test_a_video_worker_renders_one_at_a_time_and_a_delivery_worker_leaves_rende
         assert rows_of([tv])[tv].attempts == 1  # the one send the video worker made
     finally:
         quick.stop()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _cmdline(pid: int) -> list[str]:
+    return [a for a in Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0") if a]
+
+
+def _environ(pid: int) -> dict[str, str]:
+    pairs = (item.partition("=") for item in Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if item)
+    return {k: v for k, _, v in pairs}
+
+
+@pytest.mark.integration
+def test_hub_worker_with_no_flag_runs_one_dramatiq_per_group_and_a_term_stops_both(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_server: Any) -> None:
+    monkeypatch.setenv("HUB_BROKER_URL", redis_server.url)
+    monkeypatch.delenv("dramatiq_queue_prefetch", raising=False)
+    worker = WorkerProcess(tmp_path / "worker.log", {"dramatiq_queue_prefetch": ""},
+                           args=["--processes", "1", "--threads", "2"])
+    try:
+        _wait(lambda: len(_children(worker.proc.pid)) == 2, 30, "two Dramatiq CLIs")
+        log = tmp_path / "worker.log"
+        _wait(lambda: log.read_text(errors="replace").count("ready for action") == 2, 60, "both groups booted")
+        groups = {}
+        for child in _children(worker.proc.pid):
+            argv = _cmdline(child)
+            groups[tuple(argv[argv.index("--queues") + 1:])] = (argv[argv.index("--threads") + 1],
+                                                                _environ(child)["dramatiq_queue_prefetch"])
+        assert groups == {("deliveries", "confirm"): ("2", str(queues.FAST_PREFETCH)), ("video",): ("1", "1")}
+        import os
+        import signal
+
+        os.kill(worker.proc.pid, signal.SIGTERM)  # the service manager stops the unit: both groups stop
+        assert worker.wait_exit(60) == 0
+        assert not _children(worker.proc.pid)
+    finally:
+        worker.stop()
