@@ -12,7 +12,7 @@ What runs, as in production on one machine:
 
 * PostgreSQL (``--pg-url``, else ``HUB_TEST_PG_URL``, else ``scripts/services.sh``): a database
   of this run's own; a private redis-server as the broker;
-* the sandbox (WeChat, Weibo, Tencent SMS, the newspaper desk's SMTP) in this process;
+* the sandbox (WeChat, Weibo, Tencent SMS, the newspaper desk's SMTP) in a process of its own;
 * ``hub serve`` (the portal and ``/tv``) and ``--workers`` ``hub worker`` processes, each a
   subprocess: with 2 or more, one is ``--queues video`` and the others ``--queues
   deliveries,confirm`` (the queues by kind of work); with 1, one ``hub worker`` takes every queue;
@@ -33,7 +33,7 @@ What it prints:
 * portal requests/s for the home page, a search, a record page and the feed against the same
   server's ``/healthz`` (the yardstick, measured in the same run);
 * peak memory (VmHWM) per process: the server, each worker (its Dramatiq processes summed and
-  listed), Redis, and this process (with the sandbox).
+  listed), the sandbox, Redis, and this process (publisher, station, load generator).
 
 Load knobs, so a run fits a shared machine: SMS goes to every ``--sms-every``-th record's
 audience (county subscribers for county records, the township's for township records), the TV
@@ -252,6 +252,27 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
+def serve_sandbox(port: int, smtp_port: int) -> None:
+    """The sandbox and the newspaper desk's SMTP in a process of their own, until SIGTERM.
+
+    Why not in the bench's process: the fakes answer thousands of calls while this process
+    publishes and polls; sharing one GIL, the adapters' read timeouts fired on the fakes'
+    slowness and the run measured the bench instead of the hub.
+    """
+    from hub.sandbox.app import build_sandbox
+    from hub.sandbox.credentials import credentials_from_env
+    from hub.sandbox.smtp import start_smtp
+
+    sb = build_sandbox(port, credentials=credentials_from_env()).start()
+    _, _, stop_smtp = start_smtp(sb, port=smtp_port)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    print(f"sandbox {sb.url}, SMTP 127.0.0.1:{smtp_port}", flush=True)
+    done.wait()
+    stop_smtp()
+    sb.stop()
+
+
 # --- the county's data ---------------------------------------------------------------------------
 
 
@@ -463,6 +484,8 @@ def portal_rates(base: str, record_id: str, seconds: float, clients: int) -> lis
     paths = ["/healthz", "/", "/search?q=" + SMS_DOMAIN, f"/records/{record_id}", "/feed.xml"]
     out = []
     for path in paths:
+        with httpx.Client(base_url=base, timeout=60) as warm:
+            warm.get(path)
         counts, bad = [0] * clients, [0] * clients
         end = time.monotonic() + seconds
 
@@ -475,8 +498,6 @@ def portal_rates(base: str, record_id: str, seconds: float, clients: int) -> lis
                     else:
                         bad[k] += 1
 
-        with httpx.Client(base_url=base, timeout=60) as warm:
-            warm.get(path)
         threads = [threading.Thread(target=hammer, args=(k,)) for k in range(clients)]
         t0 = time.monotonic()
         for t in threads:
@@ -487,7 +508,12 @@ def portal_rates(base: str, record_id: str, seconds: float, clients: int) -> lis
     return out
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # a TERM stops the run through the same clean-up as Ctrl-C
+
+
 def run(args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     work = Path(tempfile.mkdtemp(prefix="hub-bench-scale-"))
     logs = work / "logs"
     logs.mkdir()
@@ -502,94 +528,106 @@ def run(args: argparse.Namespace) -> int:
     from hub.testing.servers import RedisServer, free_port
 
     redis = RedisServer(work).start()
-    local = None
+    database = pg_database(base_pg_url(args.pg_url))
+    db_url = database.__enter__()
     try:
-        with pg_database(base_pg_url(args.pg_url)) as db_url:
-            os.environ["HUB_DATABASE_URL"] = db_url
-            os.environ["HUB_BROKER_URL"] = redis.url
-            from hub.queue.demo import start_local_channels
+        from hub.channels.subscribers import new_key
+        from hub.sandbox.app import random_secrets
+        from hub.testing.caches import clear_caches
 
-            local = start_local_channels()  # sandbox + SMTP desk; fresh secrets and phone key in os.environ
-            os.environ.setdefault("HUB_TV_PICKUP_TOKEN", os.urandom(16).hex())
-            from hub.queue import actors
-            from hub.store.db import get_engine
+        clear_caches()
+        sandbox_port, smtp_port = free_port(), free_port()
+        os.environ.update(random_secrets())  # fresh secrets: the sandbox accepts exactly these
+        os.environ.update({
+            "HUB_DATABASE_URL": db_url, "HUB_BROKER_URL": redis.url, "HUB_PHONE_KEY": new_key(),
+            "HUB_TV_PICKUP_TOKEN": os.urandom(16).hex(),
+            "HUB_SANDBOX_URL": f"http://127.0.0.1:{sandbox_port}",
+            "HUB_TENCENT_ENDPOINT": f"127.0.0.1:{sandbox_port}",
+            "HUB_TENCENT_TTS_ENDPOINT": f"127.0.0.1:{sandbox_port}",
+            "HUB_SMTP_HOST": "127.0.0.1", "HUB_SMTP_PORT": str(smtp_port)})
+        clear_caches()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        procs.append(start("sandbox", [sys.executable, str(Path(__file__).resolve()), "--serve-sandbox",
+                                       f"{sandbox_port},{smtp_port}"], logs, env))
+        wait_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/messages")
+        from hub.queue import actors
+        from hub.store.db import get_engine
 
-            get_engine()  # the schema, before any process uses the database
-            actors.rebind_from_settings()
-            plan = seed(args)
+        get_engine()  # the schema, before any process uses the database
+        actors.rebind_from_settings()
+        plan = seed(args)
 
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            os.environ["HUB_PUBLIC_URL"] = base
-            env = {**os.environ, "PYTHONPATH": str(ROOT)}
-            hub_cli = [sys.executable, "-m", "hub.cli"]
-            procs.append(start("serve", [*hub_cli, "serve", "--host", "127.0.0.1", "--port", str(port)], logs, env))
-            if args.workers == 1:
-                kinds = [[]]
-            else:
-                kinds = [["--queues", "deliveries,confirm"]] * (args.workers - 1) + [["--queues", "video"]]
-            for n, extra in enumerate(kinds):
-                name = f"worker{n + 1}" + ("-video" if "video" in extra else "")
-                procs.append(start(name, [*hub_cli, "worker", "--processes", "1", "--threads",
-                                          str(args.threads), *extra], logs, env))
-            wait_http(base + "/healthz")
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        os.environ["HUB_PUBLIC_URL"] = base
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        hub_cli = [sys.executable, "-m", "hub.cli"]
+        procs.append(start("serve", [*hub_cli, "serve", "--host", "127.0.0.1", "--port", str(port)], logs, env))
+        if args.workers == 1:
+            kinds = [[]]
+        else:
+            kinds = [["--queues", "deliveries,confirm"]] * (args.workers - 1) + [["--queues", "video"]]
+        for n, extra in enumerate(kinds):
+            name = f"worker{n + 1}" + ("-video" if "video" in extra else "")
+            procs.append(start(name, [*hub_cli, "worker", "--processes", "1", "--threads",
+                                      str(args.threads), *extra], logs, env))
+        wait_http(base + "/healthz")
 
-            publisher = Publisher(plan.refs, args.rate, stop)
-            station = Station(base, os.environ["HUB_TV_PICKUP_TOKEN"], stop)
-            t0 = time.monotonic()
-            publisher.start()
-            station.start()
-            deadline = t0 + args.timeout
-            counts: dict[str, int] = {}
-            last_print = 0.0
-            while time.monotonic() < deadline:
-                time.sleep(1.0)
-                counts = ledger_counts()
-                if publisher.last and settled(counts):
-                    break
-                if time.monotonic() - last_print > 15:
-                    last_print = time.monotonic()
-                    print(f"  t={time.monotonic() - t0:5.0f} s published {publisher.done}/{len(plan.refs)} "
-                          f"ledger {dict(sorted(counts.items()))}", flush=True)
-                dead = [p.name for p in procs if p.popen.poll() is not None]
-                if dead:
-                    print(f"stopped early: {', '.join(dead)} exited (logs in {logs})", flush=True)
-                    break
-            wall = time.monotonic() - t0
-            timed_out = not settled(counts) or not publisher.last
-            stop.set()
-            publisher.join(timeout=30)
-            station.join(timeout=30)
-            print_results(args, plan, publisher, station, counts, wall, timed_out)
+        publisher = Publisher(plan.refs, args.rate, stop)
+        station = Station(base, os.environ["HUB_TV_PICKUP_TOKEN"], stop)
+        t0 = time.monotonic()
+        publisher.start()
+        station.start()
+        deadline = t0 + args.timeout
+        counts: dict[str, int] = {}
+        last_print = 0.0
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            counts = ledger_counts()
+            if publisher.last and settled(counts):
+                break
+            if time.monotonic() - last_print > 15:
+                last_print = time.monotonic()
+                print(f"  t={time.monotonic() - t0:5.0f} s published {publisher.done}/{len(plan.refs)} "
+                      f"ledger {dict(sorted(counts.items()))}", flush=True)
+            dead = [p.name for p in procs if p.popen.poll() is not None]
+            if dead:
+                print(f"stopped early: {', '.join(dead)} exited (logs in {logs})", flush=True)
+                break
+        wall = time.monotonic() - t0
+        timed_out = not settled(counts) or not publisher.last
+        stop.set()
+        publisher.join(timeout=30)
+        station.join(timeout=30)
+        print_results(args, plan, publisher, station, counts, wall, timed_out)
 
-            print("\nportal (hub serve, one uvicorn process) after the run:", flush=True)
-            sample_id = plan.refs[len(plan.refs) // 2]
-            rates = portal_rates(base, sample_id, args.portal_seconds, args.clients)
-            yard = rates[0][1] or float("nan")
-            print(f"{'path':<34}{'req/s':>9}{'× /healthz':>12}{'errors':>8}")
-            for path, rps, bad in rates:
-                print(f"{path:<34}{rps:>9.1f}{rps / yard:>12.2f}{bad:>8}")
+        print("\nportal (hub serve, one uvicorn process) after the run:", flush=True)
+        sample_id = plan.refs[len(plan.refs) // 2]
+        rates = portal_rates(base, sample_id, args.portal_seconds, args.clients)
+        yard = rates[0][1] or float("nan")
+        print(f"{'path':<34}{'req/s':>9}{'× /healthz':>12}{'errors':>8}")
+        for path, rps, bad in rates:
+            print(f"{path:<34}{rps:>9.1f}{rps / yard:>12.2f}{bad:>8}")
 
-            print("\npeak memory (VmHWM, MiB):")
-            for p in procs:
-                pids = p.tree()
-                peaks = [peak_kib(pid) / 1024 for pid in pids]
-                print(f"  {p.name:<16}{sum(peaks):8.0f}  ({len(pids)} processes: "
-                      f"{', '.join(f'{m:.0f}' for m in peaks)})")
-            if redis.proc is not None:
-                print(f"  {'redis-server':<16}{peak_kib(redis.proc.pid) / 1024:8.0f}")
-            print(f"  {'bench+sandbox':<16}{peak_kib(os.getpid()) / 1024:8.0f}")
-            if args.keep:
-                print(f"\nlogs: {logs}")
-            print(f"load average: {os.getloadavg()[0]:.1f}")
-            return 1 if timed_out or publisher.errors else 0
+        print("\npeak memory (VmHWM, MiB):")
+        for p in procs:
+            pids = p.tree()
+            peaks = [peak_kib(pid) / 1024 for pid in pids]
+            print(f"  {p.name:<16}{sum(peaks):8.0f}  ({len(pids)} processes: "
+                  f"{', '.join(f'{m:.0f}' for m in peaks)})")
+        if redis.proc is not None:
+            print(f"  {'redis-server':<16}{peak_kib(redis.proc.pid) / 1024:8.0f}")
+        print(f"  {'bench':<16}{peak_kib(os.getpid()) / 1024:8.0f}")
+        if args.keep:
+            print(f"\nlogs: {logs}")
+        print(f"load average: {os.getloadavg()[0]:.1f}")
+        return 1 if timed_out or publisher.errors else 0
     finally:
         stop.set()
         for p in reversed(procs):
             p.stop()
-        if local is not None:
-            local.stop()
         redis.stop()
+        database.__exit__(None, None, None)  # after every process that used it stopped
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -645,7 +683,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=4, help="concurrent portal clients")
     ap.add_argument("--pg-url", default=None, help="PostgreSQL server (default HUB_TEST_PG_URL or scripts/services.sh)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, var/)")
+    ap.add_argument("--serve-sandbox", metavar="PORT,SMTP_PORT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.serve_sandbox:
+        port, smtp_port = (int(x) for x in args.serve_sandbox.split(","))
+        serve_sandbox(port, smtp_port)
+        return 0
     if args.records < 1 or args.workers < 1 or args.sms_every < 1 or args.rate <= 0:
         ap.error("--records, --workers, --sms-every and --rate must be positive")
     return run(args)
