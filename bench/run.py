@@ -23,6 +23,8 @@ BENCHES: dict[str, list[str]] = {
     "sms_fanout": ["sms_fanout.py"],
     "soak": ["soak.py", "--short"],
     "web": ["web.py"],
+    # the county at moderate size (issue 19; full size: --records 10000 --subscribers 100000, over an hour here)
+    "scale": ["scale.py", "--records", "1000", "--subscribers", "10000", "--tv-every", "6"],
 }
 
 
