@@ -155,15 +155,15 @@ def _route(delivery_id: int) -> str:
     return queues.deliver_actor(row.channel, row.purpose) if row is not None else "deliver"
 
 
-def hint(actor_name: str, delivery_id: int, delay_s: float | None, *, channel: str | None = None,
-         purpose: str | None = None) -> None:
+def hint(actor_name: str, delivery_id: int, delay_s: float | None) -> None:
     """Send a hint message; a broker that is down is logged and left to ``requeue_due``.
 
-    ``"deliver"`` is routed to the queue of the row's kind of work (``hub.queue.queues``):
-    by ``channel``/``purpose`` when the caller has them, else by one read of the row.
+    ``"deliver"`` is routed to the queue of the row's kind of work by one read of the row
+    (``hub.queue.queues``); callers that know the channel name the actor themselves
+    (``deliver_actor(channel, purpose)``: publish, the sweeper).
     """
     if actor_name == "deliver":
-        actor_name = queues.deliver_actor(channel, purpose) if channel is not None else _route(delivery_id)
+        actor_name = _route(delivery_id)
     delay = _retry_ms(delay_s) if delay_s else None
     try:
         ACTORS[actor_name].send_with_options(args=(int(delivery_id),), delay=delay)

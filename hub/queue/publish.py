@@ -108,9 +108,11 @@ def publish(session: Session, ref: str, *, actor: UserRow | str, channels: Itera
 def enqueue(ids: Iterable[int], channels: dict[int, str] | None = None) -> None:
     """Hint the broker for freshly created rows (after the commit); ``channels`` (id → channel) saves a read each."""
     from hub.queue.actors import hint
+    from hub.queue.queues import deliver_actor
 
     for delivery_id in ids:
-        hint("deliver", delivery_id, None, channel=(channels or {}).get(delivery_id))
+        channel = (channels or {}).get(delivery_id)
+        hint(deliver_actor(channel, "publish") if channel is not None else "deliver", delivery_id, None)
 
 
 def publish_and_enqueue(ref: str, *, actor: UserRow | str, channels: Iterable[str] | None = None) -> list[int]:
