@@ -209,12 +209,10 @@ def worker(
     metrics: Annotated[bool, typer.Option(help="Dramatiq's Prometheus exporter on 127.0.0.1:9191 "
                                                "(the video group's on 9192).")] = False,
 ) -> None:
-    """Run Dramatiq worker processes on HUB_BROKER_URL (the distributed mode); each also runs the sweeper.
-
-    The quick queues (deliveries, confirm) run with a high prefetch, the video renders with
-    prefetch 1 in a Dramatiq group of their own (``hub.queue.queues``); one group replaces
-    this process with Dramatiq's CLI, two run side by side under this one.
-    """
+    """Run Dramatiq worker processes on HUB_BROKER_URL (the distributed mode); each also runs the sweeper."""
+    # The quick queues (deliveries, confirm) run with a high prefetch, the video renders with
+    # prefetch 1 in a Dramatiq group of their own (hub.queue.queues); one group replaces this
+    # process with Dramatiq's CLI, two run side by side under this one (hub.queue.supervise).
     from hub.errors import ConfigError
     from hub.queue.queues import parse_queues, worker_groups
     from hub.settings import get_settings
