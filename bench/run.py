@@ -23,7 +23,12 @@ BENCHES: dict[str, list[str]] = {
     "sms_fanout": ["sms_fanout.py"],
     "soak": ["soak.py", "--short"],
     "web": ["web.py"],
+    "web_delivery": ["web_delivery.py"],
+    "ledger_writes": ["ledger_writes.py"],
+    "phone_rotate": ["phone_rotate.py"],
     "artifacts": ["artifacts.py", "--mb", "64"],
+    # the county at moderate size (issue 19; full size: --records 10000 --subscribers 100000, over an hour here)
+    "scale": ["scale.py", "--records", "1000", "--subscribers", "10000", "--tv-every", "6"],
 }
 
 

@@ -202,33 +202,54 @@ def _person_action(delivery_id: int, who: str, what: str) -> None:
 @app.command()
 @clean_errors
 def worker(
-    processes: Annotated[int, typer.Option(help="Worker processes (default: one per CPU).")] = 0,
-    threads: Annotated[int, typer.Option(help="Threads per process.")] = 8,
-    metrics: Annotated[bool, typer.Option(help="Dramatiq's Prometheus exporter on 127.0.0.1:9191.")] = False,
+    processes: Annotated[int, typer.Option(help="Worker processes per queue group (default: one per CPU).")] = 0,
+    threads: Annotated[int, typer.Option(help="Threads per process of the quick queues (video: always 1).")] = 8,
+    queues: Annotated[str | None, typer.Option("--queues", help="Only these queues, e.g. video or deliveries,confirm "
+                                                               "(default: all: deliveries, confirm, video).")] = None,
+    metrics: Annotated[bool, typer.Option(help="Dramatiq's Prometheus exporter on 127.0.0.1:9191 "
+                                               "(the video group's on 9192).")] = False,
 ) -> None:
     """Run Dramatiq worker processes on HUB_BROKER_URL (the distributed mode); each also runs the sweeper."""
+    # The quick queues (deliveries, confirm) run with a high prefetch, the video renders with
+    # prefetch 1 in a Dramatiq group of their own (hub.queue.queues); one group replaces this
+    # process with Dramatiq's CLI, two run side by side under this one (hub.queue.supervise).
     from hub.errors import ConfigError
-    from hub.queue.broker import set_prefetch_env
+    from hub.queue.queues import parse_queues, worker_groups
     from hub.settings import get_settings
 
     if get_settings().broker_url is None:
         raise ConfigError("hub worker needs HUB_BROKER_URL (redis:// or amqp://); the embedded mode runs "
                           "its worker inside hub serve / hub publish --wait / hub demo")
+    groups = worker_groups(parse_queues(queues), threads=threads)
     from hub.commands.web import warn_config_problems
 
     warn_config_problems()
-    set_prefetch_env()
     os.environ["HUB_WORKER_MAINTENANCE"] = "1"
     if metrics:
         os.environ["HUB_WORKER_PROMETHEUS"] = "1"
         os.environ.setdefault("dramatiq_prom_host", "127.0.0.1")
-        os.environ.setdefault("dramatiq_prom_db", str(get_settings().var_dir / "prometheus"))
-    args = [sys.executable, "-m", "dramatiq", "hub.queue.actors", "--threads", str(threads),
-            "--queues", "deliveries", "confirm"]
-    if processes:
-        args[4:4] = ["--processes", str(processes)]
+    commands = []
+    for n, group in enumerate(groups):
+        env = {"dramatiq_queue_prefetch": str(group.prefetch)}
+        if metrics:  # one exporter (and one multiprocess directory) per Dramatiq CLI
+            env["dramatiq_prom_port"] = str(int(os.environ.get("dramatiq_prom_port", "9191")) + n)
+            base = os.environ.get("dramatiq_prom_db") or str(get_settings().var_dir / "prometheus")
+            env["dramatiq_prom_db"] = os.path.join(base, group.name)
+        args = [sys.executable, "-m", "dramatiq", "hub.queue.actors", "--threads", str(group.threads),
+                "--queues", *group.queues]
+        if processes:
+            args[4:4] = ["--processes", str(processes)]
+        commands.append((args, env))
+    typer.echo("hub worker: " + "; ".join(f"{g.name} (prefetch {g.prefetch}, {g.threads} thread"
+                                          f"{'s' if g.threads > 1 else ''})" for g in groups), err=True)
     sys.stdout.flush()
-    os.execv(sys.executable, args)  # noqa: S606 - replaces this process with Dramatiq's CLI on purpose
+    if len(commands) == 1:
+        args, env = commands[0]
+        os.environ.update(env)
+        os.execv(sys.executable, args)  # noqa: S606 - replaces this process with Dramatiq's CLI on purpose
+    from hub.queue.supervise import run_groups
+
+    raise typer.Exit(run_groups(commands))
 
 
 @app.command()

@@ -21,6 +21,7 @@ from typing import Any
 import dramatiq
 
 from hub.errors import DuplicateRejected, NotFound, Permanent, Retryable
+from hub.queue import queues
 from hub.queue.broker import make_broker
 from hub.queue.confirm import confirm_one
 from hub.queue.context import Deps
@@ -54,10 +55,7 @@ def follow(out: Outcome) -> None:
         hint(out.then, out.delivery_id, out.delay)
 
 
-@dramatiq.actor(queue_name="deliveries", max_retries=12, min_backoff=1_000, max_backoff=10 * MINUTE,
-                time_limit=10 * MINUTE, max_age=7 * DAY, throws=(Permanent, DuplicateRejected, NotFound),
-                on_retry_exhausted="give_up")
-def deliver(delivery_id: int) -> None:
+def _deliver(delivery_id: int) -> None:
     """Deliver one row (claim → send → record); a busy database or a Retryable becomes a delayed retry."""
     try:
         out = deliver_one(int(delivery_id), deps=deps_factory())
@@ -66,7 +64,23 @@ def deliver(delivery_id: int) -> None:
     follow(out)
 
 
-@dramatiq.actor(queue_name="deliveries", max_retries=12, min_backoff=1_000, max_backoff=10 * MINUTE,
+@dramatiq.actor(queue_name=queues.DELIVERIES, max_retries=12, min_backoff=1_000, max_backoff=10 * MINUTE,
+                time_limit=10 * MINUTE, max_age=7 * DAY, throws=(Permanent, DuplicateRejected, NotFound),
+                on_retry_exhausted="give_up")
+def deliver(delivery_id: int) -> None:
+    """Deliver one row of a quick channel (``hub.queue.queues``); Dramatiq's retries stay on this queue."""
+    _deliver(delivery_id)
+
+
+@dramatiq.actor(actor_name=queues.DELIVER_ACTOR[queues.VIDEO], queue_name=queues.VIDEO, max_retries=12,
+                min_backoff=1_000, max_backoff=10 * MINUTE, time_limit=30 * MINUTE, max_age=7 * DAY,
+                throws=(Permanent, DuplicateRejected, NotFound), on_retry_exhausted="give_up")
+def deliver_video(delivery_id: int) -> None:
+    """Deliver one row whose video is rendered first (minutes: a longer time limit, its own queue)."""
+    _deliver(delivery_id)
+
+
+@dramatiq.actor(queue_name=queues.DELIVERIES, max_retries=12, min_backoff=1_000, max_backoff=10 * MINUTE,
                 time_limit=2 * MINUTE, max_age=7 * DAY, throws=(NotFound,))
 def reconcile(delivery_id: int) -> None:
     """Resolve an ``unknown`` row by lookup (or hold it for a person); never a blind resend."""
@@ -77,7 +91,7 @@ def reconcile(delivery_id: int) -> None:
         hint(out.then, out.delivery_id, out.delay)
 
 
-@dramatiq.actor(queue_name="confirm", max_retries=12, min_backoff=5_000, max_backoff=10 * MINUTE,
+@dramatiq.actor(queue_name=queues.CONFIRM, max_retries=12, min_backoff=5_000, max_backoff=10 * MINUTE,
                 time_limit=2 * MINUTE, max_age=7 * DAY, throws=(NotFound,))
 def confirm(delivery_id: int) -> None:
     """Poll a ``submitted`` row's status; schedules its own next poll while pending."""
@@ -86,7 +100,7 @@ def confirm(delivery_id: int) -> None:
         hint(out.then, out.delivery_id, out.delay)
 
 
-@dramatiq.actor(queue_name="deliveries", max_retries=3, min_backoff=1_000, max_backoff=MINUTE,
+@dramatiq.actor(queue_name=queues.DELIVERIES, max_retries=3, min_backoff=1_000, max_backoff=MINUTE,
                 time_limit=MINUTE, max_age=7 * DAY)
 def give_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
     """Dramatiq exhausted its retries for a message: the row fails with the reason (F10)."""
@@ -110,7 +124,7 @@ def give_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
                     values={"next_attempt_at": None})
 
 
-@dramatiq.actor(queue_name="confirm", max_retries=0, min_backoff=MINUTE, max_backoff=10 * MINUTE,
+@dramatiq.actor(queue_name=queues.CONFIRM, max_retries=0, min_backoff=MINUTE, max_backoff=10 * MINUTE,
                 time_limit=30 * MINUTE, max_age=DAY)
 def collect_metrics() -> None:
     """One engagement-metrics pass (hub.metrics.collect); the maintenance pass schedules it."""
@@ -119,12 +133,37 @@ def collect_metrics() -> None:
     collect()
 
 
-ACTORS: dict[str, dramatiq.Actor[Any, Any]] = {"deliver": deliver, "reconcile": reconcile, "confirm": confirm,
+ACTORS: dict[str, dramatiq.Actor[Any, Any]] = {"deliver": deliver, "deliver_video": deliver_video,
+                                                "reconcile": reconcile, "confirm": confirm,
                                                 "give_up": give_up, "collect_metrics": collect_metrics}
 
 
+def _route(delivery_id: int) -> str:
+    """The send actor of a row by its channel and purpose (``deliver`` when the row cannot be read)."""
+    from sqlalchemy import select
+
+    from hub.store.db import read_scope
+    from hub.store.models import DeliveryRow
+
+    try:
+        with read_scope() as conn:
+            row = conn.execute(select(DeliveryRow.channel, DeliveryRow.purpose)
+                               .where(DeliveryRow.id == int(delivery_id))).first()
+    except Exception:  # noqa: BLE001 - a hint is best effort: the deliver actor reads the row itself
+        log.warning("could not read delivery %s to pick its queue; hinting the deliveries queue", delivery_id)
+        return "deliver"
+    return queues.deliver_actor(row.channel, row.purpose) if row is not None else "deliver"
+
+
 def hint(actor_name: str, delivery_id: int, delay_s: float | None) -> None:
-    """Send a hint message; a broker that is down is logged and left to ``requeue_due``."""
+    """Send a hint message; a broker that is down is logged and left to ``requeue_due``.
+
+    ``"deliver"`` is routed to the queue of the row's kind of work by one read of the row
+    (``hub.queue.queues``); callers that know the channel name the actor themselves
+    (``deliver_actor(channel, purpose)``: publish, the sweeper).
+    """
+    if actor_name == "deliver":
+        actor_name = _route(delivery_id)
     delay = _retry_ms(delay_s) if delay_s else None
     try:
         ACTORS[actor_name].send_with_options(args=(int(delivery_id),), delay=delay)

@@ -9,7 +9,8 @@ throughput collapse).
 
 Redis: Dramatiq's consumer sleeps 5–10 ms whenever its prefetch is full, which
 caps a 2-thread worker near 500 messages/s with the default prefetch (threads × 2);
-``QUEUE_PREFETCH`` raises it (performance.md §C).
+``QUEUE_PREFETCH`` raises it for the quick queues (performance.md §C); the video queue
+takes one message at a time (``hub.queue.queues``).
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from dramatiq.middleware import Middleware
 
 from hub.errors import ConfigError
 from hub.queue.hooks import crash_point
+from hub.queue.queues import FAST_PREFETCH as QUEUE_PREFETCH
+from hub.queue.queues import QUEUES
 
-#: prefetch per Redis/RabbitMQ consumer for the short delivery jobs (performance.md: 32–256)
-QUEUE_PREFETCH = 64
-#: the queues the engine uses
-QUEUES = ("deliveries", "confirm")
+__all__ = ["QUEUES", "QUEUE_PREFETCH", "EmbeddedBroker", "FaultPoints", "describe", "make_broker"]
 
 
 class EmbeddedBroker(StubBroker):
@@ -47,11 +47,6 @@ class FaultPoints(Middleware):
     def after_process_message(self, broker: Any, message: Any, *, result: Any = None,
                               exception: BaseException | None = None) -> None:
         crash_point("before_ack")
-
-
-def set_prefetch_env() -> None:
-    """Raise Dramatiq's queue prefetch for CLI workers (read by ``dramatiq.worker`` at import)."""
-    os.environ.setdefault("dramatiq_queue_prefetch", str(QUEUE_PREFETCH))
 
 
 def make_broker(url: str | None, *, prometheus: bool = False) -> dramatiq.Broker:

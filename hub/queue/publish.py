@@ -108,12 +108,14 @@ def publish(session: Session, ref: str, *, actor: UserRow | str, channels: Itera
     return out
 
 
-def enqueue(ids: Iterable[int]) -> None:
-    """Hint the broker for freshly created rows (after the commit)."""
+def enqueue(ids: Iterable[int], channels: dict[int, str] | None = None) -> None:
+    """Hint the broker for freshly created rows (after the commit); ``channels`` (id → channel) saves a read each."""
     from hub.queue.actors import hint
+    from hub.queue.queues import deliver_actor
 
     for delivery_id in ids:
-        hint("deliver", delivery_id, None)
+        channel = (channels or {}).get(delivery_id)
+        hint(deliver_actor(channel, "publish") if channel is not None else "deliver", delivery_id, None)
 
 
 def publish_and_enqueue(ref: str, *, actor: UserRow | str, channels: Iterable[str] | None = None) -> list[int]:
@@ -128,6 +130,6 @@ def publish_and_enqueue(ref: str, *, actor: UserRow | str, channels: Iterable[st
             actor_obj = get_user(s, actor) or actor
         rows = publish(s, ref, actor=actor_obj, channels=channels)
         ids = [r.id for r in rows]
-        fresh = [r.id for r in rows if r.state == State.QUEUED]
-    enqueue(fresh)
+        fresh = {r.id: r.channel for r in rows if r.state == State.QUEUED}
+    enqueue(fresh, fresh)
     return ids

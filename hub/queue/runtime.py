@@ -126,17 +126,35 @@ class EmbeddedWorker:
         self.stop()
 
 
-def start_embedded_worker(*, threads: int = 8, deps: Deps | None = None) -> EmbeddedWorker:
+def start_embedded_worker(*, threads: int = 8, deps: Deps | None = None,
+                          queues: tuple[str, ...] | None = None) -> EmbeddedWorker:
     """Start a worker in this process on the configured broker (in-process when ``HUB_BROKER_URL`` is unset).
 
-    With a Redis/RabbitMQ URL it consumes from that broker like a ``hub worker`` does.
+    Embedded: one ``Worker`` over every queue (``queues`` None), the video renders included;
+    the in-memory broker has no prefetch to tune. With a Redis/RabbitMQ URL it consumes
+    ``queues`` (default: the quick ones, ``hub.queue.queues``) with their group's prefetch,
+    like one ``hub worker`` group: Dramatiq wants one Worker per process, and one Worker
+    has one prefetch, so the video queue is a ``hub worker --queues video`` of its own.
     """
     from hub.queue import actors
-    from hub.queue.broker import QUEUE_PREFETCH
+    from hub.queue import queues as kinds
+    from hub.settings import get_settings
 
     broker = actors.rebind_from_settings()
-    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
-    worker.queue_prefetch = max(worker.queue_prefetch, QUEUE_PREFETCH)
+    embedded = get_settings().broker_url is None
+    if embedded:
+        selected = set(queues) if queues else None
+        prefetch = kinds.FAST_PREFETCH
+    else:
+        wanted = queues or tuple(q for q in kinds.QUEUES if kinds.PREFETCH[q] > 1)
+        groups = kinds.worker_groups(wanted, threads=threads)
+        if len(groups) != 1:
+            from hub.errors import ConfigError
+
+            raise ConfigError(f"one in-process worker consumes one queue group; got {[g.name for g in groups]}")
+        selected, prefetch, threads = set(groups[0].queues), groups[0].prefetch, groups[0].threads
+    worker = dramatiq.Worker(broker, queues=selected, worker_threads=threads, worker_timeout=100)
+    worker.queue_prefetch = prefetch if not embedded else max(worker.queue_prefetch, prefetch)
     worker.start()
     loop = MaintenanceLoop(deps).start()
     return EmbeddedWorker(worker=worker, maintenance=loop, broker=broker)

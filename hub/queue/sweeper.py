@@ -30,6 +30,7 @@ from hub.queue import ledger
 from hub.queue.context import Deps
 from hub.queue.deliver import receipt_from_json, record_decision, record_receipt
 from hub.queue.policy import Action, Decision
+from hub.queue.queues import deliver_actor
 from hub.queue.states import State
 from hub.store.models import DeliveryRow
 
@@ -52,7 +53,7 @@ def requeue_due(hint: Hint, *, deps: Deps | None = None, grace: float | None = N
     cutoff = now - timedelta(seconds=grace_s)
     with d.sessions() as s:
         rows = s.execute(
-            select(DeliveryRow.id, DeliveryRow.state)
+            select(DeliveryRow.id, DeliveryRow.state, DeliveryRow.channel, DeliveryRow.purpose)
             .where(DeliveryRow.state.in_(list(ACTOR_FOR_STATE)),
                    DeliveryRow.needs_attention.is_(False),
                    or_(DeliveryRow.next_attempt_at.is_(None), DeliveryRow.next_attempt_at <= now),
@@ -64,8 +65,11 @@ def requeue_due(hint: Hint, *, deps: Deps | None = None, grace: float | None = N
 
             s.execute(update(DeliveryRow).where(DeliveryRow.id.in_(ids)).values(hinted_at=now)
                       .execution_options(synchronize_session=False))
-    for delivery_id, state in rows:
-        hint(ACTOR_FOR_STATE[State(state)], delivery_id, None)
+    for delivery_id, state, channel, purpose in rows:
+        actor = ACTOR_FOR_STATE[State(state)]
+        if actor == "deliver":  # the send goes on the queue of its kind of work (a video render on its own)
+            actor = deliver_actor(channel, purpose)
+        hint(actor, delivery_id, None)
     return len(rows)
 
 

@@ -31,16 +31,17 @@ HOOKS = Path(__file__).with_name("hooks")
 
 
 class WorkerProcess:
-    """``hub worker`` in a subprocess with this test's environment (plus ``extra``)."""
+    """``hub worker`` in a subprocess with this test's environment (plus ``extra``; ``args`` replace the default)."""
 
-    def __init__(self, log: Path, extra: dict[str, str] | None = None) -> None:
+    def __init__(self, log: Path, extra: dict[str, str] | None = None, args: list[str] | None = None) -> None:
         env = {**os.environ, **QUEUE_ENV, **(extra or {})}
         # the crash hook (HUB_FAULT) is installed by hooks/sitecustomize.py at interpreter start
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HOOKS), env.get("PYTHONPATH", "")) if p)
         self.log = log
         self.fh = log.open("ab")
         hub = Path(sys.executable).with_name("hub")
-        self.proc = subprocess.Popen([str(hub), "worker", "--processes", "1", "--threads", "2"], env=env,
+        argv = args if args is not None else ["--processes", "1", "--threads", "2"]
+        self.proc = subprocess.Popen([str(hub), "worker", *argv], env=env,
                                      stdout=self.fh, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_exit(self, timeout: float = 60) -> int:

@@ -64,6 +64,7 @@ from hub.queue.context import target_for
 from hub.queue.deliver import Outcome, deliver_one
 from hub.queue.policy import EngineSettings
 from hub.queue.publish import publish
+from hub.queue.queues import deliver_actor
 from hub.queue.reconcile import reconcile_one
 from hub.queue.states import TERMINAL, State, allowed
 from hub.queue.sweeper import sweep_leases, tick
@@ -130,8 +131,8 @@ OUTCOMES: dict[str, Callable[[], Any]] = {
     "worker_killed_after_landing": lambda: ("land", WorkerKilled()),
 }
 
-ENGINE_STEPS: dict[str, Callable[..., Outcome]] = {"deliver": deliver_one, "reconcile": reconcile_one,
-                                                   "confirm": confirm_one}
+ENGINE_STEPS: dict[str, Callable[..., Outcome]] = {"deliver": deliver_one, "deliver_video": deliver_one,
+                                                   "reconcile": reconcile_one, "confirm": confirm_one}
 
 
 def fake_platforms() -> dict[str, FakeChannel]:
@@ -329,11 +330,13 @@ class DeliveryEngineMachine(RuleBasedStateMachine):
     @rule()
     def sweep(self) -> None:
         """One maintenance pass (journal, lease sweep, expiry, hints); every hint names a row due for that actor."""
-        expected = {State.QUEUED: "deliver", State.RETRY_WAIT: "deliver", State.UNKNOWN: "reconcile",
-                    State.SUBMITTED: "confirm"}
+        expected = {State.UNKNOWN: "reconcile", State.SUBMITTED: "confirm"}
         for actor, d in self.maintenance_pass():
             row = self.world.row(d)
-            assert expected.get(State(row.state)) == actor and not row.needs_attention, (actor, d, row.state)
+            # a send goes on the queue of its kind of work (tv: the video queue, prefetch 1)
+            send = deliver_actor(row.channel, row.purpose)
+            want = send if State(row.state) in (State.QUEUED, State.RETRY_WAIT) else expected.get(State(row.state))
+            assert want == actor and not row.needs_attention, (actor, d, row.state)
 
     @rule(d=deliveries, lookup_fails=st.booleans())
     def reconcile(self, d: int, lookup_fails: bool) -> None:
