@@ -182,8 +182,12 @@ def make_rows(records: int) -> list[int]:
 # --- the worker process ---------------------------------------------------------------------------
 
 
-def worker_main(base: str) -> None:
-    """An embedded hub worker whose channels are the fake platform's; runs until killed."""
+def worker_main(base: str, queues: str | None = None) -> None:
+    """A hub worker whose channels are the fake platform's; runs until killed.
+
+    ``queues``: with a real broker one process consumes one queue group (``hub.queue.queues``),
+    as ``hub worker`` runs them; the ``tv`` deliveries go on the ``video`` queue.
+    """
     from hub.deliverables import Artifact, Rendition, Target
     from hub.queue import actors
     from hub.queue.context import Deps
@@ -198,7 +202,9 @@ def worker_main(base: str) -> None:
                     targets=lambda n: Target(channel=n.split("-")[0], name=n, account=n))
 
     actors.deps_factory = deps
-    handle = start_embedded_worker(threads=4, deps=deps())
+    from hub.queue.queues import parse_queues
+
+    handle = start_embedded_worker(threads=4, deps=deps(), queues=parse_queues(queues) if queues else None)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     stop.wait()
@@ -247,8 +253,13 @@ class Redis:
             self.proc.wait(10)
 
 
-def spawn(base: str, log: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, __file__, "--worker", base], env={**os.environ, **QUEUE_ENV},
+#: with a real broker, worker ``i`` consumes group ``i % 2`` (the quick queues, or the renders), as ``hub worker`` does
+GROUPS = ("deliveries,confirm", "video")
+
+
+def spawn(base: str, log: Any, index: int = 0) -> subprocess.Popen[bytes]:
+    extra = ["--worker-queues", GROUPS[index % len(GROUPS)]] if os.environ.get("HUB_BROKER_URL") else []
+    return subprocess.Popen([sys.executable, __file__, "--worker", base, *extra], env={**os.environ, **QUEUE_ENV},
                             stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -259,6 +270,8 @@ def run(records: int, seed: int, workers: int, kill_every: float, chaos_s: float
     ``broker="redis"``: the workers consume from a redis-server, which is SIGKILLed and
     restarted empty once during the chaos (the ledger's ``requeue_due`` finds the work again).
     """
+    if broker == "redis" and workers < len(GROUPS):
+        raise SystemExit(f"--broker redis needs --workers {len(GROUPS)} or more (one per queue group: {GROUPS})")
     home = Path(tempfile.mkdtemp(prefix="hub-soak-"))
     os.environ["HUB_VAR"] = str(home / "var")
     os.environ.pop("HUB_DATABASE_URL", None)
@@ -281,7 +294,7 @@ def run(records: int, seed: int, workers: int, kill_every: float, chaos_s: float
     faults(sb, True)
     ids = make_rows(records)
     log = (home / "workers.log").open("ab")
-    procs = [spawn(sb.url, log) for _ in range(workers)]
+    procs = [spawn(sb.url, log, i) for i in range(workers)]
     kills = 0
     started = time.monotonic()
     try:
@@ -312,7 +325,7 @@ def run(records: int, seed: int, workers: int, kill_every: float, chaos_s: float
                 victim = rng.randrange(len(procs))
                 procs[victim].send_signal(signal.SIGKILL)
                 procs[victim].wait(10)
-                procs[victim] = spawn(sb.url, log)
+                procs[victim] = spawn(sb.url, log, victim)
                 kills += 1
                 next_kill = time.monotonic() + kill_every
             if active() == 0:
@@ -382,9 +395,10 @@ def main() -> None:
     ap.add_argument("--broker", choices=("embedded", "redis"), default="embedded",
                     help="embedded (in-process) or a redis-server killed and restarted during the chaos")
     ap.add_argument("--worker", metavar="BASE_URL", help=argparse.SUPPRESS)
+    ap.add_argument("--worker-queues", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker_main(args.worker)
+        worker_main(args.worker, args.worker_queues)
         return
     if args.short:
         args.records, args.chaos_seconds, args.drain_seconds, args.kill_every = 60, 40.0, 60.0, 3.0
