@@ -44,6 +44,8 @@ def hub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     # 汇总短信 off unless a test turns it on (tests/channels/test_sms_digest.py): other tests expect each
     # SMS publication to go at once, not after the production default window of 30 minutes
     monkeypatch.setenv("HUB_SMS_DIGEST_WINDOW", "0")
+    # the Weibo app behind the console's re-authorisation (config/channels.toml reads it from the environment)
+    monkeypatch.setenv("HUB_WEIBO_APP_KEY", "3847650001")
     clear_caches()
     yield var
     clear_caches()

@@ -146,9 +146,9 @@ def create_app(*, warm_search: bool = True) -> FastAPI:
     for router in web_routers():  # routes a channel declares for its devices (hub.channels.base.ChannelBase)
         app.include_router(router)
 
-    from hub.web import consult_console, consult_portal, reply_callbacks  # 群众咨询 and upstream SMS
+    from hub.web import consult_console, consult_portal  # 群众咨询 (upstream SMS: hub.web.callbacks)
 
-    for extra in (consult_portal, consult_console, reply_callbacks):
+    for extra in (consult_portal, consult_console):
         app.include_router(extra.router)
 
     return app

@@ -1,4 +1,4 @@
-"""Platform callbacks: Tencent SMS delivery reports and WeChat PUBLISHJOBFINISH events.
+"""Platform callbacks: Tencent SMS delivery reports and replies, and WeChat PUBLISHJOBFINISH events.
 
 They come from the platforms, not from a browser, so they carry no CSRF token;
 each is authenticated its own way instead:
@@ -29,6 +29,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from hub.channels.wechat import WeChatChannel
 from hub.errors import ConfigError
@@ -41,22 +42,45 @@ router = APIRouter(prefix="/callbacks")
 CHANNEL = WeChatChannel.name
 
 
-@router.post("/sms/{secret}")
-async def sms_report(secret: str, request: Request) -> dict[str, Any]:
+async def _sms_payload(secret: str, request: Request) -> Any:
+    """The JSON body of a Tencent SMS callback whose path carries ``HUB_SMS_CALLBACK_SECRET`` (else 404).
+
+    Tencent's SMS callbacks carry no signature: the secret path segment is the authentication,
+    and without the variable set the endpoints do not exist.
+    """
     expected = os.environ.get("HUB_SMS_CALLBACK_SECRET")
     if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
         raise HTTPException(status_code=404, detail="not found")
     try:
-        payload = await request.json()
+        return await request.json()
     except ValueError:
         raise HTTPException(status_code=400, detail="body is not JSON") from None
-    from starlette.concurrency import run_in_threadpool
+
+
+@router.post("/sms/{secret}")
+async def sms_report(secret: str, request: Request) -> dict[str, Any]:
+    payload = await _sms_payload(secret, request)
 
     def handle() -> Any:
         from hub.channels.sms import handle_sms_callback
 
         with session_scope() as s:
             return handle_sms_callback(s, payload)
+
+    await run_in_threadpool(handle)
+    return {"result": 0, "errmsg": "OK"}
+
+
+@router.post("/sms-reply/{secret}")
+async def sms_reply(secret: str, request: Request) -> dict[str, Any]:
+    """Upstream SMS (a citizen's reply: opt-out or a question); the handling is ``hub.audience.replies``."""
+    payload = await _sms_payload(secret, request)
+
+    def handle() -> None:
+        from hub.audience.replies import from_callback, handle
+
+        for reply in from_callback(payload):
+            handle(reply)
 
     await run_in_threadpool(handle)
     return {"result": 0, "errmsg": "OK"}
@@ -185,7 +209,6 @@ async def wechat_event(account: str, request: Request) -> Response:
     body = await request.body()
     if len(body) > MAX_EVENT_BYTES:
         raise HTTPException(status_code=413, detail="event too large")
-    from starlette.concurrency import run_in_threadpool
 
     body = _decrypt(account, request, body)  # signature checks first: a forgery must not burn a nonce
     await run_in_threadpool(_fresh, account, request)
