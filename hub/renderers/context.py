@@ -21,6 +21,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.config import get_config
+
+# imported here, not inside the functions: renderers run in worker threads, and two threads importing
+# the hub.ingest package at once can see it half-initialised (ImportError: partially initialized module)
+from hub.ingest.issuer import ISSUER_KEY, is_office, record_issuer
 from hub.record import Record
 from hub.renderers.base import RenderContext
 from hub.settings import get_settings
@@ -81,8 +85,6 @@ def issuer(record: Record) -> str | None:
     carries the blocking finding ``issuer_missing`` and is not published; renderers that need a
     name fail with a RenderError that says so instead of inventing one.
     """
-    from hub.ingest.issuer import record_issuer
-
     return record_issuer(record)
 
 
@@ -94,8 +96,6 @@ def issuer_line(record: Record) -> str | None:
     ``extra[发布机构]``; saying "转发" keeps the renditions from presenting the State Council's
     decision as the county's own.
     """
-    from hub.ingest.issuer import ISSUER_KEY
-
     name = issuer(record)
     if name is None:
         return None
@@ -107,8 +107,6 @@ def issuer_line(record: Record) -> str | None:
 
 
 def _is_office_name(name: str) -> bool:
-    from hub.ingest.issuer import is_office
-
     return is_office(name)
 
 

@@ -33,6 +33,7 @@ import jieba
 
 from hub.deliverables import Rendition
 from hub.errors import RenderError
+from hub.ingest.page import addressees_of  # at import time, not in a worker thread (see renderers.context)
 from hub.record import ListBlock, Paragraph, Record
 from hub.renderers.base import ArtifactStore, RenderContext
 from hub.renderers.text import clauses, clean, cut, sentences
@@ -129,8 +130,6 @@ def _candidates(record: Record) -> list[str]:
 
 def _addressee(text: str) -> bool:
     """``各镇人民政府，县政府各工作部门：``: the same rule the page reader uses."""
-    from hub.ingest.page import addressees_of
-
     return addressees_of(text) is not None
 
 
