@@ -7,6 +7,7 @@ do one conditional write or a few reads, and commit before any network call.
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,11 +35,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # takes the write lock at the start of each transaction, not at the first write.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    _ensure_wal(cur)
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _ensure_wal(cur: Any) -> None:
+    """Put the file in WAL mode once; the mode is stored in the file, so later connections only read it.
+
+    Switching modes needs the exclusive lock, and SQLite answers ``database is locked`` at once,
+    without calling the busy handler, when the switch would wait on another connection's open
+    transaction (its deadlock rule). Two workers starting on a fresh file hit exactly that (one
+    thread migrating while another connected), so the switch is only attempted when the mode is
+    not WAL yet, and retried for as long as the busy timeout allows.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _sqlite_begin(conn: Any) -> None:

@@ -18,7 +18,7 @@ import pytest
 from videokit import encodes, small_station_env
 
 WORKER = r'''
-import json, sys, threading
+import json, sys, threading, traceback
 from hub.record import Heading, Paragraph, Record
 from hub.renderers import RENDERERS
 from hub.renderers.base import ArtifactStore
@@ -33,14 +33,20 @@ record = Record(id="t-once", title="关于调整城乡低保标准的通知", de
                       Paragraph(text="自2026年1月1日起执行。")])
 ctx = build_context(record, record.version_hash())
 store = ArtifactStore(get_settings().artifacts_dir)
-out = []
+out, errors = [], []
 def one():
-    r = RENDERERS["video"](record, ctx, store)
+    try:
+        r = RENDERERS["video"](record, ctx, store)
+    except BaseException:  # a thread's exception would otherwise only reach stderr, and rc stays 0
+        errors.append(traceback.format_exc())
+        return
     out.append({"sha": r.main.sha256, "folder": r.facts["folder"]})
 threads = [threading.Thread(target=one) for _ in range(int(sys.argv[1]))]
 for t in threads: t.start()
 for t in threads: t.join()
 print(json.dumps(out))
+if errors:
+    sys.exit("\n".join(errors))
 '''
 
 
