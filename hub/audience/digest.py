@@ -244,7 +244,7 @@ def _create(s: Session, me: DeliveryRow, peers: list[DeliveryRow], now: datetime
     """The digest row, every member's decision, and the hand-over of the members not claimed by a worker."""
     from hub.queue import ledger
     from hub.queue.deliver import record_receipt
-    from hub.queue.policy import EngineSettings
+    from hub.queue.policy import engine_settings
     from hub.queue.states import State
 
     code = _new_code(s)
@@ -262,7 +262,7 @@ def _create(s: Session, me: DeliveryRow, peers: list[DeliveryRow], now: datetime
                          message=f"汇总短信 {code}：{len(members)} 条记录（投递 {', '.join(str(m.id) for m in members)}）")
     s.add(ChannelStateRow(key=f"{STATE_PREFIX}{digest.id}", value={
         "code": code, "members": [m.id for m in members], "at": now.isoformat()}, expires_at=None, updated_at=now))
-    settings = EngineSettings.from_env()
+    settings = engine_settings()
     note = f"并入汇总短信 {code}（共 {len(members)} 条记录），随其发出"
     for m in members:
         _decide(s, m.id, {DIGEST: digest.id}, now)

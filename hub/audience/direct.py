@@ -43,7 +43,7 @@ from hub.config import get_config
 from hub.deliverables import Target
 from hub.errors import ChannelError, ConfigError
 from hub.queue import ledger
-from hub.queue.policy import EngineSettings
+from hub.queue.policy import engine_settings
 from hub.queue.states import State
 from hub.settings import get_settings
 from hub.store.db import session_scope
@@ -120,7 +120,7 @@ def send_one(*, purpose: str, key: str, subject: str, phone_enc: bytes, params: 
     if template is None or target is None:
         raise ConfigError(f"channels.toml: render.sms.templates.{purpose} is missing")
     subscriber_id = _contact_id(get_vault().decrypt(phone_enc), now)
-    lease = timedelta(seconds=EngineSettings.from_env().lease)
+    lease = timedelta(seconds=engine_settings().lease)
     try:
         with session_scope() as s:
             row = DeliveryRow(record_id=subject, version=subject, channel=SmsChannel.name, target=purpose,
@@ -177,7 +177,7 @@ def _finish(delivery_id: int, refused: ChannelError | None, now: datetime) -> Se
         return _move(delivery_id, State.FAILED, now, "OptedOut", "该号码已退订短信，不发送", values)
     if state in (rcp.UNKNOWN, rcp.SENDING):
         # reconciled by the engine (lookup by number), never resent blindly
-        values["next_attempt_at"] = now + timedelta(seconds=EngineSettings.from_env().confirm_first)
+        values["next_attempt_at"] = now + timedelta(seconds=engine_settings().confirm_first)
         return _move(delivery_id, State.UNKNOWN, now, "Ambiguous", "请求可能已送达运营商，不再自动重发", values)
     if state == rcp.REJECTED:
         return _move(delivery_id, State.FAILED, now, rule_for(code).kind, f"未发送：{code}", values)

@@ -8,12 +8,14 @@ from a rendition may escape its root (F18: ``../``, absolute paths, NUL).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from hub.deliverables import sha256_file
 from hub.errors import Permanent
@@ -61,6 +63,16 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_manifest(folder: Path, name: str) -> dict[str, Any] | None:
+    """The JSON object ``folder/name`` that ``replace_folder`` wrote, or None when the folder has none
+    (not yet delivered, not a folder, or a manifest cut short: each means "not ours as it stands")."""
+    try:
+        data = json.loads((folder / name).read_text("utf-8"))
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def same_file(path: Path, sha256: str) -> bool:

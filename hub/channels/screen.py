@@ -44,7 +44,7 @@ from pydantic import Field
 from hub.channels.accounts import typed
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
 from hub.channels.boundary import artifact_file, typed_errors
-from hub.channels.files import replace_folder, safe_id, same_file
+from hub.channels.files import read_manifest, replace_folder, safe_id, same_file
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig, get_config, secret_from_env
 from hub.deliverables import DeliveryStatus, Receipt, Rendition, Target
@@ -89,12 +89,8 @@ def item_id(target: str, record_id: str, version: str) -> str:
     return safe_id(f"{target}-{record_id}-{version[:16]}", what=NAME)
 
 
-def _read(folder: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((folder / MANIFEST).read_text("utf-8"))
-    except (FileNotFoundError, NotADirectoryError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+def _manifest(folder: Path) -> dict[str, Any] | None:
+    return read_manifest(folder, MANIFEST)
 
 
 def _complete(folder: Path, manifest: dict[str, Any]) -> bool:
@@ -140,7 +136,7 @@ class ScreenChannel(ChannelBase):
                     "files": [{"name": n, "play": PLAY[n], "media_type": a.media_type, "sha256": a.sha256,
                                "bytes": a.bytes} for n, a in sorted(files.items())]}
         folder = self._folder(target.name, item)
-        existing = _read(folder)
+        existing = _manifest(folder)
         if existing is not None and existing["files"] == manifest["files"] and _complete(folder, existing):
             return self._receipt(item, reused=True)
         try:
@@ -157,7 +153,7 @@ class ScreenChannel(ChannelBase):
     @typed_errors(NAME)
     def lookup(self, target: Target, key: str) -> Receipt | None:
         for folder in sorted((_root(self.settings) / safe_id(target.name, what=NAME)).glob("*")):
-            manifest = _read(folder)
+            manifest = _manifest(folder)
             if manifest is not None and manifest.get("key") == key and _complete(folder, manifest):
                 return self._receipt(str(manifest["item"]), reused=True)
         return None
@@ -166,7 +162,7 @@ class ScreenChannel(ChannelBase):
     def status(self, receipt: Receipt, target: Target) -> DeliveryStatus:
         with scope(self._sessions) as s:
             got = fetched(s, receipt.provider_ref)
-        manifest = _read(self._folder(target.name, receipt.provider_ref))
+        manifest = _manifest(self._folder(target.name, receipt.provider_ref))
         names = {f["name"] for f in manifest["files"]} if manifest else set(PLAY)
         if any(names <= set(files) for files in got.values()):
             return DeliveryStatus.DELIVERED
@@ -247,7 +243,7 @@ def playlist(village: str, *, config: HubConfig | None = None, settings: Setting
         if tcfg.channel != NAME or tcfg.region not in places:
             continue
         for folder in sorted((_root(settings) / safe_id(tname, what=NAME)).glob("*")):
-            manifest = _read(folder) if not folder.name.startswith(".") else None
+            manifest = _manifest(folder) if not folder.name.startswith(".") else None
             if manifest is None:
                 continue
             items.append({"id": manifest["item"], "record_id": manifest["record_id"], "title": manifest["title"],
@@ -264,7 +260,7 @@ def playlist(village: str, *, config: HubConfig | None = None, settings: Setting
 def _find(item: str, settings: Settings) -> Path | None:
     safe = safe_id(item, what=NAME)
     for folder in _root(settings).glob(f"*/{safe}"):
-        if _read(folder) is not None:
+        if _manifest(folder) is not None:
             return folder
     return None
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from hub.channels.base import AccountConfig, ChannelBase, LinkUse
 from hub.channels.boundary import artifact_file, typed_errors
-from hub.channels.files import replace_folder, safe_id, same_file
+from hub.channels.files import read_manifest, replace_folder, safe_id, same_file
 from hub.channels.sessions import SessionFactory, scope
 from hub.config import HubConfig
 from hub.deliverables import DeliveryStatus, Receipt, Rendition, Target, sha256_file
@@ -63,12 +63,8 @@ def _file_name(role: str, path: Path, names: dict[str, str]) -> str:
     return safe_id(name, what="tv")
 
 
-def _read_manifest(folder: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((folder / MANIFEST).read_text("utf-8"))
-    except (FileNotFoundError, NotADirectoryError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+def _manifest(folder: Path) -> dict[str, Any] | None:
+    return read_manifest(folder, MANIFEST)
 
 
 def _complete(folder: Path, manifest: dict[str, Any]) -> bool:
@@ -82,7 +78,7 @@ def collect(session: Session, provider_ref: str, *, by: str, settings: Settings 
     first one, which is when the delivery counts as confirmed.
     """
     folder = package_dir(provider_ref, settings)
-    manifest = _read_manifest(folder)
+    manifest = _manifest(folder)
     if manifest is None:
         raise NotFound(f"no TV package {provider_ref}")
     files: dict[str, str] = manifest.get("files", {})
@@ -129,7 +125,7 @@ def assemble(rendition: Rendition, settings: Settings | None = None) -> tuple[st
     manifest = {"package_id": ref, "record_id": rendition.record_id, "version": rendition.version,
                 "main": _file_name("main", rendition.main.path, names),
                 "files": {n: a.sha256 for n, a in plan.items()}}
-    existing = _read_manifest(folder)
+    existing = _manifest(folder)
     if existing is not None and existing.get("files") == manifest["files"] and _complete(folder, existing):
         return ref, folder, True
     sources = {name: artifact_file("tv", a) for name, a in plan.items()}
@@ -147,7 +143,7 @@ def ready(provider_ref: str, settings: Settings | None = None) -> bool:
     """Whether this node's pickup area holds the package ``provider_ref`` (its folder is only ever swapped in
     whole, so a manifest with every file present is a complete package; ``collect`` checks the zip's hash)."""
     folder = package_dir(provider_ref, settings)
-    manifest = _read_manifest(folder)
+    manifest = _manifest(folder)
     return manifest is not None and all((folder / name).is_file() for name in manifest.get("files", {}))
 
 
@@ -196,7 +192,7 @@ class TvChannel(ChannelBase):
                 return None
             ref = package_id(row.record_id, row.version)
         folder = package_dir(ref, self.settings)
-        manifest = _read_manifest(folder)
+        manifest = _manifest(folder)
         if manifest is None or not _complete(folder, manifest):
             return None
         return self._receipt(ref, folder, reused=True)

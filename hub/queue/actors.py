@@ -26,7 +26,7 @@ from hub.queue.broker import make_broker
 from hub.queue.confirm import confirm_one
 from hub.queue.context import Deps
 from hub.queue.deliver import Outcome, deliver_one
-from hub.queue.policy import EngineSettings, backoff
+from hub.queue.policy import backoff, engine_settings
 from hub.queue.reconcile import reconcile_one
 from hub.queue.states import CLAIMABLE, State
 from hub.settings import get_settings
@@ -60,7 +60,7 @@ def _deliver(delivery_id: int) -> None:
     try:
         out = deliver_one(int(delivery_id), deps=deps_factory())
     except Retryable as exc:
-        raise dramatiq.Retry(delay=_retry_ms(backoff(1, EngineSettings.from_env()))) from exc
+        raise dramatiq.Retry(delay=_retry_ms(backoff(1, engine_settings()))) from exc
     follow(out)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub.channels.base import Channel
 from hub.deliverables import Rendition, Target
-from hub.queue.policy import EngineSettings
+from hub.queue.policy import EngineSettings, engine_settings
 from hub.timeutil import utcnow
 
 ChannelFor = Callable[[str], Channel]
@@ -131,7 +131,7 @@ class Deps:
     write: Writer = default_write
     #: read-only work on a bare connection (the pre-claim snapshot); it must not write
     reads: Reads = default_reads
-    settings: EngineSettings = field(default_factory=EngineSettings.from_env)
+    settings: EngineSettings = field(default_factory=engine_settings)
     targets: Callable[[str], Target] = target_for
     actor: str | None = None
 

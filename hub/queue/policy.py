@@ -23,6 +23,7 @@ import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from hub.errors import (
@@ -79,6 +80,14 @@ class EngineSettings:
                 current = getattr(base, name)
                 changes[name] = type(current)(float(raw)) if isinstance(current, int) else float(raw)
         return replace(base, **changes)
+
+
+@lru_cache(maxsize=1)
+def engine_settings() -> EngineSettings:
+    """``EngineSettings.from_env`` once per process: the engine builds its world for every message,
+    and reading twenty variables each time was a measurable share of a delivery's CPU
+    (bench/delivery.py). ``hub.testing.caches.clear_caches`` forgets it with the other settings."""
+    return EngineSettings.from_env()
 
 
 class Action(StrEnum):

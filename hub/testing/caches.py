@@ -11,6 +11,7 @@ from __future__ import annotations
 def clear_caches() -> None:
     """Settings, config and engines forgotten; the group-commit threads of old databases stopped."""
     from hub import artifacts, config, settings
+    from hub.queue import policy
     from hub.store import db, groupcommit
 
     groupcommit.close_all()
@@ -18,3 +19,4 @@ def clear_caches() -> None:
     artifacts._store.cache_clear()
     config._cached.cache_clear()
     db._engine_for.cache_clear()
+    policy.engine_settings.cache_clear()
