@@ -36,6 +36,7 @@ from hub.queue.states import CLAIMABLE, TERMINAL, State, is_terminal
 from hub.redact import redact_value
 from hub.store.db import retry_locked
 from hub.store.models import DeliveryRow
+from hub.store.precompiled import precompiled
 
 T = TypeVar("T")
 
@@ -282,10 +283,9 @@ def _attempt(delivery_id: int, d: Deps) -> Outcome:
     # 1. a cheap read, beside the writers: is there anything to do? (the row, the account flags
     #    and the stored rendition, in one read-only transaction)
     with d.reads() as conn:
-        found = conn.execute(_SNAPSHOT, {"id": delivery_id}).first()
-        if found is None:
+        snap = precompiled(_SNAPSHOT, conn.dialect).first(conn, {"id": delivery_id})
+        if snap is None:
             return Outcome(delivery_id, None, note="no such delivery")
-        snap = found._asdict()
         # account flags are rare: the snapshot counts them, and only then are they read
         flagged = {f.key: f for f in ledger.flags(conn, now=now)} if snap["flags"] else {}
         stored: Rendition | None = None

@@ -28,6 +28,7 @@ from hub.queue.states import State, check, is_terminal
 from hub.redact import redact
 from hub.settings import get_settings
 from hub.store.models import ChannelStateRow, DeliveryEventRow, DeliveryRow
+from hub.store.precompiled import precompiled
 from hub.timeutil import utcnow
 
 #: longest error message kept on a row or an event (redacted first)
@@ -80,17 +81,20 @@ def move(session: Session | Connection, delivery_id: int, src: str, dst: str, *,
     if attempts is not None:
         params["w_attempts"] = attempts
     conn = session.connection() if isinstance(session, Session) else session
-    if conn.execute(_update_for(tuple(sorted(vals)), attempts is not None), params).rowcount != 1:
+    dialect = conn.dialect
+    if precompiled(_update_for(tuple(sorted(vals)), attempts is not None), dialect).run(conn, params).rowcount != 1:
         return False
-    conn.execute(_EVENT_INSERT, {"delivery_id": delivery_id, "at": now, "actor": actor, "from_state": src,
-                                 "to_state": dst, "error_class": error_class, "message": msg})
+    precompiled(_EVENT_INSERT, dialect, _EVENT_KEYS).run(
+        conn, {"delivery_id": delivery_id, "at": now, "actor": actor, "from_state": src, "to_state": dst,
+               "error_class": error_class, "message": msg})
     return True
 
 
 _DELIVERIES = cast(Table, DeliveryRow.__table__)
 #: one Core INSERT: no unit-of-work bookkeeping on the hot path (the repo's append-only guard is for ORM edits);
-#: SQLAlchemy's compiled cache compiles it once per dialect and set of keys
+#: compiled once per dialect for these keys (``hub.store.precompiled``)
 _EVENT_INSERT = insert(cast(Table, DeliveryEventRow.__table__))
+_EVENT_KEYS = ("delivery_id", "at", "actor", "from_state", "to_state", "error_class", "message")
 
 
 @lru_cache(maxsize=256)
@@ -98,8 +102,8 @@ def _update_for(keys: tuple[str, ...], fenced: bool) -> Update:
     """The conditional UPDATE for one set of columns, built once with named binds.
 
     Why: one statement object per column set keeps the construction off the hot path, and
-    SQLAlchemy's compiled cache (keyed on the statement's structure) compiles it once per
-    dialect; see docs/decisions/2026-12-03-public-apis-only.md for the measured cost.
+    ``hub.store.precompiled`` compiles it once per dialect; see
+    docs/decisions/2026-12-03-precompiled-ledger-writes.md for the measured cost.
     """
     c = _DELIVERIES.c
     cond = [c.id == bindparam("w_id"), c.state == bindparam("w_state")]

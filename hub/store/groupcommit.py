@@ -79,6 +79,8 @@ class GroupCommitter:
         self.transactions = 0
         self.writes = 0
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        #: the thread's own connection, kept between batches (see ``_connection``)
+        self._conn: Connection | None = None
         self._thread = threading.Thread(target=self._loop, name="hub-group-commit", daemon=True)
         self._thread.start()
 
@@ -110,12 +112,30 @@ class GroupCommitter:
             if batch:
                 self._commit(batch)
             if stop:
+                if self._conn is not None:
+                    self._conn.close()
                 return
+
+    def _connection(self) -> Connection:
+        """This thread's connection, opened once: it is the only user of it, so nothing is shared.
+
+        Why not a pool checkout per batch: checking a connection out and back in (with the
+        pool's reset, a ROLLBACK) cost about as much CPU as a batch's own statements
+        (bench/delivery.py, profiled). A connection the pool invalidated (a disconnect seen
+        by SQLAlchemy) is replaced.
+        """
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            if conn is not None:
+                conn.close()
+            conn = self._conn = self.engine.connect()
+        return conn
 
     def _commit(self, batch: list[_Pending]) -> None:
         results: list[Any] = []
         try:
-            with self.lock, self.engine.begin() as conn:
+            with self.lock, self._connection().begin() as tx:
+                conn = tx.connection
                 for pending in batch:
                     results.append(pending.fn(conn))
         except BaseException as exc:  # noqa: BLE001 - every caller must hear of it; the thread must live on
@@ -135,8 +155,8 @@ class GroupCommitter:
             pending.answer(result)
 
     def _alone(self, fn: Callable[[Connection], T]) -> T:
-        with self.lock, self.engine.begin() as conn:
-            result = fn(conn)
+        with self.lock, self._connection().begin() as tx:
+            result = fn(tx.connection)
         self.transactions += 1
         self.writes += 1
         return result
