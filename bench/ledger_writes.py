@@ -4,22 +4,21 @@
 
 Why: ``hub.queue.ledger.move`` runs twice per delivery on the hot path. It used to run on
 ``hub.store.prepared`` (SQL compiled once, values converted with SQLAlchemy's private
-``_bind_processors``, executed on the driver's cursor); it now runs as plain Core
-(``connection.execute(statement, params)`` with SQLAlchemy's built-in compiled cache).
+``_bind_processors``, executed on the driver's cursor), then as plain Core, and now through
+``hub.store.precompiled`` (docs/decisions/2026-12-03-precompiled-ledger-writes.md).
 This prints microseconds per move for:
 
-* ``core``: what ``ledger.move`` does now (the statements of ``hub.queue.ledger``);
-* ``driver_sql``: SQL compiled once, values converted by the public
-  ``TypeEngine.bind_processor``, run with ``Connection.exec_driver_sql`` (events and error
-  wrapping kept, no cache-key walk);
+* ``core``: plain ``connection.execute(statement, params)`` with SQLAlchemy's compiled cache;
+* ``driver_sql``: what ``ledger.move`` does now (``hub.store.precompiled``: SQL compiled once,
+  values converted by the public ``TypeEngine.bind_processor``, run with
+  ``Connection.exec_driver_sql``; events and error wrapping kept, no cache-key walk);
 * ``raw_cursor``: the old ``prepared.py`` path (same compiled SQL and processors, the
   driver's cursor, no SQLAlchemy execution at all);
 
 alternated for ``--rounds`` rounds on one SQLite WAL file, ``--per-commit`` moves per
 transaction (the group committer carries about 3.6), with the median of each and its ratio
 to ``core``, by wall clock and by this process's CPU time (steadier on a shared machine).
-Numbers only, not a test. ``Precompiled`` below is the measured public-API fallback named in
-docs/decisions/2026-12-03-public-apis-only.md.
+Numbers only, not a test.
 """
 
 from __future__ import annotations
@@ -31,31 +30,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-class Precompiled:
-    """One DML statement compiled once, values converted by the columns' public bind processors."""
-
-    def __init__(self, statement: Any, dialect: Any, keys: tuple[str, ...] | None = None) -> None:
-        kw: dict[str, Any] = {"column_keys": list(keys)} if keys is not None else {}
-        c = statement.compile(dialect=dialect, **kw)
-        self.sql: str = c.string
-        self.order: tuple[str, ...] = tuple(c.positiontup or ())
-        self.procs: dict[str, Callable[[Any], Any]] = {}
-        for name, bind in c.binds.items():
-            proc = bind.type.dialect_impl(dialect).bind_processor(dialect)  # the dialect's own impl (PG JSON)
-            if proc is not None:
-                self.procs[name] = proc
-
-    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        procs = self.procs
-        return tuple(procs[k](params[k]) if k in procs else params[k] for k in self.order)
 
 
 def main() -> None:
@@ -78,6 +58,8 @@ def main() -> None:
     upd = ledger._update_for(vals_keys, True)
     ins = ledger._EVENT_INSERT
     event_keys = ("delivery_id", "at", "actor", "from_state", "to_state", "error_class", "message")
+    from hub.store.precompiled import Precompiled
+
     pre_upd, pre_ins = Precompiled(upd, dialect), Precompiled(ins, dialect, event_keys)
 
     def make_rows(n: int, tag: str) -> list[int]:
