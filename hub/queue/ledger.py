@@ -27,6 +27,7 @@ from hub.errors import NotFound, WorkflowError
 from hub.queue.states import State, check, is_terminal
 from hub.redact import redact
 from hub.settings import get_settings
+from hub.store.groupcommit import defer
 from hub.store.models import ChannelStateRow, DeliveryEventRow, DeliveryRow
 from hub.store.precompiled import precompiled
 from hub.timeutil import utcnow
@@ -84,9 +85,11 @@ def move(session: Session | Connection, delivery_id: int, src: str, dst: str, *,
     dialect = conn.dialect
     if precompiled(_update_for(tuple(sorted(vals)), attempts is not None), dialect).run(conn, params).rowcount != 1:
         return False
-    precompiled(_EVENT_INSERT, dialect, _EVENT_KEYS).run(
-        conn, {"delivery_id": delivery_id, "at": now, "actor": actor, "from_state": src, "to_state": dst,
-               "error_class": error_class, "message": msg})
+    event = {"delivery_id": delivery_id, "at": now, "actor": actor, "from_state": src, "to_state": dst,
+             "error_class": error_class, "message": msg}
+    insert_event = precompiled(_EVENT_INSERT, dialect, _EVENT_KEYS)
+    if not defer(conn, insert_event, event):  # in a group-committed batch: one executemany before its commit
+        insert_event.run(conn, event)
     return True
 
 

@@ -193,13 +193,11 @@ def read_scope(url: str | None = None) -> Iterator[Connection]:
     On SQLite each statement is its own snapshot (no BEGIN is issued): fine for reads whose
     result is only a hint, like the engine's pre-claim look, whose claim is a fenced
     conditional write. Use it for reads alone: on SQLite a write here would commit at once.
-    Always rolled back (there is nothing to commit).
+    Always rolled back (there is nothing to commit): closing the connection rolls back what it
+    began, and the pool's reset on return makes sure of it.
     """
     with _read_engine_for(get_engine(url)).connect() as conn:
-        try:
-            yield conn
-        finally:
-            conn.rollback()
+        yield conn
 
 
 @contextmanager

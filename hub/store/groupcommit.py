@@ -23,17 +23,49 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from hub.store.precompiled import Precompiled
+
 T = TypeVar("T")
 
 #: most writes in one transaction: bounds how long the writer lock is held (~0.2 ms per write)
 MAX_BATCH = 64
+
+#: ``Connection.info`` key, present while a batch runs: the inserts that ``defer`` held back
+_DEFERRED = "hub.groupcommit.deferred"
+
+
+def defer(conn: Connection, statement: Precompiled, params: Mapping[str, Any]) -> bool:
+    """Hold an INSERT back until the batch's other writes are done, to run with its like in one executemany.
+
+    Why: every ledger move appends an event row; a batch of a dozen moves ran a dozen single-row
+    INSERTs, each paying SQLAlchemy's per-statement cost. Only what nothing in the batch reads
+    back may be deferred (the event log is append-only and read by people, not by the engine).
+    Returns False, and holds nothing, outside a group-committed batch: the caller runs it itself.
+    """
+    held: dict[Precompiled, list[Any]] | None = conn.info.get(_DEFERRED)
+    if held is None:
+        return False
+    held.setdefault(statement, []).append(statement.args(params))
+    return True
+
+
+@contextmanager
+def _deferring(conn: Connection) -> Iterator[None]:
+    held: dict[Precompiled, list[Any]] = {}
+    conn.info[_DEFERRED] = held
+    try:
+        yield
+        for statement, rows in held.items():  # in the order first deferred; each one executemany
+            conn.exec_driver_sql(statement.sql, rows)
+    finally:
+        conn.info.pop(_DEFERRED, None)
 
 
 
@@ -134,7 +166,7 @@ class GroupCommitter:
     def _commit(self, batch: list[_Pending]) -> None:
         results: list[Any] = []
         try:
-            with self.lock, self._connection().begin() as tx:
+            with self.lock, self._connection().begin() as tx, _deferring(tx.connection):
                 conn = tx.connection
                 for pending in batch:
                     results.append(pending.fn(conn))
@@ -155,7 +187,7 @@ class GroupCommitter:
             pending.answer(result)
 
     def _alone(self, fn: Callable[[Connection], T]) -> T:
-        with self.lock, self._connection().begin() as tx:
+        with self.lock, self._connection().begin() as tx, _deferring(tx.connection):
             result = fn(tx.connection)
         self.transactions += 1
         self.writes += 1

@@ -9,11 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine, Insert, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.store.db import make_engine
-from hub.store.groupcommit import GroupCommitter
+from hub.store.groupcommit import GroupCommitter, defer
+from hub.store.precompiled import precompiled
 
 
 @pytest.fixture
@@ -139,3 +141,45 @@ def test_close_finishes_what_is_queued(db: tuple[Engine, Path]) -> None:
     gc.close()
     assert not gc._thread.is_alive()
     assert committed_values(db[1]) == ["last"]
+
+
+def _deferred_insert(v: str | None) -> object:
+    """A write that defers its INSERT (as a ledger move defers its event); ``None`` violates NOT NULL."""
+    statement = insert_statement()
+
+    def fn(conn: Connection) -> object:
+        pre = precompiled(statement, conn.dialect, ("v",))
+        return defer(conn, pre, {"v": v})
+    return fn
+
+
+def test_deferred_inserts_run_as_one_executemany_before_the_commit_and_a_bad_one_fails_alone(
+        committer: tuple[GroupCommitter, threading.RLock, Path]) -> None:
+    gc, lock, path = committer
+    outcomes: dict[str, object] = {}
+
+    def run(name: str, fn: object) -> None:
+        try:
+            outcomes[name] = gc.run(fn)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            outcomes[name] = exc
+
+    with lock:  # the three wait together and ride in one batch
+        threads = [threading.Thread(target=run, args=(n, _deferred_insert(v)))
+                   for n, v in (("a", "a"), ("bad", None), ("b", "b"))]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while gc._queue.qsize() < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    for t in threads:
+        t.join(10)
+    assert outcomes["a"] is True and outcomes["b"] is True, "inside a batch the insert was held back"
+    assert isinstance(outcomes["bad"], IntegrityError), "the failed executemany was retried alone: only its writer hears"
+    assert sorted(committed_values(path)) == ["a", "b"]
+    with make_engine(f"sqlite:///{path}").connect() as conn:  # outside a batch nothing is held back
+        assert defer(conn, precompiled(insert_statement(), conn.dialect, ("v",)), {"v": "c"}) is False
+
+
+def insert_statement() -> Insert:
+    return sa.insert(sa.table("t", sa.column("v")))
