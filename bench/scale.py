@@ -73,20 +73,6 @@ SMS_DOMAIN = "就业"  # the records that also go to SMS subscribers (routes bel
 TV_STAGE = "结果"    # the county records that also go to the TV station
 STAGES = ["决策", "执行", "管理", "服务"]
 COUNTY = "汉阴县人民政府办公室"
-SMALL_STATION = """
-[stations.bench-small]
-name = "bench"
-[stations.bench-small.mp4]
-width = 640
-height = 360
-[stations.bench-small.timeline]
-min_slide_seconds = 1.0
-pause_seconds = 0.4
-lead_in_seconds = 0.2
-end_card_seconds = 1.5
-crossfade_frames = 4
-tail_frames = 5
-"""
 FINAL = {"confirmed", "failed", "expired", "cancelled"}
 
 
@@ -149,9 +135,9 @@ targets = ["portal", "wechat-town{k:02d}"]
 """)
     toml.write_text("".join(lines), "utf-8")
     if small_video:
-        stations = dst / "stations.toml"
-        stations.write_text(stations.read_text("utf-8").replace('default = "hanyin-tv"', 'default = "bench-small"')
-                            + SMALL_STATION, "utf-8")
+        from hub.testing.stations import use_small_station
+
+        use_small_station(dst, "bench-small")
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------------

@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1] / d) for d in ("crash", "video")]
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "crash")]
 
 from crashkit import QUEUE_ENV, WorkerProcess  # noqa: E402 - needs the path above
-from videokit import SMALL_STATION  # noqa: E402
 
 from hub.errors import InputError  # noqa: E402
 from hub.queue import actors, queues  # noqa: E402
 from hub.queue.broker import make_broker  # noqa: E402
 from hub.queue.states import State  # noqa: E402
+from hub.testing.stations import use_small_station  # noqa: E402
 
 
 def test_parse_queues_reads_a_comma_list_and_refuses_unknown_names() -> None:
@@ -71,9 +71,7 @@ def kind_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_server: An
     from hub.audience.subscribers import new_key
     from hub.testing.caches import clear_caches
 
-    stations = fast_config(tmp_path, monkeypatch) / "stations.toml"
-    stations.write_text(stations.read_text("utf-8").replace('default = "hanyin-tv"', 'default = "test-small"')
-                        + SMALL_STATION, "utf-8")
+    use_small_station(fast_config(tmp_path, monkeypatch), "test-small")
     monkeypatch.setenv("HUB_PHONE_KEY", new_key())
     monkeypatch.setenv("HUB_TTS", "none")
     for k, v in QUEUE_ENV.items():

@@ -12,21 +12,7 @@ from pathlib import Path
 import pytest
 
 from hub.settings import PROJECT_ROOT
-
-SMALL_STATION = """
-[stations.test-small]
-name = "test"
-[stations.test-small.mp4]
-width = 640
-height = 360
-[stations.test-small.timeline]
-min_slide_seconds = 1.0
-pause_seconds = 0.4
-lead_in_seconds = 0.2
-end_card_seconds = 1.5
-crossfade_frames = 4
-tail_frames = 5
-"""
+from hub.testing.stations import use_small_station
 
 
 def small_station_env(tmp_path: Path, hub_home: Path, monkeypatch: pytest.MonkeyPatch,
@@ -36,9 +22,7 @@ def small_station_env(tmp_path: Path, hub_home: Path, monkeypatch: pytest.Monkey
     subprocesses (also set in this process)."""
     config = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "config", config)
-    stations = config / "stations.toml"
-    stations.write_text(stations.read_text(encoding="utf-8").replace('default = "hanyin-tv"', 'default = "test-small"')
-                        + SMALL_STATION, encoding="utf-8")
+    use_small_station(config, "test-small")
     set_ffmpeg(tmp_path, ffmpeg)
     values = {"HUB_CONFIG_DIR": str(config), "HUB_FFMPEG": str(tmp_path / "ffmpeg"), "HUB_TTS": "espeak",
               "HUB_VAR": str(hub_home), "PYTHONPATH": str(PROJECT_ROOT)}
