@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,7 @@ def committer(db: tuple[Engine, Path]) -> Iterator[tuple[GroupCommitter, threadi
     gc.close()
 
 
-def insert(v: str) -> object:
+def insert(v: str) -> Callable[[Connection], object]:
     def fn(conn: Connection) -> object:
         return conn.execute(text("INSERT INTO t (v) VALUES (:v) RETURNING id"), {"v": v}).scalar_one()
     return fn
@@ -78,31 +78,38 @@ def test_waiting_writes_share_one_transaction(committer: tuple[GroupCommitter, t
     assert sorted(committed_values(path)) == sorted(["first"] + [f"w{i}" for i in range(10)])
 
 
+def in_one_batch(gc: GroupCommitter, lock: threading.RLock,
+                 writes: dict[str, Callable[[Connection], object]]) -> dict[str, object]:
+    """Run ``writes`` from one thread each so that they wait together (the test holds the process's
+    write lock meanwhile) and ride in one batch; returns each one's result or exception."""
+    outcomes: dict[str, object] = {}
+
+    def run(name: str, fn: Callable[[Connection], object]) -> None:
+        try:
+            outcomes[name] = gc.run(fn)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            outcomes[name] = exc
+
+    with lock:
+        threads = [threading.Thread(target=run, args=item) for item in writes.items()]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while gc._queue.qsize() < len(writes) - 1 and time.monotonic() < deadline:  # one may be taken already
+            time.sleep(0.01)
+    for t in threads:
+        t.join(10)
+    return outcomes
+
+
 def test_a_failing_write_fails_alone(committer: tuple[GroupCommitter, threading.RLock, Path]) -> None:
     gc, lock, path = committer
-    outcomes: dict[str, object] = {}
 
     def bad(conn: Connection) -> object:
         conn.execute(text("INSERT INTO t (v) VALUES ('half-done')"))
         raise ValueError("a bug in one write")
 
-    def run(name: str, fn: object) -> None:
-        try:
-            outcomes[name] = gc.run(fn)  # type: ignore[arg-type]
-        except ValueError as exc:
-            outcomes[name] = exc
-
-    with lock:
-        threads = [threading.Thread(target=run, args=("a", insert("a"))),
-                   threading.Thread(target=run, args=("bad", bad)),
-                   threading.Thread(target=run, args=("b", insert("b")))]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 10
-        while gc._queue.qsize() < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    for t in threads:
-        t.join(10)
+    outcomes = in_one_batch(gc, lock, {"a": insert("a"), "bad": bad, "b": insert("b")})
     assert isinstance(outcomes["bad"], ValueError)
     assert sorted(committed_values(path)) == ["a", "b"], "the others commit; the failed write leaves nothing"
 
@@ -143,7 +150,7 @@ def test_close_finishes_what_is_queued(db: tuple[Engine, Path]) -> None:
     assert committed_values(db[1]) == ["last"]
 
 
-def _deferred_insert(v: str | None) -> object:
+def _deferred_insert(v: str | None) -> Callable[[Connection], object]:
     """A write that defers its INSERT (as a ledger move defers its event); ``None`` violates NOT NULL."""
     statement = insert_statement()
 
@@ -156,24 +163,7 @@ def _deferred_insert(v: str | None) -> object:
 def test_deferred_inserts_run_as_one_executemany_before_the_commit_and_a_bad_one_fails_alone(
         committer: tuple[GroupCommitter, threading.RLock, Path]) -> None:
     gc, lock, path = committer
-    outcomes: dict[str, object] = {}
-
-    def run(name: str, fn: object) -> None:
-        try:
-            outcomes[name] = gc.run(fn)  # type: ignore[arg-type]
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion
-            outcomes[name] = exc
-
-    with lock:  # the three wait together and ride in one batch
-        threads = [threading.Thread(target=run, args=(n, _deferred_insert(v)))
-                   for n, v in (("a", "a"), ("bad", None), ("b", "b"))]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 10
-        while gc._queue.qsize() < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    for t in threads:
-        t.join(10)
+    outcomes = in_one_batch(gc, lock, {n: _deferred_insert(v) for n, v in (("a", "a"), ("bad", None), ("b", "b"))})
     assert outcomes["a"] is True and outcomes["b"] is True, "inside a batch the insert was held back"
     assert isinstance(outcomes["bad"], IntegrityError), "the failed executemany was retried alone: only its writer hears"
     assert sorted(committed_values(path)) == ["a", "b"]
