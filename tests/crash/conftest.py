@@ -41,12 +41,10 @@ def crash_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Any, l
     """Sandbox + broker + ledger + an approved sample; this process publishes through the broker like a console would."""
     from sandbox_world import approved_sample, fast_config
 
-    from hub.audience.subscribers import new_key
     from hub.queue import actors
     from hub.queue.broker import make_broker
 
     fast_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("HUB_PHONE_KEY", new_key())
     for k, v in QUEUE_ENV.items():
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("HUB_BROKER_URL", broker_url)

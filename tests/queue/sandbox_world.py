@@ -13,6 +13,8 @@ import re
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,14 +30,20 @@ from hub.store.models import DeliveryRow
 #: inbox kinds that are a publication a citizen sees (uploads and drafts are not)
 POST_KINDS = {"wechat": {"publish"}, "weibo": {"status"}, "sms": {"sms"}, "newspaper": {"mail"}}
 FINAL = {State.CONFIRMED, State.FAILED, State.EXPIRED, State.CANCELLED}
+#: the channels a record goes out on in the lifecycle tests (the TV package is tested under tests/video)
+CHANNELS = ("web", "wechat", "weibo", "sms", "newspaper")
 
 FAST = EngineSettings(lease=10, min_backoff=0.5, max_backoff=5, max_attempts=5, confirm_first=0.5, confirm_max=2,
                       tick=0.2, hint_grace=1, write_retry=5)
 
 
 def fast_config(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """config/ copied with short HTTP timeouts (late answers in seconds) and SMS quiet hours off."""
+    """config/ copied with short HTTP timeouts (late answers in seconds) and SMS quiet hours off,
+    and a fresh ``HUB_PHONE_KEY`` so the subscribers the sample brings are encrypted as in production."""
+    from hub.audience.subscribers import new_key
     from hub.settings import PROJECT_ROOT
+
+    monkeypatch.setenv("HUB_PHONE_KEY", new_key())
 
     dst = tmp / "config"
     shutil.copytree(PROJECT_ROOT / "config", dst)
@@ -77,6 +85,27 @@ def approved_copies(first: str, n: int, *, start: int = 2) -> list[str]:
             workflow.approve(s, row, "reviewer", "测试审核通过")
             out.append(row.version)
     return out
+
+
+@contextmanager
+def no_worker() -> Iterator[None]:
+    """Hints to the workers dropped inside the block: no worker runs in these tests, ``drain`` takes the steps."""
+    from hub.queue import actors
+
+    original = actors.hint
+    actors.hint = lambda a, i, d: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        actors.hint = original  # type: ignore[assignment]
+
+
+def publish_undriven(version: str, channels: Sequence[str]) -> list[int]:
+    """``version`` published on ``channels`` with no worker told; the test drives the steps with ``drain``."""
+    from hub.queue.publish import publish_and_enqueue
+
+    with no_worker():
+        return publish_and_enqueue(version, actor="office", channels=list(channels))
 
 
 class Clock:

@@ -8,43 +8,19 @@ change is material; the reviewer sees the difference of the two versions.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_world import Clock, approved_sample, drain, fast_config, posts
+from sandbox_world import Clock, drain, posts
 
 from hub.queue.states import State
 
 pytestmark = pytest.mark.slow
 
-CHANNELS = ("web", "wechat", "weibo", "sms", "newspaper")
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from hub.audience.subscribers import new_key
-    from hub.queue import actors
-
-    fast_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("HUB_PHONE_KEY", new_key())
-    monkeypatch.setattr(actors, "hint", lambda a, i, d: None)  # no worker: drain() runs the steps
-    yield
-
-
-@pytest.fixture
-def published(world: None, sandbox: Any) -> str:
-    from hub.app import deliveries
-
-    version = approved_sample(kinds=())
-    rows = drain(deliveries.publish(version, actor="office", channels=CHANNELS).ids, clock=Clock())
-    assert {r.state for r in rows.values()} == {State.CONFIRMED}
-    return version
-
 
 @pytest.mark.parametrize("material", [False, True])
-def test_a_correction_replaces_each_post_once_and_tells_sms_only_when_material(published: str, sandbox: Any,
+def test_a_correction_replaces_each_post_once_and_tells_sms_only_when_material(published: tuple[str, list[int]],
+                                                                               sandbox: Any,
                                                                                material: bool) -> None:
     from hub.app import deliveries
     from hub.app.lifecycle import version_diff
@@ -53,7 +29,8 @@ def test_a_correction_replaces_each_post_once_and_tells_sms_only_when_material(p
     from hub.store.models import VersionRow
     from hub.web import queries
 
-    new = corrected_sample(published, echo=lambda _m: None)
+    first, _ = published
+    new = corrected_sample(first, echo=lambda _m: None)
     with session_scope() as s:
         row = s.get(VersionRow, new)
         assert row is not None
@@ -80,14 +57,15 @@ def test_a_correction_replaces_each_post_once_and_tells_sms_only_when_material(p
         assert shown is not None and shown.version == new
 
 
-def test_the_portal_shows_the_correction_note_and_links_the_earlier_version(published: str) -> None:
+def test_the_portal_shows_the_correction_note_and_links_the_earlier_version(published: tuple[str, list[int]]) -> None:
     import warnings
 
     from hub.app import deliveries
     from hub.queue.demo import CORRECTION_TEXT, corrected_sample
     from hub.web.app import create_app
 
-    new = corrected_sample(published, echo=lambda _m: None)
+    first, _ = published
+    new = corrected_sample(first, echo=lambda _m: None)
     done = deliveries.publish(new, actor="office")
     drain(done.ids, clock=Clock())
     with warnings.catch_warnings():  # starlette warns that its TestClient moves to httpx2 (as tests/web does)
@@ -100,6 +78,6 @@ def test_the_portal_shows_the_correction_note_and_links_the_earlier_version(publ
 
     static = (get_settings().site_dir / "records" / done.record_id / "index.html").read_text("utf-8")
     assert "更正说明：本信息已于" in static and CORRECTION_TEXT in static  # the static site's copy says so too
-    assert f"/records/{done.record_id}?v={published[:12]}" in static
-    old = client.get(f"/records/{done.record_id}", params={"v": published[:12]})
+    assert f"/records/{done.record_id}?v={first[:12]}" in static
+    old = client.get(f"/records/{done.record_id}", params={"v": first[:12]})
     assert old.status_code == 200 and "此为更正前的版本" in old.text and CORRECTION_TEXT not in old.text

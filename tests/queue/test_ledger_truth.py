@@ -14,9 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox_world import FAST, Clock, approved_sample, drain, fast_config, posts
+from sandbox_world import FAST, Clock, approved_sample, drain, fast_config, posts, publish_undriven
 
-from hub.queue.publish import publish_and_enqueue
 from hub.queue.states import State
 
 SHARE = "/2/statuses/share.json"
@@ -24,22 +23,12 @@ SHARE = "/2/statuses/share.json"
 
 @pytest.fixture
 def version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> Iterator[str]:
-    from hub.audience.subscribers import new_key
-
     fast_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("HUB_PHONE_KEY", new_key())
     yield approved_sample(kinds=())
 
 
 def publish(version: str) -> list[int]:
-    from hub.queue import actors
-
-    original = actors.hint
-    actors.hint = lambda a, i, d: None  # type: ignore[assignment]  # drain() runs the steps
-    try:
-        return publish_and_enqueue(version, actor="office", channels=["weibo"])
-    finally:
-        actors.hint = original  # type: ignore[assignment]
+    return publish_undriven(version, ["weibo"])
 
 
 def burst(sandbox: Any, secrets: dict[str, str], n: int) -> None:
@@ -120,14 +109,7 @@ def test_sms_numbers_without_any_report_are_flagged_by_the_watchdog_not_left_loo
                            toml.read_text("utf-8")), "utf-8")
     clear_caches()
     sandbox.vendor("tencent")["report_delay"] = 100000  # the carrier never reports
-    from hub.queue import actors
-
-    original = actors.hint
-    actors.hint = lambda a, i, d: None  # type: ignore[assignment]
-    try:
-        [delivery] = publish_and_enqueue(version, actor="office", channels=["sms"])
-    finally:
-        actors.hint = original  # type: ignore[assignment]
+    [delivery] = publish_undriven(version, ["sms"])
     rows = drain([delivery], clock=Clock(), max_steps=8)
     assert rows[delivery].state == State.SUBMITTED
     with session_scope() as s:

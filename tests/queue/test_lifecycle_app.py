@@ -24,11 +24,9 @@ CHANNELS = ("web", "wechat", "weibo", "sms", "newspaper")
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, int]]]:
     """The sample approved in a sandbox world; hints are collected instead of sent (the test drives the engine)."""
-    from hub.audience.subscribers import new_key
     from hub.queue import actors
 
     fast_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("HUB_PHONE_KEY", new_key())
     sent: list[tuple[str, int]] = []
     monkeypatch.setattr(actors, "hint", lambda a, i, d: sent.append((a, i)))
     yield sent

@@ -68,11 +68,9 @@ def kind_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_server: An
     """Redis as the broker, the sample approved (its web rendition made, its 640×360 video left to a worker)."""
     from sandbox_world import approved_sample, fast_config
 
-    from hub.audience.subscribers import new_key
     from hub.testing.caches import clear_caches
 
     use_small_station(fast_config(tmp_path, monkeypatch), "test-small")
-    monkeypatch.setenv("HUB_PHONE_KEY", new_key())
     monkeypatch.setenv("HUB_TTS", "none")
     for k, v in QUEUE_ENV.items():
         monkeypatch.setenv(k, v)

@@ -8,28 +8,14 @@ every delivery ends final, or unknown / held with a reason; nothing is left queu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_world import Clock, approved_sample, assert_truthful, drain, fast_config, posts
+from sandbox_world import CHANNELS, Clock, approved_sample, assert_truthful, drain, posts, publish_undriven
 
-from hub.queue.publish import publish_and_enqueue
 from hub.queue.states import State
 
 pytestmark = pytest.mark.slow
-
-CHANNELS = ("web", "wechat", "weibo", "sms", "newspaper")
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from hub.audience.subscribers import new_key
-
-    fast_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("HUB_PHONE_KEY", new_key())
-    yield
 
 
 @pytest.fixture
@@ -37,33 +23,21 @@ def version(world: None, sandbox: Any) -> str:
     return approved_sample(kinds=())  # each test renders only what its channels need, on first delivery
 
 
-def publish(version: str, channels: tuple[str, ...]) -> list[int]:
-    from hub.queue import actors
-
-    sent: list[tuple[str, int]] = []
-    original = actors.hint
-    actors.hint = lambda a, i, d: sent.append((a, i))  # type: ignore[assignment]  # no worker: drain() runs the steps
-    try:
-        return publish_and_enqueue(version, actor="office", channels=list(channels))
-    finally:
-        actors.hint = original  # type: ignore[assignment]
-
-
 def test_the_sample_reaches_confirmed_on_every_channel_with_one_post_each(version: str, sandbox: Any) -> None:
-    ids = publish(version, CHANNELS)
+    ids = publish_undriven(version, CHANNELS)
     rows = drain(ids, clock=Clock())
     assert {r.channel: r.state for r in rows.values()} == {c: State.CONFIRMED for c in CHANNELS}
     counts = posts(sandbox)
     assert counts and max(counts.values()) == 1
     assert {c for c, _, _ in counts} == {"wechat", "weibo", "sms", "newspaper"}
     assert sum(1 for c, _, _ in counts if c == "sms") == 5  # the five demo subscribers, once each
-    assert publish(version, CHANNELS) == ids  # publishing the same version again creates nothing
+    assert publish_undriven(version, CHANNELS) == ids  # publishing the same version again creates nothing
 
 
 @pytest.mark.parametrize("channel", ["wechat", "weibo", "sms"])
 def test_5xx_before_processing_is_retried_until_it_lands_once(version: str, sandbox: Any, channel: str) -> None:
     sandbox.set_faults(channel, error_5xx_rate=1.0)
-    ids = publish(version, (channel,))
+    ids = publish_undriven(version, (channel,))
     rows = drain(ids, clock=Clock(), between=lambda step: step == 2 and sandbox.clear_faults())
     assert [r.state for r in rows.values()] == [State.CONFIRMED]
     assert list(rows.values())[0].attempts >= 2
@@ -72,7 +46,7 @@ def test_5xx_before_processing_is_retried_until_it_lands_once(version: str, sand
 
 def test_5xx_forever_fails_after_the_attempt_limit_with_the_reason(version: str, sandbox: Any) -> None:
     sandbox.set_faults("weibo", error_5xx_rate=1.0)
-    ids = publish(version, ("weibo",))
+    ids = publish_undriven(version, ("weibo",))
     rows = drain(ids, clock=Clock())
     row = list(rows.values())[0]
     assert row.state == State.FAILED and "gave up after" in (row.last_error_msg or "")
@@ -82,7 +56,7 @@ def test_5xx_forever_fails_after_the_attempt_limit_with_the_reason(version: str,
 @pytest.mark.parametrize("channel", ["weibo", "sms"])
 def test_429_with_retry_after_waits_then_lands_once(version: str, sandbox: Any, channel: str) -> None:
     sandbox.set_faults(channel, error_5xx_rate=1.0, error_status=429, retry_after=7)
-    ids = publish(version, (channel,))
+    ids = publish_undriven(version, (channel,))
     clock = Clock()
     start = clock.now
     rows = drain(ids, clock=clock, between=lambda step: step == 0 and sandbox.clear_faults())
@@ -95,7 +69,7 @@ def test_429_with_retry_after_waits_then_lands_once(version: str, sandbox: Any, 
 @pytest.mark.parametrize("channel", ["wechat", "weibo"])
 def test_an_expired_token_is_refreshed_once_and_the_post_lands_once(version: str, sandbox: Any, channel: str) -> None:
     sandbox.set_faults(channel, token_expired=1)
-    ids = publish(version, (channel,))
+    ids = publish_undriven(version, (channel,))
     rows = drain(ids, clock=Clock())
     row = list(rows.values())[0]
     assert_truthful(rows)
@@ -106,7 +80,7 @@ def test_an_expired_token_is_refreshed_once_and_the_post_lands_once(version: str
 
 def test_a_token_that_stays_expired_holds_the_account_for_a_person(version: str, sandbox: Any) -> None:
     sandbox.set_faults("wechat", token_expired=1000)
-    ids = publish(version, ("wechat",))
+    ids = publish_undriven(version, ("wechat",))
     rows = drain(ids, clock=Clock())
     row = list(rows.values())[0]
     assert row.needs_attention and row.state == State.RETRY_WAIT
@@ -117,7 +91,7 @@ def test_a_token_that_stays_expired_holds_the_account_for_a_person(version: str,
 @pytest.mark.parametrize("channel", ["wechat", "weibo", "sms", "newspaper", "web"])
 def test_accept_then_drop_never_publishes_twice(version: str, sandbox: Any, channel: str) -> None:
     sandbox.set_faults(channel, drop_rate=1.0)
-    ids = publish(version, (channel,))
+    ids = publish_undriven(version, (channel,))
     rows = drain(ids, clock=Clock(), between=lambda step: sandbox.clear_faults())
     assert_truthful(rows)
     row = list(rows.values())[0]
@@ -133,7 +107,7 @@ def test_accept_then_drop_never_publishes_twice(version: str, sandbox: Any, chan
 @pytest.mark.parametrize("channel", ["weibo", "sms"])
 def test_accept_then_late_answer_is_reconciled_without_a_second_post(version: str, sandbox: Any, channel: str) -> None:
     sandbox.set_faults(channel, late_rate=1.0, late_seconds=2.5)
-    ids = publish(version, (channel,))
+    ids = publish_undriven(version, (channel,))
     rows = drain(ids, clock=Clock(), between=lambda step: sandbox.clear_faults())
     assert_truthful(rows)
     assert max(posts(sandbox).values(), default=0) <= 1

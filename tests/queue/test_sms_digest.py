@@ -14,7 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_world import FINAL, Clock, approved_copies, approved_sample, drain, fast_config, posts, rows_of
+from sandbox_world import (
+    FINAL,
+    Clock,
+    approved_copies,
+    approved_sample,
+    drain,
+    fast_config,
+    no_worker,
+    posts,
+    publish_undriven,
+    rows_of,
+)
 from sqlalchemy import select
 
 from hub.queue.states import State
@@ -29,10 +40,7 @@ DIGEST_TEXT = re.compile(r"【汉阴县人民政府】(\d+)条政务公开信息
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> Iterator[Any]:
-    from hub.audience.subscribers import new_key
-
     fast_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("HUB_PHONE_KEY", new_key())
     monkeypatch.setenv("HUB_SMS_DIGEST_WINDOW", "2m")
     clear_caches()
     yield sandbox
@@ -40,15 +48,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> Iter
 
 def publish_sms(version: str) -> int:
     """Publish to the SMS targets only; no broker: the test drives the engine's steps itself."""
-    from hub.queue import actors
-    from hub.queue.publish import publish_and_enqueue
-
-    original = actors.hint
-    actors.hint = lambda a, i, d: None  # type: ignore[assignment]
-    try:
-        ids = publish_and_enqueue(version, actor="office", channels=["sms"])
-    finally:
-        actors.hint = original  # type: ignore[assignment]
+    ids = publish_undriven(version, ["sms"])
     assert len(ids) == 1
     return ids[0]
 
@@ -60,19 +60,13 @@ def all_ids() -> list[int]:
 
 def settle(clock: Clock, between: Any = None, rounds: int = 400) -> dict[int, DeliveryRow]:
     """Run the engine's steps on every row (the digest row appears on the way) until all are final."""
-    from hub.queue import actors
-
-    original = actors.hint
-    actors.hint = lambda a, i, d: None  # type: ignore[assignment]
-    try:
+    with no_worker():
         for step in range(rounds):
             rows = drain(all_ids(), clock=clock, max_steps=1)
             if between is not None:
                 between(step)
             if rows and all(r.state in FINAL or r.needs_attention for r in rows.values()):
                 return rows
-    finally:
-        actors.hint = original  # type: ignore[assignment]
     return rows_of(all_ids())
 
 

@@ -8,41 +8,14 @@ portal's static copy gone with a feed tombstone; also with faults on (drops, 5xx
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_world import Clock, approved_sample, drain, fast_config, rows_of
+from sandbox_world import CHANNELS, Clock, approved_sample, drain, rows_of
 
 from hub.queue.states import State
 
 pytestmark = pytest.mark.slow
-
-CHANNELS = ("web", "wechat", "weibo", "sms", "newspaper")
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from hub.audience.subscribers import new_key
-    from hub.queue import actors
-
-    fast_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("HUB_PHONE_KEY", new_key())
-    monkeypatch.setattr(actors, "hint", lambda a, i, d: None)  # no worker: drain() runs the steps
-    yield
-
-
-@pytest.fixture
-def published(world: None, sandbox: Any) -> tuple[str, list[int]]:
-    """The sample published to the five channels and confirmed everywhere."""
-    from hub.app import deliveries
-
-    version = approved_sample(kinds=())
-    ids = deliveries.publish(version, actor="office", channels=CHANNELS).ids
-    rows = drain(ids, clock=Clock())
-    assert {r.channel: r.state for r in rows.values()} == {c: State.CONFIRMED for c in CHANNELS}
-    return version, ids
 
 
 def deletes(sandbox: Any) -> Counter[str]:
